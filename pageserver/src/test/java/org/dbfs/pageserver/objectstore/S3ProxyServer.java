@@ -22,9 +22,9 @@ import software.amazon.awssdk.services.s3.S3Client;
  * process from the jar Maven copies to {@code target/s3proxy/s3proxy.jar} (kept off the test
  * classpath, which its bundled dependencies would clash with).
  */
-final class S3ProxyServer implements AutoCloseable {
-    static final String ACCESS_KEY = "dbfs-test-access";
-    static final String SECRET_KEY = "dbfs-test-secret-0123456789";
+public final class S3ProxyServer implements AutoCloseable {
+    public static final String ACCESS_KEY = "dbfs-test-access";
+    public static final String SECRET_KEY = "dbfs-test-secret-0123456789";
     static final Region REGION = Region.US_EAST_1;
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 
@@ -41,7 +41,7 @@ final class S3ProxyServer implements AutoCloseable {
     }
 
     /** Starts S3Proxy storing under {@code workDir}, waits until it serves requests, creates a bucket. */
-    static S3ProxyServer start(Path workDir) throws IOException, InterruptedException {
+    public static S3ProxyServer start(Path workDir) throws IOException, InterruptedException {
         Path jar = Path.of(System.getProperty("s3proxy.jar", "target/s3proxy/s3proxy.jar"));
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException("S3Proxy jar missing: path=" + jar.toAbsolutePath()
@@ -110,11 +110,11 @@ final class S3ProxyServer implements AutoCloseable {
                 .build();
     }
 
-    String endpoint() {
+    public String endpoint() {
         return endpoint;
     }
 
-    String bucket() {
+    public String bucket() {
         return bucket;
     }
 

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class PageStoreTest {
+public class PageStoreTest {
     static final RelTag REL = new RelTag(1663, 5, 16384, 0);
     static final FrameCodec CODEC = FrameCodec.forKey(new byte[32]);
 
@@ -204,7 +204,7 @@ class PageStoreTest {
         assertArrayEquals(page(10, "x"), store.readPage(REL, 9, 0).data());
     }
 
-    static int indexOf(byte[] hay, byte[] needle) {
+    public static int indexOf(byte[] hay, byte[] needle) {
         outer:
         for (int i = 0; i + needle.length <= hay.length; i++) {
             for (int j = 0; j < needle.length; j++) {
