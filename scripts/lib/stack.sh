@@ -1,0 +1,115 @@
+# Shared by scripts/quickstart and scripts/bench-pgbench: build, start a page server on a
+# local-directory bucket, mount DbFS, and run PostgreSQL 15 clusters on it and on local disk.
+# Sourced; expects $here (repo root) and $work (a working directory) to be set.
+
+PGBIN=/usr/lib/postgresql/15/bin
+export DBFS_JAVA_HOME="${DBFS_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+
+say() { printf '\n== %s\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# PostgreSQL refuses to run as root; as root we run it as the postgres user.
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+build_if_needed() {
+  local stale=0
+  for m in pageserver dbfs-fuse; do
+    ls "$here/$m/target/$m"-*.jar >/dev/null 2>&1 || stale=1
+  done
+  if [ "$stale" = 1 ] || [ -n "$(find "$here" -path '*/src/main/*' -newer "$here/pageserver/target/lib" -print -quit 2>/dev/null)" ]; then
+    say "building (mvn -DskipTests package)"
+    (cd "$here" && JAVA_HOME="$DBFS_JAVA_HOME" mvn -q -B -ntp -DskipTests package) || die "build failed"
+  fi
+}
+
+check_prerequisites() {
+  [ -x "$PGBIN/postgres" ] || die "PostgreSQL 15 is not installed (apt-get install postgresql-15)"
+  [ -e /dev/fuse ] || die "/dev/fuse is missing: FUSE is not available on this machine"
+  command -v fusermount3 >/dev/null || die "fusermount3 is missing (apt-get install fuse3)"
+  if [ "$(id -u)" = 0 ]; then id postgres >/dev/null 2>&1 || useradd --system --create-home postgres; fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# start_pageserver: page server on file://$work/bucket; sets PAGESERVER_PID and PAGESERVER_ADDR.
+start_pageserver() {
+  mkdir -p "$work/bucket" "$work/cache"
+  : "${DBFS_PASSPHRASE:=dbfs-quickstart-passphrase}"
+  export DBFS_PASSPHRASE
+  local port; port="$(free_port)"
+  setsid "$here/bin/pageserver" --bucket "file://$work/bucket" --cache-dir "$work/cache" \
+      --listen "127.0.0.1:$port" >"$work/pageserver.log" 2>&1 &
+  PAGESERVER_PID=$!
+  PAGESERVER_ADDR="127.0.0.1:$port"
+  for _ in $(seq 1 300); do
+    grep -q "listening on" "$work/pageserver.log" 2>/dev/null && return 0
+    kill -0 "$PAGESERVER_PID" 2>/dev/null || { cat "$work/pageserver.log" >&2; die "page server did not start"; }
+    sleep 0.2
+  done
+  die "page server did not start in 60 s (see $work/pageserver.log)"
+}
+
+# mount_dbfs MOUNTPOINT: read-write mount in the background; sets DBFS_PID.
+mount_dbfs() {
+  local mnt="$1"
+  mkdir -p "$mnt"
+  setsid "$here/bin/dbfs" mount --rw --pageserver "$PAGESERVER_ADDR" "$mnt" >"$work/dbfs.log" 2>&1 &
+  DBFS_PID=$!
+  for _ in $(seq 1 300); do
+    findmnt -n "$mnt" >/dev/null 2>&1 && return 0
+    kill -0 "$DBFS_PID" 2>/dev/null || { cat "$work/dbfs.log" >&2; die "dbfs mount failed"; }
+    sleep 0.2
+  done
+  die "dbfs mount did not come up in 60 s (see $work/dbfs.log)"
+}
+
+# init_cluster DATADIR PORT [EXTRA_CONF_LINE...]: initdb plus postgres-conf/primary.conf.
+init_cluster() {
+  local data="$1" port="$2"; shift 2
+  local parent; parent="$(dirname "$data")"
+  mkdir -p "$parent" "$work/sock"
+  [ "$(id -u)" = 0 ] && chown postgres:postgres "$parent" "$work/sock"
+  as_pg "$PGBIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C >"$work/initdb-$port.log" 2>&1 \
+      || { cat "$work/initdb-$port.log" >&2; die "initdb $data failed"; }
+  {
+    echo
+    echo "# added by $(basename "$0")"
+    echo "port = $port"
+    echo "listen_addresses = '127.0.0.1'"
+    echo "unix_socket_directories = '$work/sock'"
+    cat "$here/postgres-conf/primary.conf"
+    for line in "$@"; do echo "$line"; done
+  } | as_pg tee -a "$data/postgresql.conf" >/dev/null
+}
+
+start_cluster() {
+  as_pg "$PGBIN/pg_ctl" -D "$1" -l "$1.log" -w -t 300 start >/dev/null || { cat "$1.log" >&2; die "PostgreSQL on $1 did not start"; }
+}
+
+stop_cluster() {
+  [ -f "$1/postmaster.pid" ] && as_pg "$PGBIN/pg_ctl" -D "$1" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# tps PORT ARGS...: runs pgbench, prints its tps (excluding connection time)
+tps() {
+  local port="$1"; shift
+  local out="$work/pgbench-$port-$RANDOM.log"
+  as_pg "$PGBIN/pgbench" -h 127.0.0.1 -p "$port" -U postgres "$@" postgres >"$out" 2>&1 \
+      || { cat "$out" >&2; die "pgbench on port $port failed"; }
+  sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$out"
+}
+
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
+
+# stop_stack MOUNTPOINT DATADIR...: stops clusters, unmounts (flushing), stops the page server.
+stop_stack() {
+  local mnt="$1"; shift
+  for d in "$@"; do stop_cluster "$d"; done
+  if findmnt -n "$mnt" >/dev/null 2>&1; then "$here/bin/dbfs" umount "$mnt" || fusermount3 -uz "$mnt" || true; fi
+  [ -n "${DBFS_PID:-}" ] && wait "$DBFS_PID" 2>/dev/null || true
+  [ -n "${PAGESERVER_PID:-}" ] && kill "$PAGESERVER_PID" 2>/dev/null && wait "$PAGESERVER_PID" 2>/dev/null || true
+}
