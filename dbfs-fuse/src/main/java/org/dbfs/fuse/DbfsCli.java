@@ -1,0 +1,23 @@
+package org.dbfs.fuse;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code dbfs} command. */
+@Command(name = "dbfs", mixinStandardHelpOptions = true, version = "dbfs 0.1.0",
+        description = "Mounts DbFS: PostgreSQL's data directory on a page server.",
+        subcommands = {MountCommand.class, UmountCommand.class})
+public final class DbfsCli implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new DbfsCli()).execute(args));
+    }
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (mount, umount)");
+    }
+}
