@@ -1,0 +1,90 @@
+package org.dbfs.pageserver.cli;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import org.dbfs.pageserver.crypto.IntegrityException;
+import org.dbfs.pageserver.crypto.Passphrases;
+import org.dbfs.pageserver.crypto.WrongPassphraseException;
+import org.dbfs.pageserver.objectstore.ObjectStoreException;
+import org.dbfs.pageserver.server.PageServer;
+import org.dbfs.pageserver.server.PageServerConfig;
+import org.dbfs.pageserver.store.StoreOptions;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code pageserver --bucket URL --listen HOST:PORT --cache-dir DIR}: runs until SIGTERM/SIGINT. */
+@Command(name = "pageserver", mixinStandardHelpOptions = true,
+        description = "Serves LSN-versioned PostgreSQL pages and files from an encrypted bucket.")
+public final class PageServerCli implements Callable<Integer> {
+    static final int EXIT_WRONG_PASSPHRASE = 2;
+    static final int EXIT_BUCKET_UNAVAILABLE = 3;
+    static final int EXIT_CORRUPT = 4;
+    static final int EXIT_LOCAL_IO = 5;
+
+    @Option(names = "--bucket", required = true, description = "file:///dir, a plain directory path, or s3://bucket/prefix")
+    String bucket;
+
+    @Option(names = "--s3-endpoint", description = "endpoint URL of an S3-compatible server (path-style access)")
+    String s3Endpoint;
+
+    @Option(names = "--listen", defaultValue = "127.0.0.1:6400", description = "HOST:PORT to serve gRPC on (default ${DEFAULT-VALUE})")
+    String listen;
+
+    @Option(names = "--cache-dir", required = true, description = "local directory for the durable journal and the segment cache")
+    Path cacheDir;
+
+    @Option(names = "--passphrase-file", description = "file whose first line is the passphrase (else $DBFS_PASSPHRASE)")
+    Path passphraseFile;
+
+    @Option(names = "--pack-bytes", defaultValue = "67108864", description = "pack journaled versions into a segment after this many bytes (default ${DEFAULT-VALUE})")
+    long packBytes;
+
+    @Option(names = "--pack-interval-ms", defaultValue = "30000", description = "... or after this many milliseconds (default ${DEFAULT-VALUE})")
+    long packIntervalMs;
+
+    @Override
+    public Integer call() throws Exception {
+        int colon = listen.lastIndexOf(':');
+        if (colon < 0) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--listen wants HOST:PORT, got " + listen);
+        }
+        String host = listen.substring(0, colon);
+        int port = Integer.parseInt(listen.substring(colon + 1));
+        char[] passphrase = Passphrases.read(passphraseFile);
+        PageServerConfig config = new PageServerConfig(bucket, s3Endpoint, host, port, passphrase,
+                StoreOptions.defaults(cacheDir).withPacking(packBytes, Duration.ofMillis(packIntervalMs)));
+        PageServer server = PageServer.start(config);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                server.close();
+            } catch (Exception e) {
+                System.err.println("pageserver: shutdown: " + e.getMessage());
+            }
+        }, "shutdown"));
+        System.out.printf("pageserver listening on %s:%d (bucket %s, incarnation %d)%n", host, server.port(),
+                server.pageStore().bucket(), server.pageStore().incarnation());
+        System.out.flush();
+        server.awaitTermination();
+        return 0;
+    }
+
+    public static void main(String[] args) {
+        CommandLine cmd = new CommandLine(new PageServerCli());
+        cmd.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            System.err.println("pageserver: " + e.getMessage());
+            return switch (e) {
+                case WrongPassphraseException w -> EXIT_WRONG_PASSPHRASE;
+                case ObjectStoreException o -> EXIT_BUCKET_UNAVAILABLE;
+                case IntegrityException i -> EXIT_CORRUPT;
+                case java.io.IOException io -> EXIT_LOCAL_IO;
+                default -> {
+                    e.printStackTrace();
+                    yield 1;
+                }
+            };
+        });
+        System.exit(cmd.execute(args));
+    }
+}

@@ -1,0 +1,120 @@
+package org.dbfs.pageserver.namespace;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
+import org.dbfs.pageserver.format.DirentRecord;
+import org.dbfs.pageserver.format.InodeRecord;
+import org.dbfs.pageserver.format.JournalRecord;
+import org.dbfs.pageserver.format.NamespaceSnapshot;
+
+/**
+ * The file system tree: inodes and directory entries, rebuilt from the newest namespace snapshot
+ * plus the journal. Mutations arrive only as journal records ({@link #apply}), so replay after a
+ * crash reproduces exactly what was acknowledged.
+ *
+ * <p>An unlinked inode that is still open somewhere stays here with nlink 0 so it can be read by
+ * number until the page server restarts; snapshots leave such inodes out.
+ *
+ * <p>Not thread-safe: the page store guards it with a read-write lock.
+ */
+public final class Namespace {
+    public static final long ROOT_INO = 1;
+
+    private final Map<Long, InodeRecord> inodes = new HashMap<>();
+    private final Map<Long, TreeMap<String, Long>> directories = new HashMap<>();
+    private long nextIno = ROOT_INO + 1;
+
+    public boolean isEmpty() {
+        return inodes.isEmpty();
+    }
+
+    public InodeRecord inode(long ino) {
+        return inodes.get(ino);
+    }
+
+    public long nextIno() {
+        return nextIno;
+    }
+
+    public int inodeCount() {
+        return inodes.size();
+    }
+
+    /** The entries of a directory, sorted by name; null if {@code ino} is not a directory. */
+    public NavigableMap<String, Long> children(long ino) {
+        return directories.get(ino);
+    }
+
+    /** Resolves an absolute path; returns the inode number or -errno (ENOENT, ENOTDIR). */
+    public long resolve(String path) {
+        long ino = ROOT_INO;
+        for (String part : path.split("/")) {
+            if (part.isEmpty() || part.equals(".")) {
+                continue;
+            }
+            TreeMap<String, Long> dir = directories.get(ino);
+            if (dir == null) {
+                return -Errno.ENOTDIR;
+            }
+            if (part.equals("..")) {
+                return -Errno.EINVAL; // the kernel resolves "..", paths here are canonical
+            }
+            Long child = dir.get(part);
+            if (child == null) {
+                return -Errno.ENOENT;
+            }
+            ino = child;
+        }
+        return ino;
+    }
+
+    public void apply(JournalRecord r) {
+        for (InodeRecord inode : r.getPutInodesList()) {
+            inodes.put(inode.getIno(), inode);
+            if (inode.getType() == NodeTypes.DIRECTORY) {
+                directories.computeIfAbsent(inode.getIno(), i -> new TreeMap<>());
+            }
+        }
+        // Entries are added before old ones are removed, so a rename never shows a gap.
+        for (DirentRecord d : r.getPutDirentsList()) {
+            directories.computeIfAbsent(d.getParent(), p -> new TreeMap<>()).put(d.getName(), d.getIno());
+        }
+        for (DirentRecord d : r.getDeleteDirentsList()) {
+            TreeMap<String, Long> dir = directories.get(d.getParent());
+            if (dir != null && Long.valueOf(d.getIno()).equals(dir.get(d.getName()))) {
+                dir.remove(d.getName());
+            }
+        }
+        for (long ino : r.getDropInodesList()) {
+            inodes.remove(ino);
+            directories.remove(ino);
+        }
+        if (r.getNextIno() > nextIno) {
+            nextIno = r.getNextIno();
+        }
+    }
+
+    public NamespaceSnapshot snapshot(long seq) {
+        NamespaceSnapshot.Builder b = NamespaceSnapshot.newBuilder().setSeq(seq).setNextIno(nextIno);
+        for (InodeRecord inode : inodes.values()) {
+            if (inode.getNlink() > 0 || inode.getIno() == ROOT_INO) {
+                b.addInodes(inode);
+            }
+        }
+        for (Map.Entry<Long, TreeMap<String, Long>> dir : directories.entrySet()) {
+            for (Map.Entry<String, Long> e : dir.getValue().entrySet()) {
+                b.addDirents(DirentRecord.newBuilder().setParent(dir.getKey()).setName(e.getKey()).setIno(e.getValue()));
+            }
+        }
+        return b.build();
+    }
+
+    public void load(NamespaceSnapshot s) {
+        inodes.clear();
+        directories.clear();
+        apply(JournalRecord.newBuilder().addAllPutInodes(s.getInodesList()).addAllPutDirents(s.getDirentsList())
+                .setNextIno(s.getNextIno()).build());
+    }
+}

@@ -1,0 +1,234 @@
+package org.dbfs.pageserver.segment;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.google.protobuf.InvalidProtocolBufferException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.dbfs.pageserver.crypto.FrameCodec;
+import org.dbfs.pageserver.crypto.IntegrityException;
+import org.dbfs.pageserver.format.SegmentFooter;
+import org.dbfs.pageserver.format.SegmentRef;
+import org.dbfs.pageserver.objectstore.ObjectStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads block versions out of segment objects: memory cache of opened frames, then the local cache
+ * directory (whole segment files), then a ranged GET on the object store. A segment read by ranged
+ * GET is downloaded whole in the background so later reads stay local.
+ *
+ * <p>Every frame is authenticated on the way out of the cache directory or the bucket, so a flipped
+ * bit anywhere surfaces as an {@link IntegrityException} naming the object, never as wrong bytes.
+ * Thread-safe.
+ */
+public final class SegmentStore implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(SegmentStore.class);
+
+    private final ObjectStore store;
+    private final FrameCodec codec;
+    private final Path cacheDir;
+    private final List<SegmentRef> segments = new CopyOnWriteArrayList<>();
+    private final ConcurrentHashMap<Integer, FileChannel> localFiles = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Integer, Boolean> downloading = new ConcurrentHashMap<>();
+    private final Cache<Long, byte[]> frames;
+    private final ExecutorService downloader = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "segment-download");
+        t.setDaemon(true);
+        return t;
+    });
+
+    public SegmentStore(ObjectStore store, FrameCodec codec, Path cacheDir, long memoryCacheBytes) throws IOException {
+        this.store = store;
+        this.codec = codec;
+        this.cacheDir = cacheDir;
+        Files.createDirectories(cacheDir);
+        this.frames = Caffeine.newBuilder()
+                .maximumWeight(memoryCacheBytes)
+                .weigher((Long k, byte[] v) -> v.length + 64)
+                .build();
+    }
+
+    /** Makes a segment readable; returns its id (an index into this run's segment list). */
+    public synchronized int register(SegmentRef ref) {
+        segments.add(ref);
+        return segments.size() - 1;
+    }
+
+    public SegmentRef ref(int id) {
+        return segments.get(id);
+    }
+
+    public int count() {
+        return segments.size();
+    }
+
+    /** Keeps a just-uploaded segment in the cache directory. */
+    public void cacheLocally(String objectName, byte[] bytes) throws IOException {
+        Path target = localPath(objectName);
+        Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
+        Files.write(tmp, bytes);
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    public SegmentFooter loadFooter(int id) {
+        SegmentRef ref = ref(id);
+        byte[] trailer = readRaw(id, ref.getSize() - SegmentFormat.TRAILER_LENGTH, SegmentFormat.TRAILER_LENGTH);
+        ByteBuffer t = ByteBuffer.wrap(trailer).order(ByteOrder.LITTLE_ENDIAN);
+        byte[] magic = Arrays.copyOfRange(trailer, SegmentFormat.TRAILER_MAGIC_OFFSET, SegmentFormat.TRAILER_LENGTH);
+        if (!Arrays.equals(magic, SegmentFormat.TRAILER_MAGIC)
+                || t.getLong(SegmentFormat.TRAILER_FOOTER_OFFSET) != ref.getFooterOffset()
+                || t.getInt(SegmentFormat.TRAILER_FOOTER_LENGTH) != ref.getFooterLength()) {
+            throw new IntegrityException("segment object " + ref.getName() + " in " + store.describe()
+                    + " has a damaged trailer (magic or footer position differ from the manifest)");
+        }
+        int version = t.getInt(SegmentFormat.TRAILER_VERSION);
+        if (version != SegmentFormat.FORMAT_VERSION) {
+            throw new IntegrityException("segment object " + ref.getName() + " has format version " + version
+                    + ", this page server reads " + SegmentFormat.FORMAT_VERSION + "; upgrade the page server");
+        }
+        byte[] plain = openFrame(id, ref.getFooterOffset(), ref.getFooterLength());
+        try {
+            return SegmentFooter.parseFrom(plain);
+        } catch (InvalidProtocolBufferException e) {
+            throw new IntegrityException("segment object " + ref.getName() + ": footer does not parse", e);
+        }
+    }
+
+    /** The plaintext of the frame at (offset, length) of segment {@code id}. */
+    public byte[] read(int id, long offset, int length) {
+        long key = ((long) id << 40) | offset;
+        byte[] cached = frames.getIfPresent(key);
+        if (cached != null) {
+            return cached;
+        }
+        byte[] plain = openFrame(id, offset, length);
+        frames.put(key, plain);
+        return plain;
+    }
+
+    private byte[] openFrame(int id, long offset, int length) {
+        boolean local = localChannel(id) != null;
+        try {
+            return openFrame(id, offset, length, local);
+        } catch (IntegrityException e) {
+            if (!local) {
+                throw e;
+            }
+            // The cached copy may be the damaged one; drop it and trust only the bucket's.
+            log.warn("cached copy of {} failed authentication; reading the bucket's", ref(id).getName());
+            evictLocal(id);
+            return openFrame(id, offset, length, false);
+        }
+    }
+
+    private byte[] openFrame(int id, long offset, int length, boolean local) {
+        String name = ref(id).getName();
+        byte[] frame = local ? readRaw(id, offset, length) : readRemote(id, offset, length);
+        if (frame.length != length) {
+            throw new IntegrityException("segment object " + name + " in " + store.describe() + " is truncated: frame at "
+                    + offset + " wants " + length + " bytes, got " + frame.length);
+        }
+        return codec.open(frame, FrameCodec.associatedData(name, offset),
+                "segment object " + name + " in " + store.describe() + " at offset " + offset);
+    }
+
+    private byte[] readRaw(int id, long offset, int length) {
+        FileChannel local = localChannel(id);
+        if (local != null) {
+            try {
+                ByteBuffer buf = ByteBuffer.allocate(length);
+                while (buf.hasRemaining()) {
+                    if (local.read(buf, offset + buf.position()) < 0) {
+                        break;
+                    }
+                }
+                return buf.position() == length ? buf.array() : Arrays.copyOf(buf.array(), buf.position());
+            } catch (IOException e) {
+                log.warn("reading cached segment {} failed ({}); reading from the bucket", ref(id).getName(), e.toString());
+                evictLocal(id);
+            }
+        }
+        return readRemote(id, offset, length);
+    }
+
+    private byte[] readRemote(int id, long offset, int length) {
+        byte[] bytes = store.getRange(ref(id).getName(), offset, length);
+        scheduleDownload(id);
+        return bytes;
+    }
+
+    private FileChannel localChannel(int id) {
+        FileChannel ch = localFiles.get(id);
+        if (ch != null) {
+            return ch;
+        }
+        Path path = localPath(ref(id).getName());
+        if (!Files.exists(path)) {
+            return null;
+        }
+        return localFiles.computeIfAbsent(id, i -> {
+            try {
+                return FileChannel.open(path, StandardOpenOption.READ);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+    }
+
+    private void evictLocal(int id) {
+        FileChannel ch = localFiles.remove(id);
+        try {
+            if (ch != null) {
+                ch.close();
+            }
+            Files.deleteIfExists(localPath(ref(id).getName()));
+        } catch (IOException e) {
+            log.warn("could not drop cached segment {}: {}", ref(id).getName(), e.toString());
+        }
+    }
+
+    private void scheduleDownload(int id) {
+        if (downloading.putIfAbsent(id, Boolean.TRUE) != null) {
+            return;
+        }
+        downloader.execute(() -> {
+            SegmentRef ref = ref(id);
+            try {
+                cacheLocally(ref.getName(), store.get(ref.getName()));
+            } catch (RuntimeException | IOException e) {
+                log.warn("background download of {} failed: {}", ref.getName(), e.toString());
+                downloading.remove(id);
+            }
+        });
+    }
+
+    private Path localPath(String objectName) {
+        return cacheDir.resolve(objectName.replace('/', '_'));
+    }
+
+    @Override
+    public void close() {
+        downloader.shutdownNow();
+        for (FileChannel ch : localFiles.values()) {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // closing a read-only channel; nothing is lost
+            }
+        }
+    }
+}

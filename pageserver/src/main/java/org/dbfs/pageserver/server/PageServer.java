@@ -1,0 +1,83 @@
+package org.dbfs.pageserver.server;
+
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import org.dbfs.pageserver.crypto.BucketKeys;
+import org.dbfs.pageserver.crypto.FrameCodec;
+import org.dbfs.pageserver.objectstore.ObjectStore;
+import org.dbfs.pageserver.objectstore.ObjectStores;
+import org.dbfs.pageserver.store.PageStore;
+
+/**
+ * A running page server: the bucket, its page store and the gRPC endpoint. Start order matters for
+ * "bad input loses nothing": the bucket must be reachable and the passphrase must open its key
+ * check before the cache directory (journal) is touched.
+ */
+public final class PageServer implements AutoCloseable {
+    private final ObjectStore store;
+    private final PageStore pageStore;
+    private final Server server;
+
+    private PageServer(ObjectStore store, PageStore pageStore, Server server) {
+        this.store = store;
+        this.pageStore = pageStore;
+        this.server = server;
+    }
+
+    public static PageServer start(PageServerConfig config) throws IOException {
+        ObjectStore store = ObjectStores.open(config.bucketUrl(), config.s3Endpoint());
+        PageStore pageStore = null;
+        try {
+            store.checkReachable();
+            FrameCodec codec = BucketKeys.openOrCreate(store, config.passphrase());
+            pageStore = PageStore.open(store, codec, config.storeOptions());
+            Server server = NettyServerBuilder.forAddress(new InetSocketAddress(config.listenHost(), config.port()))
+                    .addService(new PageServerService(pageStore))
+                    .maxInboundMessageSize(64 << 20)
+                    .build()
+                    .start();
+            return new PageServer(store, pageStore, server);
+        } catch (IOException | RuntimeException e) {
+            if (pageStore != null) {
+                pageStore.close();
+            }
+            store.close();
+            throw e;
+        }
+    }
+
+    public int port() {
+        return server.getPort();
+    }
+
+    public PageStore pageStore() {
+        return pageStore;
+    }
+
+    public void awaitTermination() throws InterruptedException {
+        server.awaitTermination();
+    }
+
+    /** Stops serving, makes the journal durable and releases the cache directory. */
+    @Override
+    public void close() throws IOException {
+        server.shutdown();
+        try {
+            if (!server.awaitTermination(10, TimeUnit.SECONDS)) {
+                server.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            server.shutdownNow();
+        }
+        try {
+            pageStore.sync();
+        } finally {
+            pageStore.close();
+            store.close();
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package org.dbfs.pageserver.store;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Every known version of every block of one kind of owner (relations or file inodes), in memory.
+ *
+ * <p>This is the page server's whole index: it is rebuilt at start from the segment footers and
+ * the journal, so it carries no checksum and is never written out as such. Lookups are a hash
+ * probe plus a skip-list probe; truncation walks the owner's blocks in order.
+ *
+ * <p>Concurrency: any number of readers; mutations come from the single journal writer (under the
+ * page store's write lock) and from the packer ({@link VersionList} synchronizes those two).
+ */
+public final class BlockIndex<K> {
+    private final ConcurrentHashMap<K, ConcurrentSkipListMap<Long, VersionList>> owners = new ConcurrentHashMap<>();
+    private final Set<VersionList> unpacked = ConcurrentHashMap.newKeySet();
+    private final AtomicLong unpackedBytes;
+    private final boolean replaceAnyUnpacked;
+
+    /**
+     * @param replaceAnyUnpacked true for file blocks (only the latest matters until packed),
+     *                           false for relation pages (versions are kept per LSN)
+     */
+    BlockIndex(boolean replaceAnyUnpacked, AtomicLong unpackedBytes) {
+        this.replaceAnyUnpacked = replaceAnyUnpacked;
+        this.unpackedBytes = unpackedBytes;
+    }
+
+    public VersionList get(K owner, long block) {
+        Map<Long, VersionList> blocks = owners.get(owner);
+        return blocks == null ? null : blocks.get(block);
+    }
+
+    void put(K owner, long block, Version version) {
+        VersionList list = owners.computeIfAbsent(owner, o -> new ConcurrentSkipListMap<>())
+                .computeIfAbsent(block, b -> new VersionList(owner, b));
+        long released = list.add(version, replaceAnyUnpacked);
+        unpackedBytes.addAndGet((version.data() == null ? 0 : version.data().length) - released);
+        unpacked.add(list);
+    }
+
+    void putLoaded(K owner, long block, Version version) {
+        owners.computeIfAbsent(owner, o -> new ConcurrentSkipListMap<>())
+                .computeIfAbsent(block, b -> new VersionList(owner, b))
+                .addLoaded(version);
+    }
+
+    /** Tombstones every present block in [fromBlock, toBlock); toBlock 0 = no upper bound. */
+    void drop(K owner, long fromBlock, long toBlock, long seq) {
+        ConcurrentSkipListMap<Long, VersionList> blocks = owners.get(owner);
+        if (blocks == null) {
+            return;
+        }
+        Map<Long, VersionList> range = toBlock == 0 ? blocks.tailMap(fromBlock, true)
+                : blocks.subMap(fromBlock, true, toBlock, false);
+        for (VersionList list : range.values()) {
+            Version latest = list.latest();
+            if (latest != null && !latest.tombstone()) {
+                list.add(Version.tombstone(seq), false);
+                unpacked.add(list);
+            }
+        }
+    }
+
+    /** Highest block number with a live latest version, or -1. */
+    long lastLiveBlock(K owner) {
+        ConcurrentSkipListMap<Long, VersionList> blocks = owners.get(owner);
+        if (blocks == null) {
+            return -1;
+        }
+        for (Map.Entry<Long, VersionList> e : blocks.descendingMap().entrySet()) {
+            Version latest = e.getValue().latest();
+            if (latest != null && !latest.tombstone()) {
+                return e.getKey();
+            }
+        }
+        return -1;
+    }
+
+    /** Removes and returns the lists holding unpacked versions; the packer re-adds leftovers. */
+    List<VersionList> drainUnpacked() {
+        List<VersionList> lists = new ArrayList<>(unpacked.size());
+        for (var it = unpacked.iterator(); it.hasNext(); ) {
+            lists.add(it.next());
+            it.remove();
+        }
+        return lists;
+    }
+
+    void markUnpacked(VersionList list) {
+        unpacked.add(list);
+    }
+
+    long versionCount() {
+        long n = 0;
+        for (var blocks : owners.values()) {
+            for (VersionList list : blocks.values()) {
+                n += list.snapshot().length;
+            }
+        }
+        return n;
+    }
+}

@@ -1,0 +1,248 @@
+package org.dbfs.pageserver.store;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.dbfs.pageserver.crypto.FrameCodec;
+import org.dbfs.pageserver.format.Manifest;
+import org.dbfs.pageserver.format.NamespaceSnapshot;
+import org.dbfs.pageserver.format.SegmentEntry;
+import org.dbfs.pageserver.format.SegmentRef;
+import org.dbfs.pageserver.objectstore.ObjectStoreException;
+import org.dbfs.pageserver.segment.SegmentFormat;
+import org.dbfs.pageserver.segment.SegmentWriter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Moves journaled versions into immutable segment objects and moves the manifest forward.
+ *
+ * <p>One pack: fix a sequence number S (rolling the journal there), write every unpacked version
+ * with seq <= S into one sorted segment, upload it, write a namespace snapshot if the namespace
+ * changed, compare-and-swap the manifest to (segments + new one, packed_seq = S), then point the
+ * index at the segment and delete the journal files below S. A crash anywhere before the manifest
+ * swap leaves the old manifest valid and the journal intact; an orphaned segment object is
+ * harmless (garbage collection, a later issue, removes objects no manifest names).
+ *
+ * <p>Runs on its own thread; {@link #packOnce} is also callable directly and is serialized.
+ */
+final class Packer {
+    private static final Logger log = LoggerFactory.getLogger(Packer.class);
+
+    private final PageStore ps;
+    private final Thread thread;
+    private final Object wakeLock = new Object();
+    private boolean wakeRequested;
+    private volatile boolean stopped;
+    private volatile RuntimeException fatal;
+
+    Packer(PageStore ps) {
+        this.ps = ps;
+        this.thread = new Thread(this::run, "packer");
+        this.thread.setDaemon(true);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    void wake() {
+        synchronized (wakeLock) {
+            wakeRequested = true;
+            wakeLock.notifyAll();
+        }
+    }
+
+    void stop() {
+        stopped = true;
+        wake();
+        try {
+            thread.join(TimeUnit.SECONDS.toMillis(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void run() {
+        long backoffMs = 1000;
+        while (!stopped) {
+            synchronized (wakeLock) {
+                if (!wakeRequested) {
+                    try {
+                        wakeLock.wait(ps.options.packInterval().toMillis());
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+                wakeRequested = false;
+            }
+            if (stopped) {
+                return;
+            }
+            try {
+                packOnce();
+                backoffMs = 1000;
+            } catch (ManifestStore.ManifestConflictException e) {
+                fatal = e;
+                log.error("{}", e.getMessage());
+                return;
+            } catch (ObjectStoreException | IOException e) {
+                log.error("packing into {} failed, will retry in {} ms (writes stay durable in the journal): {}",
+                        ps.store.describe(), backoffMs, e.getMessage());
+                sleepQuietly(backoffMs);
+                backoffMs = Math.min(backoffMs * 2, 30_000);
+            } catch (RuntimeException e) {
+                log.error("packing failed unexpectedly; will retry", e);
+                sleepQuietly(backoffMs);
+                backoffMs = Math.min(backoffMs * 2, 30_000);
+            }
+        }
+    }
+
+    synchronized void packOnce() throws IOException {
+        if (fatal != null) {
+            throw fatal;
+        }
+        long prevPacked = ps.manifest.getPackedSeq();
+        long seq;
+        NamespaceSnapshot nsSnapshot = null;
+        ps.commitLock.lock();
+        try {
+            seq = ps.lastSeq;
+            if (seq == prevPacked) {
+                return;
+            }
+            ps.journal.roll(seq + 1);
+            if (ps.namespaceSeq > prevPacked || ps.manifest.getNamespaceObject().isEmpty()) {
+                nsSnapshot = ps.namespace.snapshot(seq);
+            }
+        } finally {
+            ps.commitLock.unlock();
+        }
+
+        List<Candidate> candidates = new ArrayList<>();
+        collect(ps.pages, seq, candidates);
+        collect(ps.fileBlocks, seq, candidates);
+        candidates.sort(Candidate.ORDER);
+        try {
+            write(prevPacked, seq, nsSnapshot, candidates);
+        } catch (IOException | RuntimeException e) {
+            // Nothing moved: hand the versions back so the next attempt packs them.
+            for (Candidate c : candidates) {
+                (c.list.owner() instanceof RelTag ? ps.pages : ps.fileBlocks).markUnpacked(c.list);
+            }
+            throw e;
+        }
+    }
+
+    private void write(long prevPacked, long seq, NamespaceSnapshot nsSnapshot, List<Candidate> candidates)
+            throws IOException {
+
+        Manifest.Builder next = ps.manifest.toBuilder()
+                .setFormatVersion(ManifestStore.FORMAT_VERSION)
+                .setGeneration(ps.manifest.getGeneration() + 1)
+                .setPackedSeq(seq);
+        String segmentName = null;
+        SegmentRef ref = null;
+        List<SegmentEntry> written = new ArrayList<>(candidates.size());
+        if (!candidates.isEmpty()) {
+            segmentName = SegmentFormat.objectName(prevPacked + 1, seq);
+            SegmentWriter writer = new SegmentWriter(segmentName, ps.codec);
+            for (Candidate c : candidates) {
+                SegmentEntry.Builder e = SegmentEntry.newBuilder().setBlock(c.list.block())
+                        .setLsn(c.version.tombstone() ? 0 : c.version.lsn()).setSeq(c.version.seq())
+                        .setTombstone(c.version.tombstone());
+                if (c.list.owner() instanceof RelTag rel) {
+                    e.setRel(rel.toRecord());
+                } else {
+                    e.setIno((Long) c.list.owner());
+                }
+                written.add(writer.add(e, c.version.data()));
+            }
+            SegmentWriter.Finished done = writer.finish();
+            // Unconditional: the name is fixed by the journal range, and a retry after a failed manifest swap rewrites it.
+            ps.store.put(segmentName, done.bytes());
+            ps.segments.cacheLocally(segmentName, done.bytes());
+            ref = SegmentRef.newBuilder().setName(segmentName).setSize(done.bytes().length)
+                    .setMinSeq(prevPacked + 1).setMaxSeq(seq).setEntries(written.size())
+                    .setFooterOffset(done.footerOffset()).setFooterLength(done.footerLength()).build();
+            next.addSegments(ref);
+        }
+        String oldNamespace = ps.manifest.getNamespaceObject();
+        if (nsSnapshot != null) {
+            String nsName = String.format("namespace/%020d.ns", seq);
+            ps.store.put(nsName, ps.codec.seal(nsSnapshot.toByteArray(), FrameCodec.associatedData(nsName, 0)));
+            next.setNamespaceObject(nsName);
+        }
+        Manifest built = next.build();
+        ps.manifests.commit(built);
+        ps.manifest = built;
+
+        if (ref != null) {
+            int id = ps.segments.register(ref);
+            for (int i = 0; i < candidates.size(); i++) {
+                Candidate c = candidates.get(i);
+                SegmentEntry e = written.get(i);
+                if (c.list.markPacked(c.version.seq(), id, e.getOffset(), e.getLength()) && c.version.data() != null) {
+                    ps.unpackedBytes.addAndGet(-c.version.data().length);
+                }
+            }
+        }
+        ps.journal.deleteUpTo(seq);
+        if (nsSnapshot != null && !oldNamespace.isEmpty()) {
+            ps.store.delete(oldNamespace);
+        }
+        log.debug("packed seq {}..{}: {} versions into {}", prevPacked + 1, seq, candidates.size(), segmentName);
+    }
+
+    private static <K> void collect(BlockIndex<K> index, long seq, List<Candidate> out) {
+        for (VersionList list : index.drainUnpacked()) {
+            boolean leftover = false;
+            for (Version v : list.snapshot()) {
+                if (!v.isUnpacked()) {
+                    continue;
+                }
+                if (v.seq() <= seq) {
+                    out.add(new Candidate(list, v));
+                } else {
+                    leftover = true;
+                }
+            }
+            if (leftover) {
+                index.markUnpacked(list);
+            }
+        }
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Segment order: relation pages by (spc, db, rel, fork), then file blocks by inode; block; seq. */
+    private record Candidate(VersionList list, Version version) {
+        static final Comparator<Candidate> ORDER = Comparator
+                .comparingInt((Candidate c) -> c.list.owner() instanceof RelTag ? 0 : 1)
+                .thenComparing(Candidate::compareOwners)
+                .thenComparingLong(c -> c.list.block())
+                .thenComparingLong(c -> c.version.seq());
+
+        private static int compareOwners(Candidate a, Candidate b) {
+            if (a.list.owner() instanceof RelTag x && b.list.owner() instanceof RelTag y) {
+                int c = Integer.compareUnsigned(x.spcNode(), y.spcNode());
+                c = c != 0 ? c : Integer.compareUnsigned(x.dbNode(), y.dbNode());
+                c = c != 0 ? c : Integer.compareUnsigned(x.relNode(), y.relNode());
+                return c != 0 ? c : Integer.compare(x.forkNum(), y.forkNum());
+            }
+            if (a.list.owner() instanceof Long x && b.list.owner() instanceof Long y) {
+                return Long.compare(x, y);
+            }
+            return 0;
+        }
+    }
+}
