@@ -109,11 +109,12 @@ final class DbfsFileSystem implements FuseOperations {
     @Override
     public int getattr(String path, Stat stat, FileInfo fi) {
         return guard("getattr", path, () -> {
-            NodeReply reply = lookup(path);
+            OptionalLong open = openIno(path, fi);
+            NodeReply reply = open.isPresent() ? attrByIno(open.getAsLong()) : client.getAttr(path);
             if (reply.getErrno() == 0) {
                 NodeStats.fill(stat, reply.getAttr());
-                if (hiddenFiles.ino(path).isPresent()) {
-                    stat.setNLink((short) 0);
+                if (reply.getAttr().getNlink() == 0) {
+                    stat.setNLink((short) 0); // NodeStats shows at least 1 for directories and files alike
                 }
             }
             return -reply.getErrno();
@@ -311,7 +312,10 @@ final class DbfsFileSystem implements FuseOperations {
         });
     }
 
-    /** By inode when the file is open (ftruncate, fchmod, ... must reach an unlinked file too), else by path. */
+    /**
+     * By inode when the file is open (ftruncate, fchmod, ... must reach an unlinked file too), else
+     * by path. An empty path is {@link NullPathGuard}'s "libfuse lost the path".
+     */
     private int setAttr(String path, FileInfo fi, SetAttrRequest.Builder request) {
         OptionalLong ino = openIno(path, fi);
         if (ino.isPresent()) {
@@ -394,7 +398,11 @@ final class DbfsFileSystem implements FuseOperations {
     @Override
     public int release(String path, FileInfo fi) {
         return guard("release", path, () -> {
-            openFiles.remove(fi.getFh());
+            OpenFiles.OpenFile file = openFiles.remove(fi.getFh());
+            if (file != null && hiddenFiles.hides(file.ino()) && !openFiles.isOpen(file.ino())) {
+                // libfuse unlinks the hidden name at the last close, but not when it lost the path.
+                hiddenFiles.forget(file.ino());
+            }
             return 0;
         });
     }
@@ -404,11 +412,15 @@ final class DbfsFileSystem implements FuseOperations {
     /** Attributes by path; a hidden name (an unlinked open file) is answered by inode. */
     private NodeReply lookup(String path) {
         OptionalLong hidden = hiddenFiles.ino(path);
-        if (hidden.isPresent()) {
-            // A SetAttr that sets nothing is the protocol's way to read attributes by inode.
-            return client.setAttr(SetAttrRequest.newBuilder().setIno(hidden.getAsLong()).build());
-        }
-        return client.getAttr(path);
+        return hidden.isPresent() ? attrByIno(hidden.getAsLong()) : client.getAttr(path);
+    }
+
+    /**
+     * The protocol has no GetAttr by inode; a SetAttr that sets nothing returns the attributes (and
+     * bumps ctime, harmless for the rare fstat of an unlinked file).
+     */
+    private NodeReply attrByIno(long ino) {
+        return client.setAttr(SetAttrRequest.newBuilder().setIno(ino).build());
     }
 
     private NodeReply makeNode(String path, NodeType type, int mode, boolean exclusive) {

@@ -72,6 +72,7 @@ public final class DbfsMount implements AutoCloseable {
             builder.setLibraryPath(libfuse.toString());
             DbfsFileSystem fs = new DbfsFileSystem(builder.errno(), client, new FuseCallerContext(libfuse), tablespaces);
             Fuse fuse = builder.build(fs);
+            NullPathGuard.install(fuse);
             List<String> options = fuseOptions(extraFuseOptions);
             log.info("mounting {} (page server {}) with {}", dir, pageServer, options);
             fuse.mount("dbfs", dir, options.toArray(String[]::new));

@@ -35,6 +35,17 @@ final class HiddenFiles {
         return ino == null ? OptionalLong.empty() : OptionalLong.of(ino);
     }
 
+    boolean hides(long ino) {
+        return !inoByPath.isEmpty() && inoByPath.containsValue(ino);
+    }
+
+    /** Drops the hidden names of an inode that is no longer open. */
+    void forget(long ino) {
+        if (!inoByPath.isEmpty()) {
+            inoByPath.values().removeIf(i -> i == ino);
+        }
+    }
+
     boolean remove(String hiddenPath) {
         return inoByPath.remove(hiddenPath) != null;
     }

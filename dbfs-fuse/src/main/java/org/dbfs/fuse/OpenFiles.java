@@ -30,8 +30,13 @@ final class OpenFiles {
         return byHandle.get(fh);
     }
 
-    void remove(long fh) {
-        byHandle.remove(fh);
+    OpenFile remove(long fh) {
+        return byHandle.remove(fh);
+    }
+
+    /** Whether any handle still refers to the inode (a scan: only asked about unlinked files). */
+    boolean isOpen(long ino) {
+        return byHandle.values().stream().anyMatch(f -> f.ino() == ino);
     }
 
     int size() {
