@@ -13,7 +13,16 @@ public final class DbfsCli implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new DbfsCli()).execute(args));
+        CommandLine cli = new CommandLine(new DbfsCli());
+        // Expected failures (page server down, not a directory, already mounted) deserve one line, not a trace.
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            if (e instanceof java.io.IOException || e instanceof org.cryptomator.jfuse.api.FuseMountFailedException) {
+                commandLine.getErr().println("dbfs: " + e.getMessage());
+                return 1;
+            }
+            throw e;
+        });
+        System.exit(cli.execute(args));
     }
 
     @Override

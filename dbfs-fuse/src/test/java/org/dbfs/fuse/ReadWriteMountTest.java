@@ -178,6 +178,14 @@ class ReadWriteMountTest {
             assertEquals("STILL here", new String(buf.array(), 0, buf.position()));
             assertEquals(10, ch.size());
             Files.delete(dir); // empty as far as anyone can see
+            // libfuse has lost the file's path now and passes NULL (see NullPathGuard): still usable.
+            buf.clear();
+            ch.read(buf, 0);
+            assertEquals("STILL here", new String(buf.array(), 0, buf.position()));
+            ch.write(ByteBuffer.wrap("!".getBytes()), 10);
+            ch.force(true);
+            // (fstat is the exception: the kernel sends it without the file handle, and libfuse
+            // answers ESTALE for a path it lost before the mount is asked.)
         }
         assertFalse(Files.exists(dir));
     }
@@ -323,6 +331,15 @@ class ReadWriteMountTest {
         pages[8192 + 500] = 42;
         assertArrayEquals(pages, Files.readAllBytes(db.resolve("16384_vm")));
 
+        // A tablespace whose location is inside the mount: the kernel resolves pg_tblspc/16400 before we see the path.
+        Path location = Files.createDirectories(mnt.resolve("spaces/fast"));
+        Files.createDirectories(mnt.resolve("pg_tblspc"));
+        Files.createSymbolicLink(mnt.resolve("pg_tblspc/16400"), location);
+        Path tsDb = Files.createDirectories(mnt.resolve("pg_tblspc/16400/PG_15_202209061/5"));
+        byte[] tsPages = relationPages(1, 0x3_0000_0000L);
+        Files.write(tsDb.resolve("16402"), tsPages);
+        assertArrayEquals(tsPages, Files.readAllBytes(location.resolve("PG_15_202209061/5/16402")));
+
         ManagedChannel channel = NettyChannelBuilder.forTarget(fixture.pageServerAddress()).usePlaintext().build();
         try {
             RelTag vm = RelTag.newBuilder().setSpcNode(1663).setDbNode(5).setRelNode(16384).setForkNum(2).build();
@@ -338,6 +355,11 @@ class ReadWriteMountTest {
                 assertEquals(PageHeader.PageGetLSN(pages, block * 8192), image.getLsn(), "pd_lsn of block " + block);
                 assertEquals(ByteString.copyFrom(pages, block * 8192, 8192), image.getData());
             }
+            RelTag ts = RelTag.newBuilder().setSpcNode(16400).setDbNode(5).setRelNode(16402).build();
+            PageImage tsImage = PageServerGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS)
+                    .getPages(GetPagesRequest.newBuilder().addPages(PageRef.newBuilder().setRel(ts)).build()).getPages(0);
+            assertFalse(tsImage.getAbsent(), "tablespace relation stored under spcNode 16400");
+            assertEquals(0x3_0000_0000L, tsImage.getLsn());
         } finally {
             channel.shutdownNow();
         }
