@@ -79,7 +79,8 @@ public final class DbfsMount implements AutoCloseable {
             return new DbfsMount(dir, client, fs, fuse);
         } catch (StatusRuntimeException e) {
             closeQuietly(client);
-            throw new IOException("page server " + pageServer + " cannot be reached: " + e.getStatus(), e);
+            throw new IOException("page server " + pageServer + " cannot be reached: " + e.getStatus().getCode()
+                    + (e.getStatus().getDescription() == null ? "" : " (" + e.getStatus().getDescription() + ")"), e);
         } catch (FuseMountFailedException | RuntimeException | Error e) {
             closeQuietly(client);
             throw e;
