@@ -76,6 +76,8 @@ public final class PageServerCli implements Callable<Integer> {
             System.err.println("pageserver: " + e.getMessage());
             return switch (e) {
                 case WrongPassphraseException w -> EXIT_WRONG_PASSPHRASE;
+                case org.dbfs.pageserver.crypto.UnreadableKeyObjectException u -> EXIT_CORRUPT;
+                case IllegalArgumentException a -> 1;
                 case ObjectStoreException o -> EXIT_BUCKET_UNAVAILABLE;
                 case IntegrityException i -> EXIT_CORRUPT;
                 case java.io.IOException io -> EXIT_LOCAL_IO;

@@ -1,0 +1,56 @@
+package org.dbfs.benchmarks;
+
+import com.google.protobuf.ByteString;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.dbfs.pageserver.crypto.FrameCodec;
+import org.dbfs.pageserver.format.JournalRecord;
+import org.dbfs.pageserver.format.PageVersionRecord;
+import org.dbfs.pageserver.objectstore.ObjectStore;
+import org.dbfs.pageserver.objectstore.ObjectStores;
+import org.dbfs.pageserver.store.PageStore;
+import org.dbfs.pageserver.store.RelTag;
+import org.dbfs.pageserver.store.StoreOptions;
+
+/** A {@link PageStore} on a local-directory bucket in a scratch directory, without the gRPC layer. */
+final class LocalEngine implements AutoCloseable {
+    /** The key does not matter for speed; a real bucket's key comes from Argon2 at start only. */
+    static final FrameCodec CODEC = FrameCodec.forKey(new byte[32]);
+
+    final Path dir;
+    final ObjectStore bucket;
+    final PageStore store;
+
+    private LocalEngine(Path dir, ObjectStore bucket, PageStore store) {
+        this.dir = dir;
+        this.bucket = bucket;
+        this.store = store;
+    }
+
+    /** @param autoPack false keeps the packer idle so it cannot move pages (or burn CPU) mid-measurement */
+    static LocalEngine open(boolean autoPack) throws IOException {
+        Path dir = TempDirs.create();
+        ObjectStore bucket = ObjectStores.open(dir.resolve("bucket").toString(), null);
+        StoreOptions options = StoreOptions.defaults(dir.resolve("cache"));
+        if (!autoPack) {
+            options = options.withPacking(Long.MAX_VALUE, Duration.ofDays(365));
+        }
+        return new LocalEngine(dir, bucket, PageStore.open(bucket, CODEC, options));
+    }
+
+    static JournalRecord.Builder pageWrite(RelTag rel, int block, long lsn, ByteString data) {
+        return JournalRecord.newBuilder().addPages(PageVersionRecord.newBuilder().setRel(rel.toRecord())
+                .setBlockNum(block).setLsn(lsn).setData(data));
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            store.close();
+            bucket.close();
+        } finally {
+            TempDirs.delete(dir);
+        }
+    }
+}

@@ -1,0 +1,219 @@
+package org.dbfs.pageserver.store;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+import org.dbfs.pageserver.crypto.FrameCodec;
+import org.dbfs.pageserver.crypto.IntegrityException;
+import org.dbfs.pageserver.format.JournalRecord;
+import org.dbfs.pageserver.format.PageVersionRecord;
+import org.dbfs.pageserver.objectstore.ObjectStore;
+import org.dbfs.pageserver.objectstore.ObjectStores;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+public class PageStoreTest {
+    static final RelTag REL = new RelTag(1663, 5, 16384, 0);
+    static final FrameCodec CODEC = FrameCodec.forKey(new byte[32]);
+
+    @TempDir
+    Path tmp;
+    Path bucketDir;
+    Path cacheDir;
+    ObjectStore bucket;
+    PageStore store;
+
+    @BeforeEach
+    void open() throws IOException {
+        bucketDir = tmp.resolve("bucket");
+        cacheDir = tmp.resolve("cache");
+        bucket = ObjectStores.open(bucketDir.toString(), null);
+        store = PageStore.open(bucket, CODEC, StoreOptions.defaults(cacheDir));
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        if (store != null) {
+            store.close();
+        }
+        bucket.close();
+    }
+
+    static byte[] page(long lsn, String marker) {
+        byte[] p = new byte[8192];
+        for (int i = 0; i < 8; i++) {
+            p[i] = (byte) (i < 4 ? (lsn >>> 32) >>> (8 * i) : lsn >>> (8 * (i - 4)));
+        }
+        byte[] m = marker.getBytes(StandardCharsets.UTF_8);
+        System.arraycopy(m, 0, p, 100, m.length);
+        return p;
+    }
+
+    void put(RelTag rel, int block, long lsn, byte[] data) throws IOException {
+        store.commit(JournalRecord.newBuilder().addPages(PageVersionRecord.newBuilder().setRel(rel.toRecord())
+                .setBlockNum(block).setLsn(lsn).setData(ByteString.copyFrom(data))), true);
+    }
+
+    void reopen(Path newCacheDir) throws IOException {
+        store.close();
+        store = null;
+        store = PageStore.open(bucket, CODEC, StoreOptions.defaults(newCacheDir));
+    }
+
+    void assertVersions() {
+        assertEquals(20, store.readPage(REL, 7, 25).lsn());
+        assertArrayEquals(page(20, "v20"), store.readPage(REL, 7, 25).data());
+        assertEquals(30, store.readPage(REL, 7, 0).lsn());
+        assertArrayEquals(page(30, "v30"), store.readPage(REL, 7, 0).data());
+        assertEquals(10, store.readPage(REL, 7, 10).lsn());
+        assertNull(store.readPage(REL, 7, 9), "nothing at or below LSN 9");
+        assertNull(store.readPage(REL, 8, 0), "never written");
+    }
+
+    @Test
+    void readAsOfLsnReturnsNewestVersionAtOrBelowItThroughRestartsAndPacking() throws IOException {
+        for (long lsn : new long[] {10, 20, 30}) {
+            put(REL, 7, lsn, page(lsn, "v" + lsn));
+        }
+        assertVersions();
+        reopen(cacheDir); // from the journal
+        assertVersions();
+        store.packNow();
+        assertEquals(1, store.segmentCount());
+        assertVersions(); // from the segment (local cache)
+        reopen(tmp.resolve("fresh-cache")); // from the bucket only: ranged GETs
+        assertVersions();
+    }
+
+    @Test
+    void secondWriteWithTheSameLsnReplacesTheFirst() throws IOException {
+        put(REL, 1, 50, page(50, "before hint bits"));
+        put(REL, 1, 50, page(50, "after hint bits"));
+        assertArrayEquals(page(50, "after hint bits"), store.readPage(REL, 1, 50).data());
+        store.packNow();
+        put(REL, 1, 50, page(50, "hint bits again"));
+        reopen(cacheDir);
+        assertArrayEquals(page(50, "hint bits again"), store.readPage(REL, 1, 0).data());
+        assertArrayEquals(page(50, "hint bits again"), store.readPage(REL, 1, 60).data());
+    }
+
+    @Test
+    void droppedBlocksReadAbsentButOlderLsnReadsStillSeeThem() throws IOException {
+        put(REL, 0, 10, page(10, "a"));
+        put(REL, 1, 10, page(10, "b"));
+        store.commit(JournalRecord.newBuilder().addRelDrops(org.dbfs.pageserver.format.BlockRangeDrop.newBuilder()
+                .setRel(REL.toRecord()).setFromBlock(1)), true);
+        assertArrayEquals(page(10, "a"), store.readPage(REL, 0, 0).data());
+        assertNull(store.readPage(REL, 1, 0));
+        put(REL, 1, 0, new byte[8192]); // re-extended with a zero page (pd_lsn 0)
+        store.packNow();
+        reopen(tmp.resolve("fresh-cache"));
+        assertArrayEquals(new byte[8192], store.readPage(REL, 1, 0).data(), "latest = last written, not highest LSN");
+        assertEquals(0, store.lastRelBlock(new RelTag(1, 1, 1, 0)) + 1);
+        assertEquals(1, store.lastRelBlock(REL));
+    }
+
+    @Test
+    void nothingInTheBucketOrCacheIsPlaintext() throws IOException {
+        String marker = "PLAINTEXT-MARKER-" + System.nanoTime();
+        put(REL, 3, 100, page(100, marker));
+        store.packNow();
+        put(REL, 4, 101, page(101, marker)); // this one stays in the journal
+        store.sync();
+        byte[] needle = marker.getBytes(StandardCharsets.UTF_8);
+        List<Path> files;
+        try (Stream<Path> s = Stream.concat(Files.walk(bucketDir), Files.walk(cacheDir))) {
+            files = s.filter(Files::isRegularFile).toList();
+        }
+        assertTrue(files.size() >= 4, "bucket and cache hold objects: " + files);
+        for (Path f : files) {
+            assertTrue(indexOf(Files.readAllBytes(f), needle) < 0, "marker found in " + f);
+        }
+    }
+
+    @Test
+    void flippedByteInSegmentIsAnIntegrityErrorNamingTheObject() throws IOException {
+        put(REL, 2, 10, page(10, "will be corrupted"));
+        store.packNow();
+        store.close();
+        store = null;
+        Path segment;
+        try (Stream<Path> s = Files.walk(bucketDir.resolve("segments"))) {
+            segment = s.filter(p -> p.toString().endsWith(".seg")).findFirst().orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(segment);
+        bytes[16 + 30] ^= 0x01; // inside the first frame, past the 16-byte header
+        Files.write(segment, bytes);
+        store = PageStore.open(bucket, CODEC, StoreOptions.defaults(tmp.resolve("fresh-cache")));
+        IntegrityException e = assertThrows(IntegrityException.class, () -> store.readPage(REL, 2, 0));
+        assertTrue(e.getMessage().contains(segment.getFileName().toString()), e.getMessage());
+    }
+
+    @Test
+    void tornJournalTailIsCutAndEverythingBeforeItSurvives() throws IOException {
+        for (int i = 0; i < 20; i++) {
+            put(REL, i, 10 + i, page(10 + i, "row" + i));
+        }
+        store.close();
+        store = null;
+        Path journalFile;
+        try (Stream<Path> s = Files.list(cacheDir.resolve("journal"))) {
+            journalFile = s.max(Path::compareTo).orElseThrow();
+        }
+        // A write that was never acknowledged: half a frame at the end.
+        byte[] garbage = new byte[100];
+        Arrays.fill(garbage, (byte) 7);
+        garbage[0] = (byte) 200; // length prefix 200: claims more than is there
+        garbage[1] = garbage[2] = garbage[3] = 0;
+        Files.write(journalFile, garbage, java.nio.file.StandardOpenOption.APPEND);
+        store = PageStore.open(bucket, CODEC, StoreOptions.defaults(cacheDir));
+        for (int i = 0; i < 20; i++) {
+            assertArrayEquals(page(10 + i, "row" + i), store.readPage(REL, i, 0).data());
+        }
+        put(REL, 99, 99, page(99, "after recovery"));
+        reopen(cacheDir);
+        assertArrayEquals(page(99, "after recovery"), store.readPage(REL, 99, 0).data());
+    }
+
+    @Test
+    void journalFilesBelowThePackedSequenceAreDeleted() throws IOException {
+        for (int i = 0; i < 10; i++) {
+            put(REL, i, 10, page(10, "x"));
+        }
+        store.packNow();
+        put(REL, 11, 10, page(10, "y"));
+        store.packNow();
+        try (Stream<Path> s = Files.list(cacheDir.resolve("journal"))) {
+            assertEquals(1, s.count(), "only the current journal file remains");
+        }
+        reopen(tmp.resolve("fresh-cache"));
+        assertArrayEquals(page(10, "y"), store.readPage(REL, 11, 0).data());
+        assertArrayEquals(page(10, "x"), store.readPage(REL, 9, 0).data());
+    }
+
+    public static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+}

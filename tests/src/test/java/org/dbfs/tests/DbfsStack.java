@@ -1,0 +1,96 @@
+package org.dbfs.tests;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.dbfs.fuse.DbfsMount;
+import org.dbfs.pageserver.server.PageServerProcess;
+
+/**
+ * The whole stack for one test: a page server in a child process (so it can be killed with -9),
+ * a read-write DbFS mount in this JVM, and a PostgreSQL data directory on the mount.
+ */
+final class DbfsStack implements AutoCloseable {
+    static final String PASSPHRASE = "end-to-end test passphrase";
+
+    private final Path root;
+    private final List<String> bucketArgs;
+    private final Map<String, String> env;
+    private PageServerProcess pageServer;
+    private DbfsMount mount;
+
+    /**
+     * @param root       a fresh directory; made traversable for the postgres user
+     * @param bucketArgs --bucket (and --s3-endpoint) arguments
+     */
+    DbfsStack(Path root, List<String> bucketArgs, Map<String, String> env) throws IOException {
+        this.root = root;
+        this.bucketArgs = bucketArgs;
+        this.env = env;
+        Files.createDirectories(root.resolve("mnt"));
+        for (Path p = root; p != null && !p.equals(p.getRoot()); p = p.getParent()) {
+            if (p.startsWith("/tmp") || p.equals(root)) {
+                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+            }
+        }
+    }
+
+    static DbfsStack onLocalBucket(Path root) throws IOException {
+        return new DbfsStack(root, List.of("--bucket", root.resolve("bucket").toUri().toString()),
+                Map.of("DBFS_PASSPHRASE", PASSPHRASE));
+    }
+
+    Path root() {
+        return root;
+    }
+
+    Path mountPoint() {
+        return root.resolve("mnt");
+    }
+
+    void startPageServer() throws IOException {
+        List<String> args = new ArrayList<>(bucketArgs);
+        args.addAll(List.of("--cache-dir", root.resolve("cache").toString()));
+        pageServer = PageServerProcess.start(args, env, root.resolve("logs"));
+    }
+
+    void killPageServer() throws InterruptedException {
+        pageServer.kill9();
+        pageServer = null;
+    }
+
+    void mount() throws Exception {
+        mount = DbfsMount.mountReadWrite("127.0.0.1:" + pageServer.port(), mountPoint(), List.of());
+    }
+
+    /** @return 0 if everything was durable at unmount, else -EIO */
+    int unmount() {
+        int result = mount.unmount();
+        mount = null;
+        return result;
+    }
+
+    /** A directory on the mount owned by postgres, for initdb -D DIR/data. */
+    Path postgresHome() throws IOException, InterruptedException {
+        Path home = mountPoint().resolve("pg");
+        if (!Files.exists(home)) {
+            Files.createDirectory(home);
+            PostgresCluster.chownToPostgres(home);
+        }
+        return home;
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (mount != null) {
+            mount.unmount();
+        }
+        if (pageServer != null) {
+            pageServer.close();
+        }
+    }
+}

@@ -1,0 +1,183 @@
+package org.dbfs.tests;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real PostgreSQL 15 cluster driven through its own tools (initdb, pg_ctl, pgbench, pg_amcheck),
+ * run as the unprivileged {@code postgres} user because PostgreSQL refuses to run as root.
+ */
+public final class PostgresCluster implements AutoCloseable {
+    public static final Path BIN = Path.of("/usr/lib/postgresql/15/bin");
+    static final String OS_USER = "postgres";
+
+    private final Path dataDir;
+    private final Path socketDir;
+    private final Path logFile;
+    private final int port;
+    private boolean running;
+
+    private PostgresCluster(Path dataDir, Path socketDir, Path logFile, int port) {
+        this.dataDir = dataDir;
+        this.socketDir = socketDir;
+        this.logFile = logFile;
+        this.port = port;
+    }
+
+    /**
+     * Runs initdb into {@code dataDir} (which must not exist yet; its parent must be writable by
+     * the postgres user) and appends the given settings files to postgresql.conf.
+     */
+    public static PostgresCluster initdb(Path dataDir, Path workDir, List<Path> confFiles) throws IOException, InterruptedException {
+        Files.createDirectories(workDir);
+        chownToPostgres(workDir);
+        Path socketDir = Files.createDirectories(workDir.resolve("sock"));
+        chownToPostgres(socketDir);
+        run(List.of(BIN.resolve("initdb").toString(), "-D", dataDir.toString(), "-U", "postgres", "--auth=trust",
+                "-E", "UTF8", "--locale=C"), workDir.resolve("initdb.log"), 600);
+        int port = freePort();
+        StringBuilder conf = new StringBuilder("\n# added by the DbFS test harness\n");
+        conf.append("port = ").append(port).append('\n');
+        conf.append("listen_addresses = '127.0.0.1'\n");
+        conf.append("unix_socket_directories = '").append(socketDir).append("'\n");
+        for (Path f : confFiles) {
+            conf.append(Files.readString(f)).append('\n');
+        }
+        Path confPath = dataDir.resolve("postgresql.conf");
+        Path staging = workDir.resolve("postgresql.conf.add");
+        Files.writeString(staging, conf.toString(), StandardCharsets.UTF_8);
+        chownToPostgres(staging);
+        run(List.of("sh", "-c", "cat '" + staging + "' >> '" + confPath + "'"), workDir.resolve("conf.log"), 60);
+        return new PostgresCluster(dataDir, socketDir, workDir.resolve("postgres.log"), port);
+    }
+
+    /** Uses an existing data directory (after a restart of the storage underneath, say). */
+    public static PostgresCluster existing(Path dataDir, Path workDir) throws IOException {
+        String conf = Files.readString(dataDir.resolve("postgresql.conf"));
+        int port = -1;
+        for (String line : conf.split("\n")) {
+            if (line.startsWith("port = ")) {
+                port = Integer.parseInt(line.substring(7).trim());
+            }
+        }
+        return new PostgresCluster(dataDir, workDir.resolve("sock"), workDir.resolve("postgres.log"), port);
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    public void start() throws IOException, InterruptedException {
+        run(List.of(BIN.resolve("pg_ctl").toString(), "-D", dataDir.toString(), "-l", logFile.toString(), "-w",
+                "-t", "300", "start"), logFile.resolveSibling("pg_ctl.log"), 320);
+        running = true;
+    }
+
+    public void stop() throws IOException, InterruptedException {
+        run(List.of(BIN.resolve("pg_ctl").toString(), "-D", dataDir.toString(), "-m", "fast", "-w", "-t", "300", "stop"),
+                logFile.resolveSibling("pg_ctl.log"), 320);
+        running = false;
+    }
+
+    public Connection connect() throws SQLException {
+        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres", "postgres", "");
+    }
+
+    public long queryLong(String sql) throws SQLException {
+        try (Connection c = connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** Runs pgbench with the given arguments against this cluster; returns its output. */
+    public String pgbench(Path workDir, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(BIN.resolve("pgbench").toString(), "-h", "127.0.0.1",
+                "-p", Integer.toString(port), "-U", "postgres"));
+        cmd.addAll(List.of(args));
+        cmd.add("postgres");
+        Path out = workDir.resolve("pgbench-" + System.nanoTime() + ".log");
+        run(cmd, out, 1200);
+        return Files.readString(out);
+    }
+
+    /** pg_amcheck over every database, heap and index (with --heapallindexed); returns its output. */
+    public String amcheck(Path workDir) throws IOException, InterruptedException {
+        Path out = workDir.resolve("amcheck-" + System.nanoTime() + ".log");
+        run(List.of(BIN.resolve("pg_amcheck").toString(), "-h", "127.0.0.1", "-p", Integer.toString(port),
+                "-U", "postgres", "--all", "--install-missing", "--heapallindexed"), out, 1200);
+        return Files.readString(out);
+    }
+
+    /**
+     * The TPC-B invariant of pgbench: every transaction adds the same delta to one account, one
+     * teller, one branch and one history row.
+     */
+    public long[] balances() throws SQLException {
+        return new long[] {
+            queryLong("SELECT coalesce(sum(abalance), 0) FROM pgbench_accounts"),
+            queryLong("SELECT coalesce(sum(bbalance), 0) FROM pgbench_branches"),
+            queryLong("SELECT coalesce(sum(tbalance), 0) FROM pgbench_tellers"),
+            queryLong("SELECT coalesce(sum(delta), 0) FROM pgbench_history"),
+        };
+    }
+
+    @Override
+    public void close() throws IOException, InterruptedException {
+        if (running) {
+            try {
+                stop();
+            } catch (IOException e) {
+                run(List.of(BIN.resolve("pg_ctl").toString(), "-D", dataDir.toString(), "-m", "immediate", "stop"),
+                        logFile.resolveSibling("pg_ctl.log"), 60);
+            }
+        }
+    }
+
+    public String log() throws IOException {
+        return Files.exists(logFile) ? Files.readString(logFile) : "(no log)";
+    }
+
+    static void chownToPostgres(Path p) throws IOException, InterruptedException {
+        Process proc = new ProcessBuilder("chown", OS_USER + ":" + OS_USER, p.toString()).inheritIO().start();
+        if (proc.waitFor() != 0) {
+            throw new IOException("chown postgres " + p + " failed");
+        }
+    }
+
+    /** Runs a command as the postgres user, output to {@code log}; fails with the log on non-zero exit. */
+    static void run(List<String> command, Path log, long timeoutSeconds) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("runuser", "-u", OS_USER, "--"));
+        cmd.addAll(command);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IOException("timed out after " + timeoutSeconds + " s: " + String.join(" ", command)
+                    + "\n" + Files.readString(log));
+        }
+        if (p.exitValue() != 0) {
+            throw new IOException("exit " + p.exitValue() + ": " + String.join(" ", command) + "\n" + Files.readString(log));
+        }
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
