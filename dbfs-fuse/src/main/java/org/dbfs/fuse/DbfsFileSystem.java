@@ -1,0 +1,472 @@
+package org.dbfs.fuse;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import org.cryptomator.jfuse.api.DirFiller;
+import org.cryptomator.jfuse.api.Errno;
+import org.cryptomator.jfuse.api.FileInfo;
+import org.cryptomator.jfuse.api.FuseConfig;
+import org.cryptomator.jfuse.api.FuseConnInfo;
+import org.cryptomator.jfuse.api.FuseOperations;
+import org.cryptomator.jfuse.api.Stat;
+import org.cryptomator.jfuse.api.Statvfs;
+import org.cryptomator.jfuse.api.TimeSpec;
+import org.dbfs.pgformat.RelationPath;
+import org.dbfs.pgformat.RelationSegmentFile;
+import org.dbfs.protocol.pageserver.v1.DirEntry;
+import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;
+import org.dbfs.protocol.pageserver.v1.MutationReply;
+import org.dbfs.protocol.pageserver.v1.NodeAttr;
+import org.dbfs.protocol.pageserver.v1.NodeReply;
+import org.dbfs.protocol.pageserver.v1.NodeType;
+import org.dbfs.protocol.pageserver.v1.ReadDirReply;
+import org.dbfs.protocol.pageserver.v1.ReadFileReply;
+import org.dbfs.protocol.pageserver.v1.ReadLinkReply;
+import org.dbfs.protocol.pageserver.v1.RelTag;
+import org.dbfs.protocol.pageserver.v1.RemoveRequest;
+import org.dbfs.protocol.pageserver.v1.RenameRequest;
+import org.dbfs.protocol.pageserver.v1.SetAttrRequest;
+import org.dbfs.protocol.pageserver.v1.StatFsReply;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.EnumSet;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.function.IntSupplier;
+
+/**
+ * The read-write file system: each FUSE operation becomes page server calls. Namespace operations
+ * go by path, file data by inode. Mutations are not durable when they return (durable=false); fsync
+ * makes them so, through {@link SyncBarrier}.
+ *
+ * <p>Nothing may escape a callback: jfuse calls these methods from native upcalls, where an
+ * uncaught exception ends the JVM, so every operation runs inside {@link #guard}.
+ */
+final class DbfsFileSystem implements FuseOperations {
+
+    private static final Logger log = LoggerFactory.getLogger(DbfsFileSystem.class);
+
+    private static final int RENAME_NOREPLACE = 1;
+    private static final int RENAME_EXCHANGE = 2;
+    private static final int NAME_MAX = 255;
+    /** FUSE passes a uid/gid of -1 for "leave unchanged" (chown(2) semantics). */
+    private static final int UNCHANGED_ID = -1;
+
+    private final Errno errno;
+    private final PageServerClient client;
+    private final FuseCallerContext callers;
+    private final TablespaceDirectory tablespaces;
+    private final SyncBarrier syncBarrier;
+    private final FileWrites writes;
+    private final OpenFiles openFiles = new OpenFiles();
+    private final HiddenFiles hiddenFiles = new HiddenFiles();
+
+    DbfsFileSystem(Errno errno, PageServerClient client, FuseCallerContext callers, TablespaceDirectory tablespaces) {
+        this.errno = errno;
+        this.client = client;
+        this.callers = callers;
+        this.tablespaces = tablespaces;
+        this.syncBarrier = new SyncBarrier(client);
+        this.writes = new FileWrites(client, syncBarrier);
+    }
+
+    SyncBarrier syncBarrier() {
+        return syncBarrier;
+    }
+
+    @Override
+    public Errno errno() {
+        return errno;
+    }
+
+    @Override
+    public Set<Operation> supportedOperations() {
+        return EnumSet.of(Operation.INIT, Operation.ACCESS, Operation.GET_ATTR, Operation.READ_DIR, Operation.MKDIR,
+                Operation.RMDIR, Operation.CREATE, Operation.OPEN, Operation.READ, Operation.WRITE, Operation.TRUNCATE,
+                Operation.UNLINK, Operation.RENAME, Operation.FSYNC, Operation.FSYNCDIR, Operation.CHMOD,
+                Operation.CHOWN, Operation.UTIMENS, Operation.STATFS, Operation.SYMLINK, Operation.READLINK,
+                Operation.RELEASE, Operation.FLUSH);
+    }
+
+    @Override
+    public void init(FuseConnInfo conn, FuseConfig cfg) {
+        // Large writes cut the number of calls for sequential I/O (WAL, bulk loads, CREATE DATABASE);
+        // libfuse lowers this to what its buffers and the kernel allow.
+        conn.setMaxWrite(1 << 20);
+        log.info("FUSE session: protocol {}.{}, max_write {}, max_readahead {}, capable 0x{}, want 0x{}",
+                conn.protoMajor(), conn.protoMinor(), conn.maxWrite(), conn.maxReadahead(),
+                Integer.toHexString(conn.capable()), Integer.toHexString(conn.want()));
+    }
+
+    // ---- attributes and lookup ----
+
+    @Override
+    public int getattr(String path, Stat stat, FileInfo fi) {
+        return guard("getattr", path, () -> {
+            OptionalLong open = openIno(path, fi);
+            NodeReply reply = open.isPresent() ? attrByIno(open.getAsLong()) : client.getAttr(path);
+            if (reply.getErrno() == 0) {
+                NodeStats.fill(stat, reply.getAttr());
+                if (reply.getAttr().getNlink() == 0) {
+                    stat.setNLink((short) 0); // NodeStats shows at least 1 for directories and files alike
+                }
+            }
+            return -reply.getErrno();
+        });
+    }
+
+    @Override
+    public int access(String path, int mask) {
+        // The kernel checks permissions itself (default_permissions); only existence is left.
+        return guard("access", path, () -> -lookup(path).getErrno());
+    }
+
+    @Override
+    public int readdir(String path, DirFiller filler, long offset, FileInfo fi, int flags) {
+        return guard("readdir", path, () -> {
+            ReadDirReply reply = client.readDir(path);
+            if (reply.getErrno() != 0) {
+                return -reply.getErrno();
+            }
+            boolean plus = (flags & FuseOperations.FUSE_READDIR_PLUS) != 0;
+            int fillFlags = plus ? DirFiller.FUSE_FILL_DIR_PLUS : 0;
+            filler.fill(".", stat -> stat.setMode(Stat.S_IFDIR), 0, 0);
+            filler.fill("..", stat -> stat.setMode(Stat.S_IFDIR), 0, 0);
+            for (DirEntry entry : reply.getEntriesList()) {
+                NodeAttr attr = entry.getAttr();
+                int full = filler.fill(entry.getName(), plus ? stat -> NodeStats.fill(stat, attr) : stat -> stat.setMode(NodeStats.typeBits(attr)), 0, fillFlags);
+                if (full != 0) {
+                    return -LinuxErrno.EIO; // without offsets the whole directory must fit in one buffer
+                }
+            }
+            return 0;
+        });
+    }
+
+    @Override
+    public int readlink(String path, ByteBuffer buf, long len) {
+        return guard("readlink", path, () -> {
+            ReadLinkReply reply = client.readLink(path);
+            if (reply.getErrno() != 0) {
+                return -reply.getErrno();
+            }
+            byte[] target = reply.getTarget().getBytes(StandardCharsets.UTF_8);
+            int n = (int) Math.min(target.length, len - 1); // truncated like readlink(2), always NUL-terminated
+            buf.put(0, target, 0, n);
+            buf.put(n, (byte) 0);
+            return 0;
+        });
+    }
+
+    @Override
+    public int statfs(String path, Statvfs statvfs) {
+        return guard("statfs", path, () -> {
+            StatFsReply reply = client.statFs();
+            statvfs.setBsize(reply.getBlockSize());
+            statvfs.setFrsize(reply.getBlockSize());
+            statvfs.setBlocks(reply.getTotalBlocks());
+            statvfs.setBfree(reply.getFreeBlocks());
+            statvfs.setBavail(reply.getFreeBlocks());
+            statvfs.setNameMax(NAME_MAX);
+            return 0;
+        });
+    }
+
+    // ---- namespace changes ----
+
+    @Override
+    public int mkdir(String path, int mode) {
+        return guard("mkdir", path, () -> -makeNode(path, NodeType.DIRECTORY, mode, false).getErrno());
+    }
+
+    @Override
+    public int symlink(String target, String linkPath) {
+        // jfuse hands over libfuse's (from, to) in that order: the link's content first, then its path.
+        return guard("symlink", linkPath, () -> {
+            FuseCallerContext.Caller caller = callers.current();
+            NodeReply reply = client.makeNode(MakeNodeRequest.newBuilder().setPath(linkPath).setType(NodeType.SYMLINK)
+                    .setMode(0777).setUid(caller.uid()).setGid(caller.gid()).setSymlinkTarget(target).build());
+            if (reply.getErrno() == 0) {
+                tablespaces.symlinkCreated(linkPath, target);
+            }
+            return -reply.getErrno();
+        });
+    }
+
+    @Override
+    public int create(String path, int mode, FileInfo fi) {
+        return guard("create", path, () -> {
+            Set<StandardOpenOption> flags = fi.getOpenFlags();
+            NodeReply reply = makeNode(path, NodeType.REGULAR, mode, flags.contains(StandardOpenOption.CREATE_NEW));
+            if (reply.getErrno() != 0) {
+                return -reply.getErrno();
+            }
+            NodeAttr attr = reply.getAttr();
+            if (flags.contains(StandardOpenOption.TRUNCATE_EXISTING) && attr.getSize() > 0) {
+                int truncated = -client.setAttr(SetAttrRequest.newBuilder().setIno(attr.getIno()).setSize(0).build()).getErrno();
+                if (truncated != 0) {
+                    return truncated;
+                }
+            }
+            fi.setFh(openFiles.add(openFile(attr, flags)));
+            return 0;
+        });
+    }
+
+    @Override
+    public int unlink(String path) {
+        return guard("unlink", path, () -> {
+            if (hiddenFiles.remove(path)) {
+                return 0; // the last close of an unlinked file: its name is already gone on the page server
+            }
+            MutationReply reply = client.remove(RemoveRequest.newBuilder().setPath(path).setDirectory(false).build());
+            if (reply.getErrno() == 0) {
+                tablespaces.removed(path);
+            }
+            return -reply.getErrno();
+        });
+    }
+
+    @Override
+    public int rmdir(String path) {
+        return guard("rmdir", path, () -> -client.remove(RemoveRequest.newBuilder().setPath(path).setDirectory(true).build()).getErrno());
+    }
+
+    @Override
+    public int rename(String from, String to, int flags) {
+        return guard("rename", from, () -> {
+            if ((flags & RENAME_EXCHANGE) != 0) {
+                return -LinuxErrno.EINVAL;
+            }
+            if (HiddenFiles.isHiddenName(to)) {
+                return hide(from, to);
+            }
+            MutationReply reply = client.rename(RenameRequest.newBuilder().setFrom(from).setTo(to)
+                    .setNoReplace((flags & RENAME_NOREPLACE) != 0).build());
+            if (reply.getErrno() == 0) {
+                tablespaces.removed(from);
+            }
+            return -reply.getErrno();
+        });
+    }
+
+    /** libfuse's stand-in for unlinking an open file; see {@link HiddenFiles}. */
+    private int hide(String from, String hiddenPath) {
+        NodeReply node = client.getAttr(from);
+        if (node.getErrno() != 0) {
+            return -node.getErrno();
+        }
+        MutationReply removed = client.remove(RemoveRequest.newBuilder().setPath(from).setDirectory(false).build());
+        if (removed.getErrno() != 0) {
+            return -removed.getErrno();
+        }
+        hiddenFiles.add(hiddenPath, node.getAttr().getIno());
+        tablespaces.removed(from);
+        return 0;
+    }
+
+    // ---- attribute changes ----
+
+    @Override
+    public int chmod(String path, int mode, FileInfo fi) {
+        return guard("chmod", path, () -> setAttr(path, fi, SetAttrRequest.newBuilder().setMode(mode & 07777)));
+    }
+
+    @Override
+    public int chown(String path, int uid, int gid, FileInfo fi) {
+        return guard("chown", path, () -> {
+            SetAttrRequest.Builder request = SetAttrRequest.newBuilder();
+            if (uid != UNCHANGED_ID) {
+                request.setUid(uid);
+            }
+            if (gid != UNCHANGED_ID) {
+                request.setGid(gid);
+            }
+            return setAttr(path, fi, request);
+        });
+    }
+
+    @Override
+    public int truncate(String path, long size, FileInfo fi) {
+        return guard("truncate", path, () -> setAttr(path, fi, SetAttrRequest.newBuilder().setSize(size)));
+    }
+
+    @Override
+    public int utimens(String path, TimeSpec atime, TimeSpec mtime, FileInfo fi) {
+        return guard("utimens", path, () -> {
+            SetAttrRequest.Builder request = SetAttrRequest.newBuilder();
+            long now = NodeStats.epochNanos(Instant.now());
+            if (!atime.isUtimeOmit()) {
+                request.setAtimeNs(atime.isUtimeNow() ? now : NodeStats.epochNanos(atime.get()));
+            }
+            if (!mtime.isUtimeOmit()) {
+                request.setMtimeNs(mtime.isUtimeNow() ? now : NodeStats.epochNanos(mtime.get()));
+            }
+            return setAttr(path, fi, request);
+        });
+    }
+
+    /**
+     * By inode when the file is open (ftruncate, fchmod, ... must reach an unlinked file too), else
+     * by path. An empty path is {@link NullPathGuard}'s "libfuse lost the path".
+     */
+    private int setAttr(String path, FileInfo fi, SetAttrRequest.Builder request) {
+        OptionalLong ino = openIno(path, fi);
+        if (ino.isPresent()) {
+            request.setIno(ino.getAsLong());
+        } else {
+            request.setPath(path);
+        }
+        return -client.setAttr(request.build()).getErrno();
+    }
+
+    // ---- file data ----
+
+    @Override
+    public int open(String path, FileInfo fi) {
+        return guard("open", path, () -> {
+            NodeReply reply = lookup(path);
+            if (reply.getErrno() != 0) {
+                return -reply.getErrno();
+            }
+            NodeAttr attr = reply.getAttr();
+            Set<StandardOpenOption> flags = fi.getOpenFlags();
+            if (flags.contains(StandardOpenOption.TRUNCATE_EXISTING) && attr.getSize() > 0) {
+                // libfuse negotiates atomic O_TRUNC, so the truncation arrives here rather than as a setattr.
+                int truncated = -client.setAttr(SetAttrRequest.newBuilder().setIno(attr.getIno()).setSize(0).build()).getErrno();
+                if (truncated != 0) {
+                    return truncated;
+                }
+            }
+            fi.setFh(openFiles.add(openFile(attr, flags)));
+            return 0;
+        });
+    }
+
+    @Override
+    public int read(String path, ByteBuffer buf, long size, long offset, FileInfo fi) {
+        return guard("read", path, () -> {
+            OpenFiles.OpenFile file = openFiles.get(fi.getFh());
+            if (file == null) {
+                return -LinuxErrno.EBADF;
+            }
+            ReadFileReply reply = client.readFile(file.ino(), offset, (int) Math.min(size, Integer.MAX_VALUE));
+            if (reply.getErrno() != 0) {
+                return -reply.getErrno();
+            }
+            int n = reply.getData().size();
+            reply.getData().copyTo(buf.slice(0, n));
+            return n;
+        });
+    }
+
+    @Override
+    public int write(String path, ByteBuffer buf, long size, long offset, FileInfo fi) {
+        return guard("write", path, () -> {
+            OpenFiles.OpenFile file = openFiles.get(fi.getFh());
+            if (file == null) {
+                return -LinuxErrno.EBADF;
+            }
+            byte[] data = new byte[(int) size];
+            buf.get(0, data);
+            int result = writes.write(file, offset, data);
+            return result == 0 ? data.length : result;
+        });
+    }
+
+    @Override
+    public int flush(String path, FileInfo fi) {
+        return 0; // the mount buffers nothing: every write already reached the page server
+    }
+
+    @Override
+    public int fsync(String path, int datasync, FileInfo fi) {
+        return guard("fsync", path, syncBarrier::sync);
+    }
+
+    @Override
+    public int fsyncdir(String path, int datasync, FileInfo fi) {
+        return guard("fsyncdir", path, syncBarrier::sync);
+    }
+
+    @Override
+    public int release(String path, FileInfo fi) {
+        return guard("release", path, () -> {
+            OpenFiles.OpenFile file = openFiles.remove(fi.getFh());
+            if (file != null && hiddenFiles.hides(file.ino()) && !openFiles.isOpen(file.ino())) {
+                // libfuse unlinks the hidden name at the last close, but not when it lost the path.
+                hiddenFiles.forget(file.ino());
+            }
+            return 0;
+        });
+    }
+
+    // ---- helpers ----
+
+    /** Attributes by path; a hidden name (an unlinked open file) is answered by inode. */
+    private NodeReply lookup(String path) {
+        OptionalLong hidden = hiddenFiles.ino(path);
+        return hidden.isPresent() ? attrByIno(hidden.getAsLong()) : client.getAttr(path);
+    }
+
+    /**
+     * The protocol has no GetAttr by inode; a SetAttr that sets nothing returns the attributes (and
+     * bumps ctime, harmless for the rare fstat of an unlinked file).
+     */
+    private NodeReply attrByIno(long ino) {
+        return client.setAttr(SetAttrRequest.newBuilder().setIno(ino).build());
+    }
+
+    private NodeReply makeNode(String path, NodeType type, int mode, boolean exclusive) {
+        FuseCallerContext.Caller caller = callers.current();
+        MakeNodeRequest.Builder request = MakeNodeRequest.newBuilder().setPath(path).setType(type)
+                .setMode(mode & 07777).setUid(caller.uid()).setGid(caller.gid()).setExclusive(exclusive);
+        if (type == NodeType.REGULAR) {
+            Optional<RelationSegmentFile> relation = RelationPath.parse(path, tablespaces);
+            relation.ifPresent(r -> request.setRel(RelTag.newBuilder()
+                    .setSpcNode((int) r.rnode().spcNode())
+                    .setDbNode((int) r.rnode().dbNode())
+                    .setRelNode((int) r.rnode().relNode())
+                    .setForkNum(r.forkNum().forkNum())).setRelSegno(r.segno()));
+        }
+        return client.makeNode(request.build());
+    }
+
+    private static OpenFiles.OpenFile openFile(NodeAttr attr, Set<StandardOpenOption> flags) {
+        boolean syncWrites = flags.contains(StandardOpenOption.SYNC) || flags.contains(StandardOpenOption.DSYNC);
+        return new OpenFiles.OpenFile(attr.getIno(), attr.hasRel(), syncWrites);
+    }
+
+    private OptionalLong openIno(String path, FileInfo fi) {
+        if (fi != null) {
+            OpenFiles.OpenFile file = openFiles.get(fi.getFh());
+            if (file != null) {
+                return OptionalLong.of(file.ino());
+            }
+        }
+        return hiddenFiles.ino(path);
+    }
+
+    private int guard(String operation, String path, IntSupplier body) {
+        try {
+            return body.getAsInt();
+        } catch (StatusRuntimeException e) {
+            Status.Code code = e.getStatus().getCode();
+            if (code == Status.Code.UNAVAILABLE) {
+                log.error("{} {}: page server {} UNAVAILABLE, returning EIO: {}", operation, path, client.target(), e.getStatus());
+            } else {
+                log.error("{} {}: page server {} failed with {}, returning EIO", operation, path, client.target(), e.getStatus());
+            }
+            return code == Status.Code.INVALID_ARGUMENT ? -LinuxErrno.EINVAL : -LinuxErrno.EIO;
+        } catch (Throwable t) {
+            log.error("{} {}: unexpected failure, returning EIO", operation, path, t);
+            return -LinuxErrno.EIO;
+        }
+    }
+}

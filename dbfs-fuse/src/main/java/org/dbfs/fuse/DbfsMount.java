@@ -1,0 +1,191 @@
+package org.dbfs.fuse;
+
+import io.grpc.StatusRuntimeException;
+import org.cryptomator.jfuse.api.Fuse;
+import org.cryptomator.jfuse.api.FuseBuilder;
+import org.cryptomator.jfuse.api.FuseMountFailedException;
+import org.dbfs.protocol.pageserver.v1.DirEntry;
+import org.dbfs.protocol.pageserver.v1.NodeType;
+import org.dbfs.protocol.pageserver.v1.ReadDirReply;
+import org.dbfs.protocol.pageserver.v1.ReadLinkReply;
+import org.dbfs.protocol.pageserver.v1.ServerInfoReply;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The life of one read-write mount: connect to the page server, mount with jfuse, wait until the
+ * file system is unmounted (by {@code dbfs umount}, fusermount3 -u, or {@link #unmount()}), then make
+ * everything durable and let go.
+ */
+public final class DbfsMount implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(DbfsMount.class);
+
+    /**
+     * The kernel may cache attributes, names and missing names this long, and keeps file pages
+     * cached across opens (kernel_cache): on the read-write mount every change passes through this
+     * kernel, so its caches cannot go stale (ARCHITECTURE.md: the page cache is safe, single writer).
+     */
+    static final String CACHE_TIMEOUT_SECONDS = "60";
+    private static final long UNMOUNT_POLL_MILLIS = 200;
+
+    private final Path mountPoint;
+    private final PageServerClient client;
+    private final DbfsFileSystem fileSystem;
+    private final Fuse fuse;
+    private boolean closed;
+    private int finalSyncResult;
+
+    private DbfsMount(Path mountPoint, PageServerClient client, DbfsFileSystem fileSystem, Fuse fuse) {
+        this.mountPoint = mountPoint;
+        this.client = client;
+        this.fileSystem = fileSystem;
+        this.fuse = fuse;
+    }
+
+    /** Mounts read-write and returns once the file system answers. */
+    public static DbfsMount mountReadWrite(String pageServer, Path mountPoint, List<String> extraFuseOptions)
+            throws IOException, FuseMountFailedException {
+        Path dir = mountPoint.toRealPath();
+        if (!Files.isDirectory(dir)) {
+            throw new IOException("mount point is not a directory: " + dir);
+        }
+        if (MountTable.isMountPoint(dir)) {
+            throw new IOException("already mounted: " + dir);
+        }
+        PageServerClient client = new PageServerClient(pageServer);
+        try {
+            ServerInfoReply info = client.serverInfo();
+            log.info("page server {}: incarnation {}, bucket {}", pageServer, info.getIncarnation(), info.getBucket());
+            TablespaceDirectory tablespaces = new TablespaceDirectory(dir.toString());
+            loadTablespaces(client, tablespaces);
+
+            Path libfuse = LibFuse.path();
+            FuseBuilder builder = Fuse.builder();
+            builder.setLibraryPath(libfuse.toString());
+            DbfsFileSystem fs = new DbfsFileSystem(builder.errno(), client, new FuseCallerContext(libfuse), tablespaces);
+            Fuse fuse = builder.build(fs);
+            NullPathGuard.install(fuse);
+            List<String> options = fuseOptions(extraFuseOptions);
+            log.info("mounting {} (page server {}) with {}", dir, pageServer, options);
+            fuse.mount("dbfs", dir, options.toArray(String[]::new));
+            return new DbfsMount(dir, client, fs, fuse);
+        } catch (StatusRuntimeException e) {
+            closeQuietly(client);
+            throw new IOException("page server " + pageServer + " cannot be reached: " + e.getStatus().getCode()
+                    + (e.getStatus().getDescription() == null ? "" : " (" + e.getStatus().getDescription() + ")"), e);
+        } catch (FuseMountFailedException | RuntimeException | Error e) {
+            closeQuietly(client);
+            throw e;
+        }
+    }
+
+    static List<String> fuseOptions(List<String> extra) {
+        List<String> o = new ArrayList<>();
+        o.add("-o");
+        o.add("fsname=dbfs,subtype=dbfs");
+        // PostgreSQL runs as its own user, so others must reach the mount; the kernel then enforces
+        // modes and owners, which is what PostgreSQL expects of its data directory.
+        o.add("-o");
+        o.add(isRoot() ? "allow_other,default_permissions" : "default_permissions");
+        o.add("-o");
+        o.add("kernel_cache,entry_timeout=" + CACHE_TIMEOUT_SECONDS + ",attr_timeout=" + CACHE_TIMEOUT_SECONDS
+                + ",negative_timeout=" + CACHE_TIMEOUT_SECONDS);
+        // PostgreSQL runs many backends at once; the default of 10 worker threads would queue them.
+        o.add("-o");
+        o.add("max_threads=64");
+        for (String option : extra) {
+            o.add("-o");
+            o.add(option);
+        }
+        return o;
+    }
+
+    private static boolean isRoot() {
+        try {
+            return ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
+    private static void loadTablespaces(PageServerClient client, TablespaceDirectory tablespaces) {
+        ReadDirReply dir = client.readDir(TablespaceDirectory.PG_TBLSPC);
+        if (dir.getErrno() != 0) {
+            return; // not a data directory (yet)
+        }
+        for (DirEntry entry : dir.getEntriesList()) {
+            if (entry.getAttr().getType() == NodeType.SYMLINK) {
+                String link = TablespaceDirectory.PG_TBLSPC + "/" + entry.getName();
+                ReadLinkReply target = client.readLink(link);
+                if (target.getErrno() == 0) {
+                    tablespaces.symlinkCreated(link, target.getTarget());
+                }
+            }
+        }
+    }
+
+    public Path mountPoint() {
+        return mountPoint;
+    }
+
+    public boolean isMounted() {
+        return MountTable.isMountPoint(mountPoint);
+    }
+
+    /** Blocks until the file system is no longer mounted. */
+    public void awaitUnmounted() throws InterruptedException {
+        while (isMounted()) {
+            Thread.sleep(UNMOUNT_POLL_MILLIS);
+        }
+    }
+
+    /** Makes everything acknowledged so far durable. @return 0 or -EIO */
+    public int sync() {
+        return fileSystem.syncBarrier().sync();
+    }
+
+    /**
+     * Unmounts if still mounted, stops the FUSE loop, makes all writes durable and disconnects.
+     * Idempotent. @return 0 if the final sync succeeded, else -EIO (writes may be lost)
+     */
+    public synchronized int unmount() {
+        if (closed) {
+            return finalSyncResult;
+        }
+        closed = true;
+        try {
+            fuse.close();
+        } catch (TimeoutException e) {
+            log.warn("FUSE loop of {} did not stop in time (files still open?)", mountPoint);
+        }
+        finalSyncResult = sync();
+        if (finalSyncResult != 0) {
+            log.error("final sync of {} failed: writes acknowledged to PostgreSQL may not be durable", mountPoint);
+        } else {
+            log.info("unmounted {}; all writes durable on page server {}", mountPoint, client.target());
+        }
+        closeQuietly(client);
+        return finalSyncResult;
+    }
+
+    @Override
+    public void close() {
+        unmount();
+    }
+
+    private static void closeQuietly(PageServerClient client) {
+        try {
+            client.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,31 @@
+package org.dbfs.pgformat;
+
+/**
+ * One file of a relation fork on disk: {@code RELNODE[_fork][.segno]}. Segment {@code segno} holds
+ * blocks {@code segno * RELSEG_SIZE} up to (excluding) {@code (segno + 1) * RELSEG_SIZE}.
+ */
+public record RelationSegmentFile(RelFileNode rnode, ForkNumber forkNum, int segno) {
+
+    public RelationSegmentFile {
+        if (segno < 0) {
+            throw new IllegalArgumentException("negative segment number " + segno);
+        }
+    }
+
+    /** The block number of the first page in this file. */
+    public long firstBlock() {
+        return (long) segno * PgConstants.RELSEG_SIZE;
+    }
+
+    /** The file name PostgreSQL would use (the last component of relpath() plus the segment suffix). */
+    public String fileName() {
+        StringBuilder name = new StringBuilder().append(rnode.relNode());
+        if (forkNum != ForkNumber.MAIN_FORKNUM) {
+            name.append('_').append(forkNum.forkName());
+        }
+        if (segno > 0) {
+            name.append('.').append(segno);
+        }
+        return name.toString();
+    }
+}
