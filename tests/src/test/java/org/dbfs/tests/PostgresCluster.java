@@ -27,6 +27,7 @@ public final class PostgresCluster implements AutoCloseable {
     private final Path logFile;
     private final int port;
     private boolean running;
+    private long postmasterPid = -1;
 
     private PostgresCluster(Path dataDir, Path socketDir, Path logFile, int port) {
         this.dataDir = dataDir;
@@ -86,6 +87,25 @@ public final class PostgresCluster implements AutoCloseable {
         run(List.of(BIN.resolve("pg_ctl").toString(), "-D", dataDir.toString(), "-l", logFile.toString(), "-w",
                 "-t", "300", "start"), logFile.resolveSibling("pg_ctl.log"), 320);
         running = true;
+        // Kept for crashStop(): once the storage is gone, pg_ctl cannot read postmaster.pid.
+        postmasterPid = Long.parseLong(Files.readAllLines(dataDir.resolve("postmaster.pid")).get(0).trim());
+    }
+
+    /**
+     * Stops PostgreSQL the way a crash would, without touching the data directory: SIGQUIT to the
+     * postmaster (an immediate shutdown), then SIGKILL if it lingers. Works when the storage is gone.
+     */
+    public void crashStop() throws InterruptedException {
+        var handle = ProcessHandle.of(postmasterPid);
+        if (handle.isPresent()) {
+            try {
+                new ProcessBuilder("kill", "-QUIT", Long.toString(postmasterPid)).start().waitFor();
+                handle.get().onExit().get(60, TimeUnit.SECONDS);
+            } catch (IOException | java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                handle.get().destroyForcibly();
+            }
+        }
+        running = false;
     }
 
     public void stop() throws IOException, InterruptedException {
@@ -143,8 +163,7 @@ public final class PostgresCluster implements AutoCloseable {
             try {
                 stop();
             } catch (IOException e) {
-                run(List.of(BIN.resolve("pg_ctl").toString(), "-D", dataDir.toString(), "-m", "immediate", "stop"),
-                        logFile.resolveSibling("pg_ctl.log"), 60);
+                crashStop();
             }
         }
     }

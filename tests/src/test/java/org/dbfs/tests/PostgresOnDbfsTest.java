@@ -112,7 +112,7 @@ class PostgresOnDbfsTest {
             stack.killPageServer();
             recorder.join(300_000);
             assertTrue(failed.get(), "the recorder sees the storage fail");
-            pg.close(); // PostgreSQL may have panicked already; close() falls back to an immediate stop
+            pg.crashStop(); // PostgreSQL may have panicked already
             stack.unmount();
             load.join(300_000);
 
