@@ -110,6 +110,17 @@ stop_stack() {
   local mnt="$1"; shift
   for d in "$@"; do stop_cluster "$d"; done
   if findmnt -n "$mnt" >/dev/null 2>&1; then "$here/bin/dbfs" umount "$mnt" || fusermount3 -uz "$mnt" || true; fi
-  [ -n "${DBFS_PID:-}" ] && wait "$DBFS_PID" 2>/dev/null || true
-  [ -n "${PAGESERVER_PID:-}" ] && kill "$PAGESERVER_PID" 2>/dev/null && wait "$PAGESERVER_PID" 2>/dev/null || true
+  wait_gone "${DBFS_PID:-}"
+  if [ -n "${PAGESERVER_PID:-}" ]; then kill "$PAGESERVER_PID" 2>/dev/null || true; fi
+  wait_gone "${PAGESERVER_PID:-}"
+}
+
+# wait_gone PID: waits (up to 60 s) for a process that need not be our child to exit.
+wait_gone() {
+  [ -n "$1" ] || return 0
+  for _ in $(seq 1 300); do
+    kill -0 "$1" 2>/dev/null || return 0
+    sleep 0.2
+  done
+  echo "warning: process $1 is still running after 60 s" >&2
 }
