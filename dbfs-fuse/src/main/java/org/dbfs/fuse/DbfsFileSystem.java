@@ -64,6 +64,7 @@ final class DbfsFileSystem implements FuseOperations {
     private final TablespaceDirectory tablespaces;
     private final SyncBarrier syncBarrier;
     private final FileWrites writes;
+    private final WriteBuffer buffer;
     private final OpenFiles openFiles = new OpenFiles();
     private final HiddenFiles hiddenFiles = new HiddenFiles();
 
@@ -73,11 +74,15 @@ final class DbfsFileSystem implements FuseOperations {
         this.callers = callers;
         this.tablespaces = tablespaces;
         this.syncBarrier = new SyncBarrier(client);
-        this.writes = new FileWrites(client, syncBarrier);
+        this.buffer = new WriteBuffer(client);
+        this.writes = new FileWrites(client, syncBarrier, buffer);
     }
 
-    SyncBarrier syncBarrier() {
-        return syncBarrier;
+    /** Sends everything buffered and makes every acknowledged write durable. @return 0 or -EIO */
+    int syncAll() {
+        int flushed = buffer.flushAll(true);
+        int synced = syncBarrier.sync();
+        return flushed != 0 ? -LinuxErrno.EIO : synced;
     }
 
     @Override
@@ -99,6 +104,19 @@ final class DbfsFileSystem implements FuseOperations {
         // Large writes cut the number of calls for sequential I/O (WAL, bulk loads, CREATE DATABASE);
         // libfuse lowers this to what its buffers and the kernel allow.
         conn.setMaxWrite(1 << 20);
+        // The read-write mount is the only writer, so the kernel may own the page cache: with the
+        // writeback cache it keeps written pages, trusts its own size and mtime, and sends dirty
+        // pages at fsync (which waits for them, so fsync stays honest). Automatic invalidation
+        // would instead drop a file's cached pages whenever the page server reports a new mtime,
+        // sending every read of a busy relation through FUSE.
+        int want = conn.want() & ~FuseConnInfo.FUSE_CAP_AUTO_INVAL_DATA;
+        if ((conn.capable() & FuseConnInfo.FUSE_CAP_WRITEBACK_CACHE) != 0) {
+            want |= FuseConnInfo.FUSE_CAP_WRITEBACK_CACHE;
+        }
+        conn.setWant(want);
+        // More requests in flight for readahead and writeback (the defaults are 12 and 9).
+        conn.setMaxBackground(64);
+        conn.setCongestionThreshold(48);
         log.info("FUSE session: protocol {}.{}, max_write {}, max_readahead {}, capable 0x{}, want 0x{}",
                 conn.protoMajor(), conn.protoMinor(), conn.maxWrite(), conn.maxReadahead(),
                 Integer.toHexString(conn.capable()), Integer.toHexString(conn.want()));
@@ -112,7 +130,7 @@ final class DbfsFileSystem implements FuseOperations {
             OptionalLong open = openIno(path, fi);
             NodeReply reply = open.isPresent() ? attrByIno(open.getAsLong()) : client.getAttr(path);
             if (reply.getErrno() == 0) {
-                NodeStats.fill(stat, reply.getAttr());
+                NodeStats.fill(stat, withBuffered(reply.getAttr()));
                 if (reply.getAttr().getNlink() == 0) {
                     stat.setNLink((short) 0); // NodeStats shows at least 1 for directories and files alike
                 }
@@ -139,7 +157,7 @@ final class DbfsFileSystem implements FuseOperations {
             filler.fill(".", stat -> stat.setMode(Stat.S_IFDIR), 0, 0);
             filler.fill("..", stat -> stat.setMode(Stat.S_IFDIR), 0, 0);
             for (DirEntry entry : reply.getEntriesList()) {
-                NodeAttr attr = entry.getAttr();
+                NodeAttr attr = withBuffered(entry.getAttr());
                 int full = filler.fill(entry.getName(), plus ? stat -> NodeStats.fill(stat, attr) : stat -> stat.setMode(NodeStats.typeBits(attr)), 0, fillFlags);
                 if (full != 0) {
                     return -LinuxErrno.EIO; // without offsets the whole directory must fit in one buffer
@@ -208,7 +226,8 @@ final class DbfsFileSystem implements FuseOperations {
                 return -reply.getErrno();
             }
             NodeAttr attr = reply.getAttr();
-            if (flags.contains(StandardOpenOption.TRUNCATE_EXISTING) && attr.getSize() > 0) {
+            if (flags.contains(StandardOpenOption.TRUNCATE_EXISTING) && withBuffered(attr).getSize() > 0) {
+                buffer.truncate(attr.getIno(), 0);
                 int truncated = -client.setAttr(SetAttrRequest.newBuilder().setIno(attr.getIno()).setSize(0).build()).getErrno();
                 if (truncated != 0) {
                     return truncated;
@@ -294,7 +313,21 @@ final class DbfsFileSystem implements FuseOperations {
 
     @Override
     public int truncate(String path, long size, FileInfo fi) {
-        return guard("truncate", path, () -> setAttr(path, fi, SetAttrRequest.newBuilder().setSize(size)));
+        return guard("truncate", path, () -> {
+            OptionalLong open = openIno(path, fi);
+            long ino;
+            if (open.isPresent()) {
+                ino = open.getAsLong();
+            } else {
+                NodeReply node = lookup(path);
+                if (node.getErrno() != 0) {
+                    return -node.getErrno();
+                }
+                ino = node.getAttr().getIno();
+            }
+            buffer.truncate(ino, size); // before the page server's, so no flush can resurrect the tail
+            return -client.setAttr(SetAttrRequest.newBuilder().setIno(ino).setSize(size).build()).getErrno();
+        });
     }
 
     @Override
@@ -337,7 +370,8 @@ final class DbfsFileSystem implements FuseOperations {
             }
             NodeAttr attr = reply.getAttr();
             Set<StandardOpenOption> flags = fi.getOpenFlags();
-            if (flags.contains(StandardOpenOption.TRUNCATE_EXISTING) && attr.getSize() > 0) {
+            if (flags.contains(StandardOpenOption.TRUNCATE_EXISTING) && withBuffered(attr).getSize() > 0) {
+                buffer.truncate(attr.getIno(), 0);
                 // libfuse negotiates atomic O_TRUNC, so the truncation arrives here rather than as a setattr.
                 int truncated = -client.setAttr(SetAttrRequest.newBuilder().setIno(attr.getIno()).setSize(0).build()).getErrno();
                 if (truncated != 0) {
@@ -356,13 +390,20 @@ final class DbfsFileSystem implements FuseOperations {
             if (file == null) {
                 return -LinuxErrno.EBADF;
             }
-            ReadFileReply reply = client.readFile(file.ino(), offset, (int) Math.min(size, Integer.MAX_VALUE));
-            if (reply.getErrno() != 0) {
-                return -reply.getErrno();
+            int length = (int) Math.min(size, Integer.MAX_VALUE);
+            byte[] stored;
+            if (buffer.covers(file.ino(), offset, length)) {
+                stored = new byte[0];
+            } else {
+                ReadFileReply reply = client.readFile(file.ino(), offset, length);
+                if (reply.getErrno() != 0) {
+                    return -reply.getErrno();
+                }
+                stored = reply.getData().toByteArray();
             }
-            int n = reply.getData().size();
-            reply.getData().copyTo(buf.slice(0, n));
-            return n;
+            byte[] data = buffer.overlay(file.ino(), offset, length, stored);
+            buf.put(0, data, 0, data.length);
+            return data.length;
         });
     }
 
@@ -382,12 +423,15 @@ final class DbfsFileSystem implements FuseOperations {
 
     @Override
     public int flush(String path, FileInfo fi) {
-        return 0; // the mount buffers nothing: every write already reached the page server
+        return 0; // close(2) promises nothing about durability; buffered pages leave at fsync or release
     }
 
     @Override
     public int fsync(String path, int datasync, FileInfo fi) {
-        return guard("fsync", path, syncBarrier::sync);
+        return guard("fsync", path, () -> {
+            OptionalLong ino = openIno(path, fi);
+            return ino.isPresent() ? writes.fsync(ino.getAsLong()) : syncBarrier.sync();
+        });
     }
 
     @Override
@@ -399,6 +443,11 @@ final class DbfsFileSystem implements FuseOperations {
     public int release(String path, FileInfo fi) {
         return guard("release", path, () -> {
             OpenFiles.OpenFile file = openFiles.remove(fi.getFh());
+            if (file != null && !openFiles.isOpen(file.ino())) {
+                // Not durable (close does not promise that), but other readers of the bucket see it.
+                buffer.flush(file.ino(), false);
+                buffer.forgetIfClean(file.ino());
+            }
             if (file != null && hiddenFiles.hides(file.ino()) && !openFiles.isOpen(file.ino())) {
                 // libfuse unlinks the hidden name at the last close, but not when it lost the path.
                 hiddenFiles.forget(file.ino());
@@ -415,12 +464,17 @@ final class DbfsFileSystem implements FuseOperations {
         return hidden.isPresent() ? attrByIno(hidden.getAsLong()) : client.getAttr(path);
     }
 
-    /**
-     * The protocol has no GetAttr by inode; a SetAttr that sets nothing returns the attributes (and
-     * bumps ctime, harmless for the rare fstat of an unlinked file).
-     */
+    /** Attributes as this mount sees them: sizes include pages still in the write buffer. */
+    private NodeAttr withBuffered(NodeAttr attr) {
+        if (attr.getType() != NodeType.REGULAR) {
+            return attr;
+        }
+        long size = buffer.size(attr.getIno(), attr.getSize());
+        return size == attr.getSize() ? attr : attr.toBuilder().setSize(size).build();
+    }
+
     private NodeReply attrByIno(long ino) {
-        return client.setAttr(SetAttrRequest.newBuilder().setIno(ino).build());
+        return client.getAttr(ino);
     }
 
     private NodeReply makeNode(String path, NodeType type, int mode, boolean exclusive) {

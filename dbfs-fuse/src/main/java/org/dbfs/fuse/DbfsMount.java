@@ -149,7 +149,7 @@ public final class DbfsMount implements AutoCloseable {
 
     /** Makes everything acknowledged so far durable. @return 0 or -EIO */
     public int sync() {
-        return fileSystem.syncBarrier().sync();
+        return fileSystem.syncAll();
     }
 
     /**

@@ -17,6 +17,7 @@ final class DurabilityTracker {
     private long pendingIncarnation; // 0 = every acknowledged write is durable
     private boolean lost;            // acknowledged writes of an earlier run may be gone; not yet reported
     private long acknowledgements;
+    private long lastPendingAck;     // number of the latest acknowledgement that is not yet durable
 
     synchronized void acknowledged(long incarnation, boolean durable) {
         acknowledgements++;
@@ -25,8 +26,11 @@ final class DurabilityTracker {
             lost = true;
             pendingIncarnation = 0;
         }
-        if (!durable && pendingIncarnation == 0) {
-            pendingIncarnation = incarnation;
+        if (!durable) {
+            if (pendingIncarnation == 0) {
+                pendingIncarnation = incarnation;
+            }
+            lastPendingAck = acknowledgements;
         }
     }
 
@@ -34,9 +38,12 @@ final class DurabilityTracker {
         return new Pending(pendingIncarnation, lost, acknowledgements);
     }
 
-    /** The sync that started with {@code p} succeeded: what it covered is durable. */
+    /**
+     * The sync that started with {@code p} succeeded: what was acknowledged before it is durable.
+     * Writes acknowledged since stay pending.
+     */
     synchronized void synced(Pending p) {
-        if (acknowledgements == p.acknowledgements() && pendingIncarnation == p.incarnation()) {
+        if (lastPendingAck <= p.acknowledgements() && pendingIncarnation == p.incarnation()) {
             pendingIncarnation = 0;
         }
     }
@@ -47,7 +54,7 @@ final class DurabilityTracker {
      */
     synchronized void lossReported(Pending p) {
         lost = false;
-        if (acknowledgements == p.acknowledgements() && pendingIncarnation == p.incarnation()) {
+        if (lastPendingAck <= p.acknowledgements() && pendingIncarnation == p.incarnation()) {
             pendingIncarnation = 0;
         }
     }

@@ -6,10 +6,14 @@ import org.dbfs.pgformat.PgConstants;
 import org.dbfs.protocol.pageserver.v1.WriteFileRequest;
 
 /**
- * Writes to a file by inode. A relation file is stored as pages versioned by pd_lsn, so a write of
- * whole aligned pages (all PostgreSQL ever does) carries each page's pd_lsn. Anything else (a copy
- * tool, a test) goes without: the page server then merges the touched pages itself, atomically,
- * and takes pd_lsn from the merged pages, which spares the mount a racy read-modify-write.
+ * Writes to a file by inode. Whole aligned pages (all PostgreSQL writes) go into the
+ * {@link WriteBuffer} and leave at fsync; anything else is sent at once, after the buffered pages
+ * it overlaps, so the page server sees writes in the order they were made.
+ *
+ * <p>A relation file is stored as pages versioned by pd_lsn, so whole pages carry each page's
+ * pd_lsn. Other writes (a copy tool, a test) go without: the page server then merges the touched
+ * pages itself, atomically, and takes pd_lsn from the merged pages, which spares the mount a racy
+ * read-modify-write.
  */
 final class FileWrites {
 
@@ -17,14 +21,23 @@ final class FileWrites {
 
     private final PageServerClient client;
     private final SyncBarrier syncBarrier;
+    private final WriteBuffer buffer;
 
-    FileWrites(PageServerClient client, SyncBarrier syncBarrier) {
+    FileWrites(PageServerClient client, SyncBarrier syncBarrier, WriteBuffer buffer) {
         this.client = client;
         this.syncBarrier = syncBarrier;
+        this.buffer = buffer;
     }
 
     /** @return 0 or -errno */
     int write(OpenFiles.OpenFile file, long offset, byte[] data) {
+        if (!file.syncWrites() && WriteBuffer.isWholePages(offset, data.length)) {
+            return -buffer.write(file.ino(), file.relation(), offset, data).errno();
+        }
+        int flushed = buffer.flushOverlapping(file.ino(), offset, data.length).errno();
+        if (flushed != 0) {
+            return -flushed;
+        }
         WriteFileRequest.Builder request = WriteFileRequest.newBuilder()
                 .setIno(file.ino())
                 .setOffset(offset)
@@ -40,6 +53,23 @@ final class FileWrites {
             result = syncBarrier.sync(); // O_SYNC/O_DSYNC: durable before write(2) returns
         }
         return result;
+    }
+
+    /**
+     * fsync of one file: its buffered pages leave in requests whose last is durable, which also
+     * makes every earlier write durable (the page server's journal is sequential). With nothing
+     * buffered, a Sync barrier does it.
+     */
+    int fsync(long ino) {
+        DurabilityTracker.Pending before = client.durability().pending();
+        WriteBuffer.Flushed flushed = buffer.flush(ino, true);
+        if (!flushed.sent()) {
+            return syncBarrier.sync();
+        }
+        if (flushed.errno() != 0) {
+            return -LinuxErrno.EIO;
+        }
+        return syncBarrier.coveredByDurableWrite(before, flushed.incarnation());
     }
 
     static boolean isWholePages(long offset, int length) {

@@ -85,6 +85,10 @@ final class PageServerClient implements AutoCloseable {
         return call().getAttr(GetAttrRequest.newBuilder().setPath(path).build());
     }
 
+    NodeReply getAttr(long ino) {
+        return call().getAttr(GetAttrRequest.newBuilder().setIno(ino).build());
+    }
+
     ReadDirReply readDir(String path) {
         return call().readDir(ReadDirRequest.newBuilder().setPath(path).build());
     }

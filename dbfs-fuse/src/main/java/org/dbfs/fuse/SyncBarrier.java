@@ -48,4 +48,21 @@ final class SyncBarrier {
             return -LinuxErrno.EIO;
         }
     }
+
+    /**
+     * After a durable write acknowledged by {@code incarnation}: everything acknowledged before
+     * {@code before} was taken is durable too, unless it was acknowledged by an earlier run of the
+     * page server. @return 0 or -EIO
+     */
+    int coveredByDurableWrite(DurabilityTracker.Pending before, long incarnation) {
+        DurabilityTracker durability = client.durability();
+        if (before.lost() || (before.incarnation() != 0 && before.incarnation() != incarnation)) {
+            log.error("fsync fails: page server {} restarted while acknowledged writes were not yet durable; they may be lost",
+                    client.target());
+            durability.lossReported(before);
+            return -LinuxErrno.EIO;
+        }
+        durability.synced(before);
+        return 0;
+    }
 }

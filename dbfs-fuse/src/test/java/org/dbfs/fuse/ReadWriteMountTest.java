@@ -298,6 +298,40 @@ class ReadWriteMountTest {
     }
 
     @Test
+    void wholePageWritesWaitInTheMountUntilFsyncYetReadBackAtOnce() throws Exception {
+        Path db = Files.createDirectories(mnt.resolve("base/6"));
+        byte[] pages = relationPages(3, 0x4_0000_0040L);
+        RelTag rel = RelTag.newBuilder().setSpcNode(1663).setDbNode(6).setRelNode(16500).build();
+        ManagedChannel channel = NettyChannelBuilder.forTarget(fixture.pageServerAddress()).usePlaintext().build();
+        try (FileChannel ch = FileChannel.open(db.resolve("16500"), StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            var server = PageServerGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+            ch.write(ByteBuffer.wrap(pages), 0);
+            assertEquals(3 * 8192, Files.size(db.resolve("16500")));
+            ByteBuffer back = ByteBuffer.allocate(pages.length);
+            ch.read(back, 0);
+            assertArrayEquals(pages, back.array(), "read-your-writes before fsync");
+            assertTrue(server.getPages(GetPagesRequest.newBuilder().addPages(PageRef.newBuilder().setRel(rel)).build())
+                    .getPages(0).getAbsent(), "not sent before fsync: the mount buffers whole pages");
+
+            ch.truncate(8192 + 100); // drops a buffered page and zeroes the rest of the one cut through
+            ch.force(false);
+            List<PageImage> images = server.getPages(GetPagesRequest.newBuilder()
+                    .addPages(PageRef.newBuilder().setRel(rel).setBlockNum(0))
+                    .addPages(PageRef.newBuilder().setRel(rel).setBlockNum(1))
+                    .addPages(PageRef.newBuilder().setRel(rel).setBlockNum(2)).build()).getPagesList();
+            assertEquals(ByteString.copyFrom(pages, 0, 8192), images.get(0).getData(), "sent by fsync");
+            byte[] cut = java.util.Arrays.copyOfRange(pages, 8192, 16384);
+            java.util.Arrays.fill(cut, 100, 8192, (byte) 0);
+            assertEquals(ByteString.copyFrom(cut), images.get(1).getData());
+            assertTrue(images.get(2).getAbsent(), "truncated away before it was ever sent");
+        } finally {
+            channel.shutdownNow();
+        }
+        assertEquals(8192 + 100, Files.size(db.resolve("16500")));
+    }
+
+    @Test
     void dataSurvivesUnmountAndRemount() throws Exception {
         Path dir = Files.createDirectories(mnt.resolve("base/5"));
         byte[] data = new byte[300_000];

@@ -99,7 +99,7 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
 
     @Override
     public void getAttr(GetAttrRequest req, StreamObserver<NodeReply> out) {
-        serve(out, () -> fs.getAttr(req.getPath()));
+        serve(out, () -> fs.getAttr(req.getPath(), req.getIno()));
     }
 
     @Override

@@ -44,14 +44,23 @@ public final class FileSystemOps {
     }
 
     public NodeReply getAttr(String path) {
+        return getAttr(path, 0);
+    }
+
+    /** By inode number when {@code ino} is not 0, else by path. */
+    public NodeReply getAttr(String path, long ino) {
         ps.namespaceLock().readLock().lock();
         try {
             Namespace ns = ps.namespace();
-            long ino = ns.resolve(path);
-            if (ino < 0) {
-                return NodeReply.newBuilder().setErrno((int) -ino).build();
+            long found = ino != 0 ? ino : ns.resolve(path);
+            if (found < 0) {
+                return NodeReply.newBuilder().setErrno((int) -found).build();
             }
-            return NodeReply.newBuilder().setAttr(attr(ns.inode(ino))).build();
+            InodeRecord inode = ns.inode(found);
+            if (inode == null) {
+                return NodeReply.newBuilder().setErrno(Errno.ENOENT).build();
+            }
+            return NodeReply.newBuilder().setAttr(attr(inode)).build();
         } finally {
             ps.namespaceLock().readLock().unlock();
         }

@@ -143,6 +143,8 @@ class FileSystemOpsTest {
         assertEquals(Errno.EISDIR, fs.remove("/dir", false, false).getErrno());
         assertEquals(0, fs.remove("/dir/f", false, false).getErrno());
         assertEquals("still here", new String(read(f.getIno(), 0, 100), StandardCharsets.UTF_8));
+        assertEquals(0, fs.getAttr("", f.getIno()).getAttr().getNlink(), "reachable by inode, with no links");
+        assertEquals(10, fs.getAttr("", f.getIno()).getAttr().getSize());
         assertEquals(0, fs.remove("/dir", true, false).getErrno());
         assertEquals(Errno.ENOENT, fs.getAttr("/dir").getErrno());
     }
