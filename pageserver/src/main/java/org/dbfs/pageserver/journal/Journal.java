@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
@@ -33,9 +34,11 @@ import org.slf4j.LoggerFactory;
  *   +------------------+----------------------------------------------+
  * </pre>
  *
- * No separate checksum: the frame's authentication tag is one. At open, the last file may end in
- * a torn frame (a write that was never acknowledged); it is cut off. A bad frame with a good one
- * after it, or in an older file, is corruption and stops the start.
+ * No separate checksum: the frame's authentication tag is one. A length of 0 ends the records:
+ * files are preallocated with zeros in {@value #EXTENT_BYTES}-byte steps, so that the fdatasync of
+ * a commit writes data only and never has to journal a new file size (on ext4 that halves it). At
+ * open, the last file may end in a torn frame (a write that was never acknowledged); it is cut off.
+ * A bad frame with a good one after it, or in an older file, is corruption and stops the start.
  *
  * <p>Group commit: {@link #append} only writes; {@link #awaitDurable} makes one caller fsync for
  * everyone waiting, so concurrent writers share one fsync. A failed fsync fails the journal for
@@ -47,20 +50,27 @@ public final class Journal implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Journal.class);
     private static final String SUFFIX = ".journal";
     private static final int MAX_FRAME = 256 << 20;
+    static final int EXTENT_BYTES = 8 << 20;
 
     private final Path dir;
     private final FrameCodec codec;
     private final long rollBytes;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition synced = lock.newCondition();
+    private final Condition syncWanted = lock.newCondition();
+    private final List<Waiter> waiters = new ArrayList<>();
+    private final Thread syncThread = new Thread(this::syncLoop, "journal-sync");
+    private boolean closing;
 
     private FileChannel channel;
     private String fileName;
-    private long filePosition;
+    private long filePosition; // end of the last record in the current file
+    private long allocated;    // bytes of the current file already filled with zeros and synced
     private long written;      // logical bytes appended since open, across files
     private long durable;      // logical bytes known fsynced
     private boolean syncing;
     private IOException failure;
+    private long endOfRecords; // set by replay: where the last file's records end
 
     private Journal(Path dir, FrameCodec codec, long rollBytes) {
         this.dir = dir;
@@ -77,6 +87,7 @@ public final class Journal implements AutoCloseable {
             throws IOException {
         Files.createDirectories(dir);
         Journal journal = new Journal(dir, codec, rollBytes);
+        journal.syncThread.setDaemon(true);
         List<Path> files = journal.files();
         long lastSeq = -1;
         for (int i = 0; i < files.size(); i++) {
@@ -88,9 +99,10 @@ public final class Journal implements AutoCloseable {
             Path last = files.getLast();
             journal.fileName = last.getFileName().toString();
             journal.channel = FileChannel.open(last, StandardOpenOption.WRITE);
-            journal.filePosition = journal.channel.size();
-            journal.channel.position(journal.filePosition);
+            journal.filePosition = journal.endOfRecords;
+            journal.allocated = journal.channel.size();
         }
+        journal.syncThread.start();
         return journal;
     }
 
@@ -108,8 +120,10 @@ public final class Journal implements AutoCloseable {
             buf.putInt(frame.length).put(frame).flip();
             long start = filePosition;
             try {
+                // Room for this record plus the zero length that ends the records after it.
+                ensureAllocated(start + buf.remaining() + 4);
                 while (buf.hasRemaining()) {
-                    channel.write(buf);
+                    channel.write(buf, start + buf.position());
                 }
             } catch (IOException e) {
                 undoPartialWrite(start, e);
@@ -123,41 +137,101 @@ public final class Journal implements AutoCloseable {
         }
     }
 
-    /** Returns once every byte up to {@code token} is fsynced. */
-    public void awaitDurable(long token) throws IOException {
+    /**
+     * Completes once every byte up to {@code token} is fsynced, or exceptionally if the journal
+     * failed. The journal's sync thread completes it, so callers (gRPC event loops) never block.
+     */
+    public CompletableFuture<Void> whenDurable(long token) {
         lock.lock();
         try {
-            while (durable < token) {
-                checkHealthy();
-                if (syncing) {
-                    synced.awaitUninterruptibly();
-                    continue;
+            if (failure != null) {
+                return CompletableFuture.failedFuture(failedJournal());
+            }
+            if (durable >= token) {
+                return CompletableFuture.completedFuture(null);
+            }
+            CompletableFuture<Void> f = new CompletableFuture<>();
+            waiters.add(new Waiter(token, f));
+            syncWanted.signal();
+            return f;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Returns once every byte up to {@code token} is fsynced. */
+    public void awaitDurable(long token) throws IOException {
+        try {
+            whenDurable(token).join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        }
+    }
+
+    /**
+     * The sync thread: one fsync covers every waiter that arrived before it started (group
+     * commit); waiters that arrive during it wait for the next.
+     */
+    private void syncLoop() {
+        lock.lock();
+        try {
+            while (true) {
+                while (waiters.isEmpty() && !closing) {
+                    syncWanted.awaitUninterruptibly();
                 }
-                syncing = true;
-                long target = written;
-                FileChannel ch = channel;
+                if (waiters.isEmpty()) {
+                    return;
+                }
+                List<Waiter> ready = new ArrayList<>();
+                if (failure == null) {
+                    syncing = true;
+                    long target = written;
+                    FileChannel ch = channel;
+                    lock.unlock();
+                    IOException error = null;
+                    try {
+                        ch.force(false);
+                    } catch (IOException e) {
+                        error = e;
+                    } finally {
+                        lock.lock();
+                    }
+                    syncing = false;
+                    synced.signalAll();
+                    if (error != null) {
+                        failure = error;
+                        log.error("journal fsync failed in {}; refusing further writes", dir, error);
+                    } else {
+                        durable = Math.max(durable, target);
+                    }
+                }
+                for (var it = waiters.iterator(); it.hasNext(); ) {
+                    Waiter w = it.next();
+                    if (failure != null || w.token() <= durable) {
+                        ready.add(w);
+                        it.remove();
+                    }
+                }
+                IOException failed = failure == null ? null : failedJournal();
                 lock.unlock();
-                IOException error = null;
                 try {
-                    ch.force(false);
-                } catch (IOException e) {
-                    error = e;
+                    for (Waiter w : ready) {
+                        if (failed == null) {
+                            w.future().complete(null);
+                        } else {
+                            w.future().completeExceptionally(failed);
+                        }
+                    }
                 } finally {
                     lock.lock();
                 }
-                syncing = false;
-                if (error != null) {
-                    failure = error;
-                    log.error("journal fsync failed in {}; refusing further writes", dir, error);
-                } else {
-                    durable = Math.max(durable, target);
-                }
-                synced.signalAll();
             }
         } finally {
             lock.unlock();
         }
     }
+
+    private record Waiter(long token, CompletableFuture<Void> future) {}
 
     /** Makes everything appended so far durable. */
     public void sync() throws IOException {
@@ -203,10 +277,11 @@ public final class Journal implements AutoCloseable {
         }
     }
 
-    public long durableBytes() {
+    /** The token that covers everything appended so far. */
+    public long appendedBytes() {
         lock.lock();
         try {
-            return durable;
+            return written;
         } finally {
             lock.unlock();
         }
@@ -214,6 +289,18 @@ public final class Journal implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        lock.lock();
+        try {
+            closing = true;
+            syncWanted.signal();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            syncThread.join(30_000); // it finishes the waiters it has first
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         lock.lock();
         try {
             if (channel != null && channel.isOpen()) {
@@ -228,6 +315,9 @@ public final class Journal implements AutoCloseable {
     }
 
     private void rollLocked(long nextSeq) throws IOException {
+        while (syncing) {
+            synced.awaitUninterruptibly(); // the sync thread is using this channel
+        }
         channel.force(false);
         durable = written;
         channel.close();
@@ -240,16 +330,40 @@ public final class Journal implements AutoCloseable {
         channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         channel.truncate(0);
         filePosition = 0;
+        allocated = 0;
+        ensureAllocated(4);
         // The new name must survive a crash before any record in it is acknowledged.
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
         }
     }
 
+    /**
+     * Fills the file with zeros up to at least {@code end} and makes that durable, size included,
+     * so later fdatasyncs of records in it need not change metadata.
+     */
+    private void ensureAllocated(long end) throws IOException {
+        if (end <= allocated) {
+            return;
+        }
+        long target = Math.max(end, allocated + EXTENT_BYTES);
+        zeroRange(channel, allocated, target);
+        channel.force(true);
+        allocated = target;
+    }
+
+    private static void zeroRange(FileChannel ch, long from, long to) throws IOException {
+        ByteBuffer zeros = ByteBuffer.allocate(1 << 20);
+        for (long pos = from; pos < to; ) {
+            zeros.clear().limit((int) Math.min(zeros.capacity(), to - pos));
+            pos += ch.write(zeros, pos);
+        }
+    }
+
     private void undoPartialWrite(long start, IOException cause) {
         try {
-            channel.truncate(start);
-            channel.position(start);
+            // Zero what the failed write may have left, so replay stops at start.
+            zeroRange(channel, start, allocated);
         } catch (IOException e) {
             cause.addSuppressed(e);
             failure = cause;
@@ -267,9 +381,13 @@ public final class Journal implements AutoCloseable {
 
     private void checkHealthy() throws IOException {
         if (failure != null) {
-            throw new IOException("journal in " + dir + " failed earlier (" + failure.getMessage()
-                    + "); restart the page server to recover from its durable state", failure);
+            throw failedJournal();
         }
+    }
+
+    private IOException failedJournal() {
+        return new IOException("journal in " + dir + " failed earlier (" + failure.getMessage()
+                + "); restart the page server to recover from its durable state", failure);
     }
 
     private List<Path> files() throws IOException {
@@ -290,7 +408,7 @@ public final class Journal implements AutoCloseable {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             long size = ch.size();
             long pos = 0;
-            while (pos < size) {
+            while (pos < size && !endMarker(ch, pos, size)) {
                 JournalRecord record = readFrame(ch, name, pos, size);
                 if (record == null) {
                     long nextFrame = frameEnd(ch, pos, size);
@@ -299,9 +417,8 @@ public final class Journal implements AutoCloseable {
                                 + " (records follow it, so this is not a torn last write). The page server will not"
                                 + " start on a damaged journal; keep a copy of " + dir + " for inspection.");
                     }
-                    log.warn("journal {}: cutting torn tail at position {} ({} bytes never acknowledged)",
-                            file, pos, size - pos);
-                    ch.truncate(pos);
+                    log.warn("journal {}: cutting a torn record at position {} (never acknowledged)", file, pos);
+                    zeroRange(ch, pos, size);
                     ch.force(true);
                     break;
                 }
@@ -309,8 +426,19 @@ public final class Journal implements AutoCloseable {
                 lastSeq = Math.max(lastSeq, record.getSeq());
                 pos = frameEnd(ch, pos, size);
             }
+            endOfRecords = pos;
         }
         return lastSeq;
+    }
+
+    /** A zero length where a record would start: the preallocated rest of the file. */
+    private static boolean endMarker(FileChannel ch, long pos, long size) throws IOException {
+        if (pos + 4 > size) {
+            return false;
+        }
+        ByteBuffer len = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+        ch.read(len, pos);
+        return len.flip().getInt() == 0;
     }
 
     /** End of the frame at pos according to its length prefix, or -1 if unreadable. */

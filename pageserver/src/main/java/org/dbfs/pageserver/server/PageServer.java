@@ -4,6 +4,8 @@ import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.dbfs.pageserver.crypto.BucketKeys;
 import org.dbfs.pageserver.crypto.FrameCodec;
@@ -20,11 +22,13 @@ public final class PageServer implements AutoCloseable {
     private final ObjectStore store;
     private final PageStore pageStore;
     private final Server server;
+    private final ExecutorService blocking;
 
-    private PageServer(ObjectStore store, PageStore pageStore, Server server) {
+    private PageServer(ObjectStore store, PageStore pageStore, Server server, ExecutorService blocking) {
         this.store = store;
         this.pageStore = pageStore;
         this.server = server;
+        this.blocking = blocking;
     }
 
     public static PageServer start(PageServerConfig config) throws IOException {
@@ -34,12 +38,18 @@ public final class PageServer implements AutoCloseable {
             store.checkReachable();
             FrameCodec codec = BucketKeys.openOrCreate(store, config.passphrase());
             pageStore = PageStore.open(store, codec, config.storeOptions());
+            ExecutorService blocking = Executors.newCachedThreadPool(r -> {
+                Thread t = new Thread(r, "pageserver-io");
+                t.setDaemon(true);
+                return t;
+            });
             Server server = NettyServerBuilder.forAddress(new InetSocketAddress(config.listenHost(), config.port()))
-                    .addService(new PageServerService(pageStore))
+                    .addService(new PageServerService(pageStore, blocking))
+                    .directExecutor() // see PageServerService: handlers never block the event loop
                     .maxInboundMessageSize(64 << 20)
                     .build()
                     .start();
-            return new PageServer(store, pageStore, server);
+            return new PageServer(store, pageStore, server, blocking);
         } catch (IOException | RuntimeException e) {
             if (pageStore != null) {
                 pageStore.close();
@@ -73,6 +83,7 @@ public final class PageServer implements AutoCloseable {
             Thread.currentThread().interrupt();
             server.shutdownNow();
         }
+        blocking.shutdown();
         try {
             pageStore.sync();
         } finally {

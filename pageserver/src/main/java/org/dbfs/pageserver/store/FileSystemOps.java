@@ -105,7 +105,13 @@ public final class FileSystemOps {
         }
     }
 
-    public NodeReply makeNode(MakeNodeRequest req) throws IOException {
+    /**
+     * A mutation's reply and the journal position that makes it durable (0 if nothing was
+     * written). Replies say {@code durable = false}; the caller waits on {@link PageStore#whenDurable}.
+     */
+    public record Applied<T>(T reply, long token) {}
+
+    public Applied<NodeReply> makeNode(MakeNodeRequest req) throws IOException {
         InodeRecord[] made = new InodeRecord[1];
         PageStore.Outcome out = ps.mutate((ns, r) -> {
             ParentAndName pn = parentAndName(ns, req.getPath());
@@ -147,11 +153,11 @@ public final class FileSystemOps {
                     .addPutDirents(DirentRecord.newBuilder().setParent(pn.parent).setName(pn.name).setIno(ino));
             r.addPutInodes(touchDir(ns.inode(pn.parent), dir ? 1 : 0, now));
             return 0;
-        }, req.getDurable());
+        });
         return nodeReply(out, made[0]);
     }
 
-    public MutationReply remove(String path, boolean directory, boolean durable) throws IOException {
+    public Applied<MutationReply> remove(String path, boolean directory) throws IOException {
         return mutationReply(ps.mutate((ns, r) -> {
             ParentAndName pn = parentAndName(ns, path);
             if (pn.errno != 0) {
@@ -177,10 +183,10 @@ public final class FileSystemOps {
             r.addPutInodes(touchDir(ns.inode(pn.parent), isDir ? -1 : 0, now));
             unlinkInode(inode, r, now);
             return 0;
-        }, durable));
+        }));
     }
 
-    public MutationReply rename(String from, String to, boolean noReplace, boolean durable) throws IOException {
+    public Applied<MutationReply> rename(String from, String to, boolean noReplace) throws IOException {
         return mutationReply(ps.mutate((ns, r) -> {
             ParentAndName src = parentAndName(ns, from);
             ParentAndName dst = parentAndName(ns, to);
@@ -230,10 +236,10 @@ public final class FileSystemOps {
                 r.addPutInodes(touchDir(ns.inode(dst.parent), moved - lost, now));
             }
             return 0;
-        }, durable));
+        }));
     }
 
-    public NodeReply setAttr(SetAttrRequest req) throws IOException {
+    public Applied<NodeReply> setAttr(SetAttrRequest req) throws IOException {
         InodeRecord[] result = new InodeRecord[1];
         PageStore.Outcome out = ps.mutate((ns, r) -> {
             long ino = req.getIno() != 0 ? req.getIno() : ns.resolve(req.getPath());
@@ -277,7 +283,7 @@ public final class FileSystemOps {
             result[0] = b.build();
             r.addPutInodes(result[0]);
             return 0;
-        }, req.getDurable());
+        });
         return nodeReply(out, result[0]);
     }
 
@@ -313,7 +319,7 @@ public final class FileSystemOps {
         return ReadFileReply.newBuilder().setData(ByteString.copyFrom(out)).build();
     }
 
-    public MutationReply writeFile(WriteFileRequest req) throws IOException {
+    public Applied<MutationReply> writeFile(WriteFileRequest req) throws IOException {
         byte[] data = req.getData().toByteArray();
         long offset = req.getOffset();
         return mutationReply(ps.mutate((ns, r) -> {
@@ -357,7 +363,7 @@ public final class FileSystemOps {
             r.addPutInodes(inode.toBuilder().setSize(Math.max(inode.getSize(), offset + data.length))
                     .setMtimeNs(now).setCtimeNs(now));
             return 0;
-        }, req.getDurable()));
+        }));
     }
 
     /** The page's pd_lsn: xlogid then xrecoff, each a little-endian uint32 (x86 PostgreSQL). */
@@ -483,16 +489,16 @@ public final class FileSystemOps {
         return b.build();
     }
 
-    private NodeReply nodeReply(PageStore.Outcome out, InodeRecord inode) {
+    private Applied<NodeReply> nodeReply(PageStore.Outcome out, InodeRecord inode) {
         NodeReply.Builder b = NodeReply.newBuilder().setErrno(out.errno()).setIncarnation(ps.incarnation());
         if (out.errno() == 0) {
-            b.setAttr(attr(inode)).setDurable(out.commit().durable());
+            b.setAttr(attr(inode));
         }
-        return b.build();
+        return new Applied<>(b.build(), out.errno() == 0 ? out.commit().token() : 0);
     }
 
-    private MutationReply mutationReply(PageStore.Outcome out) {
-        return MutationReply.newBuilder().setErrno(out.errno()).setIncarnation(ps.incarnation())
-                .setDurable(out.errno() == 0 && out.commit().durable()).build();
+    private Applied<MutationReply> mutationReply(PageStore.Outcome out) {
+        return new Applied<>(MutationReply.newBuilder().setErrno(out.errno()).setIncarnation(ps.incarnation()).build(),
+                out.errno() == 0 ? out.commit().token() : 0);
     }
 }

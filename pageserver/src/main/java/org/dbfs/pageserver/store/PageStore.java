@@ -8,6 +8,7 @@ import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -188,8 +189,11 @@ public final class PageStore implements AutoCloseable {
         return namespace;
     }
 
-    /** Result of a commit: its sequence number and whether it is already durable. */
-    public record Commit(long seq, boolean durable) {}
+    /**
+     * Result of a commit: its sequence number and the journal position to pass to
+     * {@link #whenDurable} (0 when nothing was written).
+     */
+    public record Commit(long seq, long token) {}
 
     /** A mutation computed under the commit lock: either an errno or a record to commit. */
     public interface Mutation {
@@ -202,12 +206,11 @@ public final class PageStore implements AutoCloseable {
 
     /**
      * Computes a mutation from the current state and commits it atomically with respect to every
-     * other mutation.
+     * other mutation. Returns once it is journaled and visible, not durable: see
+     * {@link #whenDurable}.
      */
-    public Outcome mutate(Mutation mutation, boolean durable) throws IOException {
-        long token;
+    public Outcome mutate(Mutation mutation) throws IOException {
         JournalRecord.Builder record = JournalRecord.newBuilder();
-        Commit commit;
         commitLock.lock();
         try {
             int errno = mutation.build(namespace, record);
@@ -215,25 +218,39 @@ public final class PageStore implements AutoCloseable {
                 return new Outcome(errno, null);
             }
             if (isEmpty(record)) {
-                return new Outcome(0, new Commit(lastSeq, false));
+                return new Outcome(0, new Commit(lastSeq, 0));
             }
-            token = appendAndApply(record);
-            commit = new Commit(record.getSeq(), false);
+            long token = appendAndApply(record);
+            return new Outcome(0, new Commit(record.getSeq(), token));
         } finally {
             commitLock.unlock();
         }
-        if (durable) {
-            journal.awaitDurable(token);
-            commit = new Commit(commit.seq(), true);
-        }
-        return new Outcome(0, commit);
     }
 
-    public Commit commit(JournalRecord.Builder record, boolean durable) throws IOException {
+    public Commit commit(JournalRecord.Builder record) throws IOException {
         return mutate((ns, r) -> {
             r.mergeFrom(record.build());
             return 0;
-        }, durable).commit();
+        }).commit();
+    }
+
+    /** Commits and, if {@code durable}, waits until the record is durable. */
+    public Commit commit(JournalRecord.Builder record, boolean durable) throws IOException {
+        Commit c = commit(record);
+        if (durable) {
+            journal.awaitDurable(c.token());
+        }
+        return c;
+    }
+
+    /** Completes when the journal is durable up to {@code token}; never blocks the caller. */
+    public CompletableFuture<Void> whenDurable(long token) {
+        return journal.whenDurable(token);
+    }
+
+    /** Completes when every commit acknowledged so far is durable. */
+    public CompletableFuture<Void> whenAllDurable() {
+        return journal.whenDurable(journal.appendedBytes());
     }
 
     /** Returns once every commit acknowledged so far is durable. */

@@ -58,19 +58,19 @@ class FileSystemOpsTest {
 
     NodeAttr make(String path, NodeType type, boolean exclusive) throws IOException {
         var reply = fs.makeNode(MakeNodeRequest.newBuilder().setPath(path).setType(type).setMode(0640)
-                .setUid(70).setGid(71).setExclusive(exclusive).build());
+                .setUid(70).setGid(71).setExclusive(exclusive).build()).reply();
         assertEquals(0, reply.getErrno(), "make " + path);
         return reply.getAttr();
     }
 
     int makeErrno(String path, NodeType type, boolean exclusive) throws IOException {
         return fs.makeNode(MakeNodeRequest.newBuilder().setPath(path).setType(type).setExclusive(exclusive).build())
-                .getErrno();
+                .reply().getErrno();
     }
 
     void write(long ino, long offset, byte[] data) throws IOException {
         assertEquals(0, fs.writeFile(WriteFileRequest.newBuilder().setIno(ino).setOffset(offset)
-                .setData(ByteString.copyFrom(data)).build()).getErrno());
+                .setData(ByteString.copyFrom(data)).build()).reply().getErrno());
     }
 
     byte[] read(long ino, long offset, int length) {
@@ -85,7 +85,7 @@ class FileSystemOpsTest {
         NodeAttr f = make("/base/PG_VERSION", NodeType.REGULAR, true);
         write(f.getIno(), 0, "15\n".getBytes(StandardCharsets.UTF_8));
         assertEquals(0, fs.makeNode(MakeNodeRequest.newBuilder().setPath("/link").setType(NodeType.SYMLINK)
-                .setSymlinkTarget("base/PG_VERSION").build()).getErrno());
+                .setSymlinkTarget("base/PG_VERSION").build()).reply().getErrno());
         for (boolean pack : new boolean[] {false, true}) {
             restart(pack);
             NodeAttr a = fs.getAttr("/base/PG_VERSION").getAttr();
@@ -116,17 +116,17 @@ class FileSystemOpsTest {
         NodeAttr b = make("/b", NodeType.REGULAR, true);
         write(a.getIno(), 0, "new".getBytes(StandardCharsets.UTF_8));
         write(b.getIno(), 0, "old".getBytes(StandardCharsets.UTF_8));
-        assertEquals(0, fs.rename("/a", "/b", false, false).getErrno());
+        assertEquals(0, fs.rename("/a", "/b", false).reply().getErrno());
         assertEquals(Errno.ENOENT, fs.getAttr("/a").getErrno());
         assertEquals(a.getIno(), fs.getAttr("/b").getAttr().getIno());
         assertEquals("old", new String(read(b.getIno(), 0, 10), StandardCharsets.UTF_8), "replaced file still readable by inode");
         make("/d", NodeType.DIRECTORY, true);
         make("/e", NodeType.DIRECTORY, true);
         make("/e/x", NodeType.REGULAR, true);
-        assertEquals(Errno.ENOTEMPTY, fs.rename("/d", "/e", false, false).getErrno());
-        assertEquals(Errno.EINVAL, fs.rename("/e", "/e/sub", false, false).getErrno());
-        assertEquals(Errno.EEXIST, fs.rename("/b", "/e/x", true, false).getErrno());
-        assertEquals(0, fs.rename("/e", "/d", false, false).getErrno());
+        assertEquals(Errno.ENOTEMPTY, fs.rename("/d", "/e", false).reply().getErrno());
+        assertEquals(Errno.EINVAL, fs.rename("/e", "/e/sub", false).reply().getErrno());
+        assertEquals(Errno.EEXIST, fs.rename("/b", "/e/x", true).reply().getErrno());
+        assertEquals(0, fs.rename("/e", "/d", false).reply().getErrno());
         assertEquals(0, fs.getAttr("/d/x").getErrno());
         restart(true);
         assertEquals(a.getIno(), fs.getAttr("/b").getAttr().getIno());
@@ -139,13 +139,13 @@ class FileSystemOpsTest {
         make("/dir", NodeType.DIRECTORY, true);
         NodeAttr f = make("/dir/f", NodeType.REGULAR, true);
         write(f.getIno(), 0, "still here".getBytes(StandardCharsets.UTF_8));
-        assertEquals(Errno.ENOTEMPTY, fs.remove("/dir", true, false).getErrno());
-        assertEquals(Errno.EISDIR, fs.remove("/dir", false, false).getErrno());
-        assertEquals(0, fs.remove("/dir/f", false, false).getErrno());
+        assertEquals(Errno.ENOTEMPTY, fs.remove("/dir", true).reply().getErrno());
+        assertEquals(Errno.EISDIR, fs.remove("/dir", false).reply().getErrno());
+        assertEquals(0, fs.remove("/dir/f", false).reply().getErrno());
         assertEquals("still here", new String(read(f.getIno(), 0, 100), StandardCharsets.UTF_8));
         assertEquals(0, fs.getAttr("", f.getIno()).getAttr().getNlink(), "reachable by inode, with no links");
         assertEquals(10, fs.getAttr("", f.getIno()).getAttr().getSize());
-        assertEquals(0, fs.remove("/dir", true, false).getErrno());
+        assertEquals(0, fs.remove("/dir", true).reply().getErrno());
         assertEquals(Errno.ENOENT, fs.getAttr("/dir").getErrno());
     }
 
@@ -156,8 +156,8 @@ class FileSystemOpsTest {
         assertEquals(100_003, fs.getAttr("/sparse").getAttr().getSize());
         assertArrayEquals(new byte[50_000], read(f.getIno(), 10, 50_000));
         write(f.getIno(), 5, "abcdefghij".getBytes(StandardCharsets.UTF_8));
-        assertEquals(0, fs.setAttr(SetAttrRequest.newBuilder().setIno(f.getIno()).setSize(8).build()).getErrno());
-        assertEquals(0, fs.setAttr(SetAttrRequest.newBuilder().setIno(f.getIno()).setSize(20_000).build()).getErrno());
+        assertEquals(0, fs.setAttr(SetAttrRequest.newBuilder().setIno(f.getIno()).setSize(8).build()).reply().getErrno());
+        assertEquals(0, fs.setAttr(SetAttrRequest.newBuilder().setIno(f.getIno()).setSize(20_000).build()).reply().getErrno());
         byte[] expect = new byte[20_000];
         System.arraycopy("abc".getBytes(StandardCharsets.UTF_8), 0, expect, 5, 3);
         restart(true);
@@ -168,22 +168,22 @@ class FileSystemOpsTest {
     void relationFilesStoreTheirDataAsVersionedPages() throws IOException {
         RelTag rel = RelTag.newBuilder().setSpcNode(1663).setDbNode(5).setRelNode(16384).build();
         var reply = fs.makeNode(MakeNodeRequest.newBuilder().setPath("/16384.1").setType(NodeType.REGULAR)
-                .setRel(rel).setRelSegno(1).setExclusive(true).build());
+                .setRel(rel).setRelSegno(1).setExclusive(true).build()).reply();
         long ino = reply.getAttr().getIno();
         byte[] pages = new byte[16384];
         Arrays.fill(pages, (byte) 1);
         write(ino, 8192, Arrays.copyOf(pages, 8192)); // pd_lsn from the bytes: 0x0101010101010101
         assertEquals(0, fs.writeFile(WriteFileRequest.newBuilder().setIno(ino).setOffset(0)
-                .setData(ByteString.copyFrom(pages)).addPageLsns(40).addPageLsns(41).build()).getErrno());
+                .setData(ByteString.copyFrom(pages)).addPageLsns(40).addPageLsns(41).build()).reply().getErrno());
         var tag = new org.dbfs.pageserver.store.RelTag(1663, 5, 16384, 0);
         assertEquals(41, store.readPage(tag, 131072 + 1, 0).lsn());
         assertEquals(41, store.readPage(tag, 131072 + 1, 50).lsn());
         assertEquals(0x0101010101010101L, store.readPage(tag, 131072 + 1, 0x0101010101010101L).lsn());
         assertEquals(40, store.readPage(tag, 131072, 0).lsn());
         // Recreating the file (a reused relfilenode) starts it empty.
-        assertEquals(0, fs.remove("/16384.1", false, false).getErrno());
+        assertEquals(0, fs.remove("/16384.1", false).reply().getErrno());
         long again = fs.makeNode(MakeNodeRequest.newBuilder().setPath("/16384.1").setType(NodeType.REGULAR)
-                .setRel(rel).setRelSegno(1).setExclusive(true).build()).getAttr().getIno();
+                .setRel(rel).setRelSegno(1).setExclusive(true).build()).reply().getAttr().getIno();
         assertEquals(0, fs.getAttr("/16384.1").getAttr().getSize());
         assertTrue(store.readPage(tag, 131072, 0) == null);
         assertArrayEquals(new byte[0], read(again, 0, 8192));

@@ -173,12 +173,16 @@ public class PageStoreTest {
         try (Stream<Path> s = Files.list(cacheDir.resolve("journal"))) {
             journalFile = s.max(Path::compareTo).orElseThrow();
         }
-        // A write that was never acknowledged: half a frame at the end.
+        // A write that was never acknowledged: a frame cut short where the records end (the file
+        // is preallocated with zeros past that point).
+        long end = endOfRecords(journalFile);
         byte[] garbage = new byte[100];
         Arrays.fill(garbage, (byte) 7);
-        garbage[0] = (byte) 200; // length prefix 200: claims more than is there
+        garbage[0] = (byte) 200; // length prefix 200, but only 96 bytes of it made it
         garbage[1] = garbage[2] = garbage[3] = 0;
-        Files.write(journalFile, garbage, java.nio.file.StandardOpenOption.APPEND);
+        try (var ch = java.nio.channels.FileChannel.open(journalFile, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(garbage), end);
+        }
         store = PageStore.open(bucket, CODEC, StoreOptions.defaults(cacheDir));
         for (int i = 0; i < 20; i++) {
             assertArrayEquals(page(10 + i, "row" + i), store.readPage(REL, i, 0).data());
@@ -186,6 +190,26 @@ public class PageStoreTest {
         put(REL, 99, 99, page(99, "after recovery"));
         reopen(cacheDir);
         assertArrayEquals(page(99, "after recovery"), store.readPage(REL, 99, 0).data());
+    }
+
+    @Test
+    void damagedJournalRecordWithRecordsAfterItStopsTheStart() throws IOException {
+        for (int i = 0; i < 5; i++) {
+            put(REL, i, 10 + i, page(10 + i, "row" + i));
+        }
+        store.close();
+        store = null;
+        Path journalFile;
+        try (Stream<Path> s = Files.list(cacheDir.resolve("journal"))) {
+            journalFile = s.max(Path::compareTo).orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(journalFile);
+        bytes[4 + 30] ^= 0x40; // inside the first record (the root directory's)
+        Files.write(journalFile, bytes);
+        IntegrityException e = assertThrows(IntegrityException.class,
+                () -> PageStore.open(bucket, CODEC, StoreOptions.defaults(cacheDir)));
+        assertTrue(e.getMessage().contains(journalFile.getFileName().toString()), e.getMessage());
+        assertTrue(e.getMessage().contains("not a torn last write"), e.getMessage());
     }
 
     @Test
@@ -202,6 +226,16 @@ public class PageStoreTest {
         reopen(tmp.resolve("fresh-cache"));
         assertArrayEquals(page(10, "y"), store.readPage(REL, 11, 0).data());
         assertArrayEquals(page(10, "x"), store.readPage(REL, 9, 0).data());
+    }
+
+    /** Walks the length prefixes of a journal file to the zero length that ends its records. */
+    static long endOfRecords(Path journalFile) throws IOException {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(Files.readAllBytes(journalFile)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        long pos = 0;
+        for (int len; (len = b.getInt((int) pos)) != 0; ) {
+            pos += 4 + len;
+        }
+        return pos;
     }
 
     public static int indexOf(byte[] hay, byte[] needle) {
