@@ -333,8 +333,14 @@ final class DbfsFileSystem implements FuseOperations {
     @Override
     public int utimens(String path, TimeSpec atime, TimeSpec mtime, FileInfo fi) {
         return guard("utimens", path, () -> {
-            SetAttrRequest.Builder request = SetAttrRequest.newBuilder();
             long now = NodeStats.epochNanos(Instant.now());
+            OpenFiles.OpenFile open = fi == null ? null : openFiles.get(fi.getFh());
+            if (open != null && atime.isUtimeOmit() && !mtime.isUtimeOmit()) {
+                // The kernel's mtime update after writes (writeback cache): it rides with the next flush.
+                buffer.setMtime(open.ino(), open.relation(), mtime.isUtimeNow() ? now : NodeStats.epochNanos(mtime.get()));
+                return 0;
+            }
+            SetAttrRequest.Builder request = SetAttrRequest.newBuilder();
             if (!atime.isUtimeOmit()) {
                 request.setAtimeNs(atime.isUtimeNow() ? now : NodeStats.epochNanos(atime.get()));
             }
@@ -470,7 +476,9 @@ final class DbfsFileSystem implements FuseOperations {
             return attr;
         }
         long size = buffer.size(attr.getIno(), attr.getSize());
-        return size == attr.getSize() ? attr : attr.toBuilder().setSize(size).build();
+        long mtime = buffer.mtime(attr.getIno(), attr.getMtimeNs());
+        return size == attr.getSize() && mtime == attr.getMtimeNs() ? attr
+                : attr.toBuilder().setSize(size).setMtimeNs(mtime).build();
     }
 
     private NodeReply attrByIno(long ino) {

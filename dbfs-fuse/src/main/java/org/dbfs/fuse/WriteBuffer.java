@@ -12,6 +12,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.dbfs.pgformat.PageHeader;
 import org.dbfs.pgformat.PgConstants;
 import org.dbfs.protocol.pageserver.v1.MutationReply;
+import org.dbfs.protocol.pageserver.v1.NodeReply;
+import org.dbfs.protocol.pageserver.v1.SetAttrRequest;
 import org.dbfs.protocol.pageserver.v1.WriteFileRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,6 +30,9 @@ import org.slf4j.LoggerFactory;
  * returns, which is exactly what fsync waits for. Reads and sizes on this mount overlay the buffer,
  * so the mount still returns the bytes last written. Writes that are not whole aligned pages are
  * not buffered; the caller flushes the pages they overlap first, so order is kept.
+ *
+ * <p>An mtime the kernel sets on an open file (in writeback-cache mode it sends one after writes)
+ * waits here too and leaves with the next flush, instead of costing a round trip of its own.
  *
  * <p>Concurrency: one lock per inode, held across that inode's flush, so a flush sends a consistent
  * set of pages and a write to the same file waits for it.
@@ -79,6 +84,25 @@ final class WriteBuffer {
             }
         }
         return Flushed.NOTHING;
+    }
+
+    /** Keeps a new mtime for an open file until its next flush. */
+    void setMtime(long ino, boolean relation, long mtimeNs) {
+        FileBuffer buffer = files.computeIfAbsent(ino, i -> new FileBuffer(ino, relation));
+        synchronized (buffer) {
+            buffer.mtimeNs = mtimeNs;
+        }
+    }
+
+    /** The mtime this mount shows: a pending one, else the stored one. */
+    long mtime(long ino, long storedMtimeNs) {
+        FileBuffer buffer = files.get(ino);
+        if (buffer == null) {
+            return storedMtimeNs;
+        }
+        synchronized (buffer) {
+            return buffer.mtimeNs != NO_MTIME ? buffer.mtimeNs : storedMtimeNs;
+        }
     }
 
     /** Sends the inode's buffered pages; the last request is durable if {@code durable}. */
@@ -194,16 +218,19 @@ final class WriteBuffer {
     void forgetIfClean(long ino) {
         files.computeIfPresent(ino, (i, b) -> {
             synchronized (b) {
-                return b.pages.isEmpty() ? null : b;
+                return b.pages.isEmpty() && b.mtimeNs == NO_MTIME ? null : b;
             }
         });
     }
+
+    private static final long NO_MTIME = Long.MIN_VALUE;
 
     private final class FileBuffer {
         final long ino;
         final boolean relation;
         final TreeMap<Long, byte[]> pages = new TreeMap<>();
         long end; // highest byte offset written through this buffer
+        long mtimeNs = NO_MTIME;
 
         FileBuffer(long ino, boolean relation) {
             this.ino = ino;
@@ -213,7 +240,7 @@ final class WriteBuffer {
         /** Caller holds the lock. Sends contiguous runs; on failure the pages stay buffered. */
         Flushed flush(boolean durable) {
             if (pages.isEmpty()) {
-                return Flushed.NOTHING;
+                return mtimeNs == NO_MTIME ? Flushed.NOTHING : flushMtime(durable);
             }
             List<List<Map.Entry<Long, byte[]>>> runs = new ArrayList<>();
             List<Map.Entry<Long, byte[]>> run = null;
@@ -233,6 +260,9 @@ final class WriteBuffer {
                 WriteFileRequest.Builder request = WriteFileRequest.newBuilder().setIno(ino)
                         .setOffset(pagesOfRun.getFirst().getKey() * PAGE)
                         .setDurable(durable && r == runs.size() - 1);
+                if (r == runs.size() - 1 && mtimeNs != NO_MTIME) {
+                    request.setMtimeNs(mtimeNs);
+                }
                 for (Map.Entry<Long, byte[]> e : pagesOfRun) {
                     data.write(e.getValue(), 0, PAGE);
                     if (relation) {
@@ -262,7 +292,22 @@ final class WriteBuffer {
                     }
                 }
             }
+            mtimeNs = NO_MTIME;
             return new Flushed(0, incarnation, true);
+        }
+
+        private Flushed flushMtime(boolean durable) {
+            try {
+                NodeReply reply = client.setAttr(SetAttrRequest.newBuilder().setIno(ino).setMtimeNs(mtimeNs)
+                        .setDurable(durable).build());
+                if (reply.getErrno() == 0) {
+                    mtimeNs = NO_MTIME;
+                }
+                return new Flushed(reply.getErrno(), reply.getIncarnation(), true);
+            } catch (StatusRuntimeException e) {
+                log.error("sending the mtime of inode {} to page server {} failed: {}", ino, client.target(), e.getStatus());
+                return new Flushed(LinuxErrno.EIO, 0, true);
+            }
         }
     }
 }

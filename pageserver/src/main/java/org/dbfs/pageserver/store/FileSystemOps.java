@@ -361,7 +361,7 @@ public final class FileSystemOps {
             }
             long now = now();
             r.addPutInodes(inode.toBuilder().setSize(Math.max(inode.getSize(), offset + data.length))
-                    .setMtimeNs(now).setCtimeNs(now));
+                    .setMtimeNs(req.hasMtimeNs() ? req.getMtimeNs() : now).setCtimeNs(now));
             return 0;
         }));
     }
