@@ -226,12 +226,9 @@ final class DbfsFileSystem implements FuseOperations {
                 return -reply.getErrno();
             }
             NodeAttr attr = reply.getAttr();
-            if (flags.contains(StandardOpenOption.TRUNCATE_EXISTING) && withBuffered(attr).getSize() > 0) {
-                buffer.truncate(attr.getIno(), 0);
-                int truncated = -client.setAttr(SetAttrRequest.newBuilder().setIno(attr.getIno()).setSize(0).build()).getErrno();
-                if (truncated != 0) {
-                    return truncated;
-                }
+            int truncated = truncateOnOpen(attr, flags);
+            if (truncated != 0) {
+                return truncated;
             }
             fi.setFh(openFiles.add(openFile(attr, flags)));
             return 0;
@@ -376,13 +373,9 @@ final class DbfsFileSystem implements FuseOperations {
             }
             NodeAttr attr = reply.getAttr();
             Set<StandardOpenOption> flags = fi.getOpenFlags();
-            if (flags.contains(StandardOpenOption.TRUNCATE_EXISTING) && withBuffered(attr).getSize() > 0) {
-                buffer.truncate(attr.getIno(), 0);
-                // libfuse negotiates atomic O_TRUNC, so the truncation arrives here rather than as a setattr.
-                int truncated = -client.setAttr(SetAttrRequest.newBuilder().setIno(attr.getIno()).setSize(0).build()).getErrno();
-                if (truncated != 0) {
-                    return truncated;
-                }
+            int truncated = truncateOnOpen(attr, flags);
+            if (truncated != 0) {
+                return truncated;
             }
             fi.setFh(openFiles.add(openFile(attr, flags)));
             return 0;
@@ -468,6 +461,18 @@ final class DbfsFileSystem implements FuseOperations {
     private NodeReply lookup(String path) {
         OptionalLong hidden = hiddenFiles.ino(path);
         return hidden.isPresent() ? attrByIno(hidden.getAsLong()) : client.getAttr(path);
+    }
+
+    /**
+     * O_TRUNC on create or open: libfuse negotiates atomic O_TRUNC, so the truncation arrives
+     * here rather than as a setattr. @return 0 or -errno
+     */
+    private int truncateOnOpen(NodeAttr attr, Set<StandardOpenOption> flags) {
+        if (!flags.contains(StandardOpenOption.TRUNCATE_EXISTING) || withBuffered(attr).getSize() == 0) {
+            return 0;
+        }
+        buffer.truncate(attr.getIno(), 0);
+        return -client.setAttr(SetAttrRequest.newBuilder().setIno(attr.getIno()).setSize(0).build()).getErrno();
     }
 
     /** Attributes as this mount sees them: sizes include pages still in the write buffer. */

@@ -167,12 +167,7 @@ public class PageStoreTest {
         for (int i = 0; i < 20; i++) {
             put(REL, i, 10 + i, page(10 + i, "row" + i));
         }
-        store.close();
-        store = null;
-        Path journalFile;
-        try (Stream<Path> s = Files.list(cacheDir.resolve("journal"))) {
-            journalFile = s.max(Path::compareTo).orElseThrow();
-        }
+        Path journalFile = closeAndFindCurrentJournal();
         // A write that was never acknowledged: a frame cut short where the records end (the file
         // is preallocated with zeros past that point).
         long end = endOfRecords(journalFile);
@@ -197,12 +192,7 @@ public class PageStoreTest {
         for (int i = 0; i < 5; i++) {
             put(REL, i, 10 + i, page(10 + i, "row" + i));
         }
-        store.close();
-        store = null;
-        Path journalFile;
-        try (Stream<Path> s = Files.list(cacheDir.resolve("journal"))) {
-            journalFile = s.max(Path::compareTo).orElseThrow();
-        }
+        Path journalFile = closeAndFindCurrentJournal();
         byte[] bytes = Files.readAllBytes(journalFile);
         bytes[4 + 30] ^= 0x40; // inside the first record (the root directory's)
         Files.write(journalFile, bytes);
@@ -226,6 +216,14 @@ public class PageStoreTest {
         reopen(tmp.resolve("fresh-cache"));
         assertArrayEquals(page(10, "y"), store.readPage(REL, 11, 0).data());
         assertArrayEquals(page(10, "x"), store.readPage(REL, 9, 0).data());
+    }
+
+    Path closeAndFindCurrentJournal() throws IOException {
+        store.close();
+        store = null;
+        try (Stream<Path> s = Files.list(cacheDir.resolve("journal"))) {
+            return s.max(Path::compareTo).orElseThrow();
+        }
     }
 
     /** Walks the length prefixes of a journal file to the zero length that ends its records. */
