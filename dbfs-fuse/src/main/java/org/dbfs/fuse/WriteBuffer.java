@@ -3,7 +3,6 @@ package org.dbfs.fuse;
 import com.google.protobuf.ByteString;
 import io.grpc.StatusRuntimeException;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -14,6 +13,7 @@ import org.dbfs.pgformat.PgConstants;
 import org.dbfs.protocol.pageserver.v1.MutationReply;
 import org.dbfs.protocol.pageserver.v1.NodeReply;
 import org.dbfs.protocol.pageserver.v1.SetAttrRequest;
+import org.dbfs.protocol.pageserver.v1.WriteExtent;
 import org.dbfs.protocol.pageserver.v1.WriteFileRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,8 +44,8 @@ final class WriteBuffer {
     static final long MAX_BUFFERED_PER_FILE = 8L << 20;
     /** Past this much buffered in all, every buffered write flushes its own file. */
     static final long MAX_BUFFERED_TOTAL = 256L << 20;
-    /** The largest request a flush sends; gRPC messages stay well under the 64 MiB limit. */
-    private static final int MAX_RUN_PAGES = 256;
+    /** The most pages a flush puts in one request (4 MiB; gRPC messages stay well under 64 MiB). */
+    private static final int MAX_REQUEST_PAGES = 512;
 
     private final PageServerClient client;
     private final ConcurrentHashMap<Long, FileBuffer> files = new ConcurrentHashMap<>();
@@ -237,56 +237,50 @@ final class WriteBuffer {
             this.relation = relation;
         }
 
-        /** Caller holds the lock. Sends contiguous runs; on failure the pages stay buffered. */
+        /**
+         * Caller holds the lock. Sends the pages as contiguous ranges, many ranges to a request
+         * (scattered dirty pages would otherwise cost a round trip each); the last request is
+         * durable if asked. On failure the unsent pages stay buffered.
+         */
         Flushed flush(boolean durable) {
             if (pages.isEmpty()) {
                 return mtimeNs == NO_MTIME ? Flushed.NOTHING : flushMtime(durable);
             }
-            List<List<Map.Entry<Long, byte[]>>> runs = new ArrayList<>();
-            List<Map.Entry<Long, byte[]>> run = null;
-            long next = -1;
+            List<List<Map.Entry<Long, byte[]>>> requests = new ArrayList<>();
+            List<Map.Entry<Long, byte[]>> request = null;
             for (Map.Entry<Long, byte[]> e : pages.entrySet()) {
-                if (run == null || e.getKey() != next || run.size() == MAX_RUN_PAGES) {
-                    run = new ArrayList<>();
-                    runs.add(run);
+                if (request == null || request.size() == MAX_REQUEST_PAGES) {
+                    request = new ArrayList<>();
+                    requests.add(request);
                 }
-                run.add(e);
-                next = e.getKey() + 1;
+                request.add(e);
             }
             long incarnation = 0;
-            for (int r = 0; r < runs.size(); r++) {
-                List<Map.Entry<Long, byte[]>> pagesOfRun = runs.get(r);
-                ByteString.Output data = ByteString.newOutput(pagesOfRun.size() * PAGE);
-                WriteFileRequest.Builder request = WriteFileRequest.newBuilder().setIno(ino)
-                        .setOffset(pagesOfRun.getFirst().getKey() * PAGE)
-                        .setDurable(durable && r == runs.size() - 1);
-                if (r == runs.size() - 1 && mtimeNs != NO_MTIME) {
-                    request.setMtimeNs(mtimeNs);
+            for (int r = 0; r < requests.size(); r++) {
+                List<Map.Entry<Long, byte[]>> sent = requests.get(r);
+                WriteFileRequest.Builder builder = WriteFileRequest.newBuilder().setIno(ino)
+                        .setDurable(durable && r == requests.size() - 1);
+                if (r == requests.size() - 1 && mtimeNs != NO_MTIME) {
+                    builder.setMtimeNs(mtimeNs);
                 }
-                for (Map.Entry<Long, byte[]> e : pagesOfRun) {
-                    data.write(e.getValue(), 0, PAGE);
-                    if (relation) {
-                        request.addPageLsns(PageHeader.PageGetLSN(e.getValue(), 0));
-                    }
-                }
+                addRanges(builder, sent);
                 MutationReply reply;
                 try {
-                    reply = client.writeFile(request.setData(data.toByteString()).build());
+                    reply = client.writeFile(builder.build());
                 } catch (StatusRuntimeException e) {
                     log.error("sending buffered pages of inode {} to page server {} failed: {}", ino, client.target(),
                             e.getStatus());
-                    return new Flushed(LinuxErrno.EIO, 0, true); // the pages stay buffered
+                    return new Flushed(LinuxErrno.EIO, 0, true);
                 }
                 if (reply.getErrno() != 0) {
                     return new Flushed(reply.getErrno(), reply.getIncarnation(), true);
                 }
                 if (incarnation != 0 && reply.getIncarnation() != incarnation) {
-                    // The page server restarted between two runs: the earlier ones may be lost.
+                    // The page server restarted between two requests: the earlier ones may be lost.
                     return new Flushed(LinuxErrno.EIO, reply.getIncarnation(), true);
                 }
                 incarnation = reply.getIncarnation();
-                for (Iterator<Map.Entry<Long, byte[]>> it = pagesOfRun.iterator(); it.hasNext(); ) {
-                    Map.Entry<Long, byte[]> e = it.next();
+                for (Map.Entry<Long, byte[]> e : sent) {
                     if (pages.remove(e.getKey(), e.getValue())) {
                         bufferedBytes.addAndGet(-PAGE);
                     }
@@ -294,6 +288,27 @@ final class WriteBuffer {
             }
             mtimeNs = NO_MTIME;
             return new Flushed(0, incarnation, true);
+        }
+
+        /** Pages in block order become ranges: contiguous blocks share one. */
+        private void addRanges(WriteFileRequest.Builder builder, List<Map.Entry<Long, byte[]>> sorted) {
+            int i = 0;
+            while (i < sorted.size()) {
+                int j = i + 1;
+                while (j < sorted.size() && sorted.get(j).getKey() == sorted.get(j - 1).getKey() + 1) {
+                    j++;
+                }
+                ByteString.Output data = ByteString.newOutput((j - i) * PAGE);
+                WriteExtent.Builder extent = WriteExtent.newBuilder().setOffset(sorted.get(i).getKey() * PAGE);
+                for (Map.Entry<Long, byte[]> e : sorted.subList(i, j)) {
+                    data.write(e.getValue(), 0, PAGE);
+                    if (relation) {
+                        extent.addPageLsns(PageHeader.PageGetLSN(e.getValue(), 0));
+                    }
+                }
+                builder.addExtents(extent.setData(data.toByteString()));
+                i = j;
+            }
         }
 
         private Flushed flushMtime(boolean durable) {

@@ -2,7 +2,6 @@ package org.dbfs.pageserver.journal;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -469,10 +468,5 @@ public final class Journal implements AutoCloseable {
         } catch (IntegrityException | InvalidProtocolBufferException e) {
             return null;
         }
-    }
-
-    /** Wraps an IOException for callers that cannot throw it. */
-    public static UncheckedIOException unchecked(IOException e) {
-        return new UncheckedIOException(e.getMessage(), e);
     }
 }

@@ -170,7 +170,7 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
     public void writeFile(WriteFileRequest req, StreamObserver<MutationReply> out) {
         Runnable call = () -> serve(out, () -> durably(fs.writeFile(req), req.getDurable(),
                 PageServerService::markDurable));
-        if (req.getOffset() % PAGE_SIZE == 0 && req.getData().size() % PAGE_SIZE == 0) {
+        if (FileSystemOps.isWholeBlocks(req)) {
             call.run(); // whole blocks: nothing to read first
         } else {
             blocking.execute(call);

@@ -2,6 +2,8 @@ package org.dbfs.pageserver.store;
 
 import com.google.protobuf.ByteString;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.dbfs.pageserver.format.BlockRangeDrop;
 import org.dbfs.pageserver.format.DirentRecord;
@@ -23,6 +25,7 @@ import org.dbfs.protocol.pageserver.v1.ReadFileReply;
 import org.dbfs.protocol.pageserver.v1.ReadLinkReply;
 import org.dbfs.protocol.pageserver.v1.RelTag;
 import org.dbfs.protocol.pageserver.v1.SetAttrRequest;
+import org.dbfs.protocol.pageserver.v1.WriteExtent;
 import org.dbfs.protocol.pageserver.v1.WriteFileRequest;
 
 /**
@@ -320,8 +323,12 @@ public final class FileSystemOps {
     }
 
     public Applied<MutationReply> writeFile(WriteFileRequest req) throws IOException {
-        byte[] data = req.getData().toByteArray();
-        long offset = req.getOffset();
+        List<WriteExtent> extents = new ArrayList<>(1 + req.getExtentsCount());
+        if (!req.getData().isEmpty()) {
+            extents.add(WriteExtent.newBuilder().setOffset(req.getOffset()).setData(req.getData())
+                    .addAllPageLsns(req.getPageLsnsList()).build());
+        }
+        extents.addAll(req.getExtentsList());
         return mutationReply(ps.mutate((ns, r) -> {
             InodeRecord inode = ns.inode(req.getIno());
             if (inode == null) {
@@ -330,40 +337,60 @@ public final class FileSystemOps {
             if (inode.getType() != NodeTypes.REGULAR) {
                 return Errno.EISDIR;
             }
-            if (data.length == 0) {
+            if (extents.isEmpty()) {
                 return 0;
             }
-            boolean rel = inode.hasRel();
-            boolean lsnsGiven = req.getPageLsnsCount() * (long) BLOCK_SIZE == data.length && offset % BLOCK_SIZE == 0;
-            for (long pos = offset; pos < offset + data.length; ) {
-                long block = pos / BLOCK_SIZE;
-                int within = (int) (pos % BLOCK_SIZE);
-                int n = (int) Math.min(BLOCK_SIZE - within, offset + data.length - pos);
-                byte[] page;
-                if (within == 0 && n == BLOCK_SIZE) {
-                    page = new byte[BLOCK_SIZE];
-                    System.arraycopy(data, (int) (pos - offset), page, 0, BLOCK_SIZE);
-                } else {
-                    byte[] current = readBlock(inode, block);
-                    page = current == null ? new byte[BLOCK_SIZE] : current.clone();
-                    System.arraycopy(data, (int) (pos - offset), page, within, n);
-                }
-                if (rel) {
-                    long lsn = lsnsGiven ? req.getPageLsns((int) ((pos - offset) / BLOCK_SIZE)) : pdLsn(page);
-                    r.addPages(PageVersionRecord.newBuilder().setRel(inode.getRel())
-                            .setBlockNum((int) (inode.getRelSegno() * RELSEG_SIZE + block)).setLsn(lsn)
-                            .setData(ByteString.copyFrom(page)));
-                } else {
-                    r.addFileBlocks(FileBlockRecord.newBuilder().setIno(inode.getIno()).setBlock(block)
-                            .setData(ByteString.copyFrom(page)));
-                }
-                pos += n;
+            long end = inode.getSize();
+            for (WriteExtent extent : extents) {
+                end = Math.max(end, addExtent(inode, extent, r));
             }
             long now = now();
-            r.addPutInodes(inode.toBuilder().setSize(Math.max(inode.getSize(), offset + data.length))
+            r.addPutInodes(inode.toBuilder().setSize(end)
                     .setMtimeNs(req.hasMtimeNs() ? req.getMtimeNs() : now).setCtimeNs(now));
             return 0;
         }));
+    }
+
+    /** True if every range of the write covers whole blocks, so nothing must be read first. */
+    public static boolean isWholeBlocks(WriteFileRequest req) {
+        boolean whole = req.getOffset() % BLOCK_SIZE == 0 && req.getData().size() % BLOCK_SIZE == 0;
+        for (WriteExtent e : req.getExtentsList()) {
+            whole &= e.getOffset() % BLOCK_SIZE == 0 && e.getData().size() % BLOCK_SIZE == 0;
+        }
+        return whole;
+    }
+
+    /** Adds one range's block versions to the record; returns the range's end offset. */
+    private long addExtent(InodeRecord inode, WriteExtent extent, JournalRecord.Builder r) {
+        byte[] data = extent.getData().toByteArray();
+        long offset = extent.getOffset();
+        boolean rel = inode.hasRel();
+        boolean lsnsGiven = extent.getPageLsnsCount() * (long) BLOCK_SIZE == data.length && offset % BLOCK_SIZE == 0;
+        for (long pos = offset; pos < offset + data.length; ) {
+            long block = pos / BLOCK_SIZE;
+            int within = (int) (pos % BLOCK_SIZE);
+            int n = (int) Math.min(BLOCK_SIZE - within, offset + data.length - pos);
+            byte[] page;
+            if (within == 0 && n == BLOCK_SIZE) {
+                page = new byte[BLOCK_SIZE];
+                System.arraycopy(data, (int) (pos - offset), page, 0, BLOCK_SIZE);
+            } else {
+                byte[] current = readBlock(inode, block);
+                page = current == null ? new byte[BLOCK_SIZE] : current.clone();
+                System.arraycopy(data, (int) (pos - offset), page, within, n);
+            }
+            if (rel) {
+                long lsn = lsnsGiven ? extent.getPageLsns((int) ((pos - offset) / BLOCK_SIZE)) : pdLsn(page);
+                r.addPages(PageVersionRecord.newBuilder().setRel(inode.getRel())
+                        .setBlockNum((int) (inode.getRelSegno() * RELSEG_SIZE + block)).setLsn(lsn)
+                        .setData(ByteString.copyFrom(page)));
+            } else {
+                r.addFileBlocks(FileBlockRecord.newBuilder().setIno(inode.getIno()).setBlock(block)
+                        .setData(ByteString.copyFrom(page)));
+            }
+            pos += n;
+        }
+        return offset + data.length;
     }
 
     /** The page's pd_lsn: xlogid then xrecoff, each a little-endian uint32 (x86 PostgreSQL). */

@@ -165,6 +165,27 @@ class FileSystemOpsTest {
     }
 
     @Test
+    void oneWriteCarriesScatteredRangesAtomically() throws IOException {
+        NodeAttr f = make("/scattered", NodeType.REGULAR, true);
+        byte[] a = new byte[8192];
+        byte[] b = new byte[16384];
+        Arrays.fill(a, (byte) 'a');
+        Arrays.fill(b, (byte) 'b');
+        var reply = fs.writeFile(WriteFileRequest.newBuilder().setIno(f.getIno())
+                .addExtents(org.dbfs.protocol.pageserver.v1.WriteExtent.newBuilder().setOffset(8192).setData(ByteString.copyFrom(a)))
+                .addExtents(org.dbfs.protocol.pageserver.v1.WriteExtent.newBuilder().setOffset(5 * 8192).setData(ByteString.copyFrom(b)))
+                .build());
+        assertEquals(0, reply.reply().getErrno());
+        assertTrue(reply.token() > 0, "one journal record to wait on");
+        assertEquals(7 * 8192, fs.getAttr("/scattered").getAttr().getSize());
+        restart(true);
+        byte[] all = read(f.getIno(), 0, 7 * 8192);
+        assertArrayEquals(a, Arrays.copyOfRange(all, 8192, 16384));
+        assertArrayEquals(new byte[3 * 8192], Arrays.copyOfRange(all, 16384, 5 * 8192));
+        assertArrayEquals(b, Arrays.copyOfRange(all, 5 * 8192, 7 * 8192));
+    }
+
+    @Test
     void relationFilesStoreTheirDataAsVersionedPages() throws IOException {
         RelTag rel = RelTag.newBuilder().setSpcNode(1663).setDbNode(5).setRelNode(16384).build();
         var reply = fs.makeNode(MakeNodeRequest.newBuilder().setPath("/16384.1").setType(NodeType.REGULAR)
