@@ -225,13 +225,7 @@ final class DbfsFileSystem implements FuseOperations {
             if (reply.getErrno() != 0) {
                 return -reply.getErrno();
             }
-            NodeAttr attr = reply.getAttr();
-            int truncated = truncateOnOpen(attr, flags);
-            if (truncated != 0) {
-                return truncated;
-            }
-            fi.setFh(openFiles.add(openFile(attr, flags)));
-            return 0;
+            return openHandle(reply.getAttr(), flags, fi);
         });
     }
 
@@ -371,14 +365,7 @@ final class DbfsFileSystem implements FuseOperations {
             if (reply.getErrno() != 0) {
                 return -reply.getErrno();
             }
-            NodeAttr attr = reply.getAttr();
-            Set<StandardOpenOption> flags = fi.getOpenFlags();
-            int truncated = truncateOnOpen(attr, flags);
-            if (truncated != 0) {
-                return truncated;
-            }
-            fi.setFh(openFiles.add(openFile(attr, flags)));
-            return 0;
+            return openHandle(reply.getAttr(), fi.getOpenFlags(), fi);
         });
     }
 
@@ -464,15 +451,19 @@ final class DbfsFileSystem implements FuseOperations {
     }
 
     /**
-     * O_TRUNC on create or open: libfuse negotiates atomic O_TRUNC, so the truncation arrives
-     * here rather than as a setattr. @return 0 or -errno
+     * The end of create and open: O_TRUNC (libfuse negotiates atomic O_TRUNC, so the truncation
+     * arrives here rather than as a setattr), then a handle that knows the inode. @return 0 or -errno
      */
-    private int truncateOnOpen(NodeAttr attr, Set<StandardOpenOption> flags) {
-        if (!flags.contains(StandardOpenOption.TRUNCATE_EXISTING) || withBuffered(attr).getSize() == 0) {
-            return 0;
+    private int openHandle(NodeAttr attr, Set<StandardOpenOption> flags, FileInfo fi) {
+        if (flags.contains(StandardOpenOption.TRUNCATE_EXISTING) && withBuffered(attr).getSize() > 0) {
+            buffer.truncate(attr.getIno(), 0);
+            int truncated = -client.setAttr(SetAttrRequest.newBuilder().setIno(attr.getIno()).setSize(0).build()).getErrno();
+            if (truncated != 0) {
+                return truncated;
+            }
         }
-        buffer.truncate(attr.getIno(), 0);
-        return -client.setAttr(SetAttrRequest.newBuilder().setIno(attr.getIno()).setSize(0).build()).getErrno();
+        fi.setFh(openFiles.add(openFile(attr, flags)));
+        return 0;
     }
 
     /** Attributes as this mount sees them: sizes include pages still in the write buffer. */
