@@ -31,7 +31,7 @@ final class FileWrites {
 
     /** @return 0 or -errno */
     int write(OpenFiles.OpenFile file, long offset, byte[] data) {
-        if (!file.syncWrites() && WriteBuffer.isWholePages(offset, data.length)) {
+        if (!file.syncWrites() && isWholePages(offset, data.length)) {
             return -buffer.write(file.ino(), file.relation(), offset, data).errno();
         }
         int flushed = buffer.flushOverlapping(file.ino(), offset, data.length).errno();
@@ -73,7 +73,7 @@ final class FileWrites {
     }
 
     static boolean isWholePages(long offset, int length) {
-        return offset % BLCKSZ == 0 && length % BLCKSZ == 0;
+        return offset % BLCKSZ == 0 && length % BLCKSZ == 0 && length > 0;
     }
 
     static long[] pageLsns(byte[] pages) {

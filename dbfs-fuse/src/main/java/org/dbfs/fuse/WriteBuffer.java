@@ -60,10 +60,6 @@ final class WriteBuffer {
         static final Flushed NOTHING = new Flushed(0, 0, false);
     }
 
-    static boolean isWholePages(long offset, int length) {
-        return offset % PAGE == 0 && length % PAGE == 0 && length > 0;
-    }
-
     /**
      * Buffers a whole-page write. Returns the flush result if the file's buffer grew past its limit
      * and had to be sent, else {@link Flushed#NOTHING}.

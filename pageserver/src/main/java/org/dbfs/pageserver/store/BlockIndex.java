@@ -97,14 +97,4 @@ public final class BlockIndex<K> {
     void markUnpacked(VersionList list) {
         unpacked.add(list);
     }
-
-    long versionCount() {
-        long n = 0;
-        for (var blocks : owners.values()) {
-            for (VersionList list : blocks.values()) {
-                n += list.snapshot().length;
-            }
-        }
-        return n;
-    }
 }

@@ -14,6 +14,7 @@ import org.dbfs.pageserver.format.PageVersionRecord;
 import org.dbfs.pageserver.namespace.Errno;
 import org.dbfs.pageserver.namespace.Namespace;
 import org.dbfs.pageserver.namespace.NodeTypes;
+import org.dbfs.pgformat.PageHeader;
 import org.dbfs.protocol.pageserver.v1.DirEntry;
 import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;
 import org.dbfs.protocol.pageserver.v1.MutationReply;
@@ -380,7 +381,7 @@ public final class FileSystemOps {
                 System.arraycopy(data, (int) (pos - offset), page, within, n);
             }
             if (rel) {
-                long lsn = lsnsGiven ? extent.getPageLsns((int) ((pos - offset) / BLOCK_SIZE)) : pdLsn(page);
+                long lsn = lsnsGiven ? extent.getPageLsns((int) ((pos - offset) / BLOCK_SIZE)) : PageHeader.PageGetLSN(page, 0);
                 r.addPages(PageVersionRecord.newBuilder().setRel(inode.getRel())
                         .setBlockNum((int) (inode.getRelSegno() * RELSEG_SIZE + block)).setLsn(lsn)
                         .setData(ByteString.copyFrom(page)));
@@ -393,12 +394,6 @@ public final class FileSystemOps {
         return offset + data.length;
     }
 
-    /** The page's pd_lsn: xlogid then xrecoff, each a little-endian uint32 (x86 PostgreSQL). */
-    static long pdLsn(byte[] page) {
-        long xlogid = (page[0] & 0xffL) | (page[1] & 0xffL) << 8 | (page[2] & 0xffL) << 16 | (page[3] & 0xffL) << 24;
-        long xrecoff = (page[4] & 0xffL) | (page[5] & 0xffL) << 8 | (page[6] & 0xffL) << 16 | (page[7] & 0xffL) << 24;
-        return xlogid << 32 | xrecoff;
-    }
 
     private byte[] readBlock(InodeRecord inode, long block) {
         if (inode.hasRel()) {
@@ -432,7 +427,7 @@ public final class FileSystemOps {
                 java.util.Arrays.fill(page, tail, BLOCK_SIZE, (byte) 0);
                 if (inode.hasRel()) {
                     r.addPages(PageVersionRecord.newBuilder().setRel(inode.getRel()).setBlockNum((int) (base + block))
-                            .setLsn(pdLsn(page)).setData(ByteString.copyFrom(page)));
+                            .setLsn(PageHeader.PageGetLSN(page, 0)).setData(ByteString.copyFrom(page)));
                 } else {
                     r.addFileBlocks(FileBlockRecord.newBuilder().setIno(inode.getIno()).setBlock(block)
                             .setData(ByteString.copyFrom(page)));
