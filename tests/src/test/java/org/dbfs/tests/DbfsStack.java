@@ -3,9 +3,6 @@ package org.dbfs.tests;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
-import java.util.EnumSet;
-import java.util.Set;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -34,14 +31,7 @@ final class DbfsStack implements AutoCloseable {
         this.bucketArgs = bucketArgs;
         this.env = env;
         Files.createDirectories(root.resolve("mnt"));
-        // The postgres user must reach the mount: open up the test's own directories (JUnit makes
-        // them 0700), adding read and search only, and stop below the top-level one (/tmp).
-        for (Path p = root; p != null && p.getNameCount() > 1; p = p.getParent()) {
-            Set<PosixFilePermission> perms = EnumSet.copyOf(Files.getPosixFilePermissions(p));
-            perms.addAll(EnumSet.of(PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_EXECUTE,
-                    PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_EXECUTE));
-            Files.setPosixFilePermissions(p, perms);
-        }
+        PostgresCluster.makeTraversableForPostgres(root);
     }
 
     static DbfsStack onLocalBucket(Path root) throws IOException {

@@ -5,13 +5,16 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -170,6 +173,20 @@ public final class PostgresCluster implements AutoCloseable {
 
     public String log() throws IOException {
         return Files.exists(logFile) ? Files.readString(logFile) : "(no log)";
+    }
+
+    /**
+     * The postgres user must reach directories under a test's temp dir: open up the test's own
+     * directories (JUnit makes them 0700), adding read and search only, and stop below the
+     * top-level one (/tmp).
+     */
+    static void makeTraversableForPostgres(Path root) throws IOException {
+        for (Path p = root; p != null && p.getNameCount() > 1; p = p.getParent()) {
+            Set<PosixFilePermission> perms = EnumSet.copyOf(Files.getPosixFilePermissions(p));
+            perms.addAll(EnumSet.of(PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_EXECUTE,
+                    PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_EXECUTE));
+            Files.setPosixFilePermissions(p, perms);
+        }
     }
 
     static void chownToPostgres(Path p) throws IOException, InterruptedException {
