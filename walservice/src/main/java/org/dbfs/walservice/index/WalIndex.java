@@ -9,12 +9,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import org.lmdbjava.CursorIterable;
-import org.lmdbjava.CursorIterable.KeyVal;
+import org.lmdbjava.Cursor;
 import org.lmdbjava.Dbi;
 import org.lmdbjava.DbiFlags;
 import org.lmdbjava.Env;
-import org.lmdbjava.KeyRange;
+import org.lmdbjava.GetOp;
 import org.lmdbjava.Txn;
 
 /**
@@ -101,12 +100,19 @@ public final class WalIndex implements AutoCloseable {
         if (Long.compareUnsigned(fromLsn, toLsn) >= 0) {
             return out;
         }
+        // A plain cursor walk with our own stop test: lmdbjava's KeyRange compares keys with a
+        // Java comparator that does not match LMDB's byte order for these keys.
         ByteBuffer from = IndexKeys.key(ByteBuffer.allocateDirect(IndexKeys.KEY_BYTES), page, fromLsn);
-        ByteBuffer to = IndexKeys.key(ByteBuffer.allocateDirect(IndexKeys.KEY_BYTES), page, toLsn);
-        try (Txn<ByteBuffer> txn = env.txnRead();
-                CursorIterable<ByteBuffer> it = records.iterate(txn, KeyRange.closedOpen(from, to))) {
-            for (KeyVal<ByteBuffer> kv : it) {
-                out.add(IndexKeys.record(IndexKeys.lsn(kv.key()), kv.val()));
+        try (Txn<ByteBuffer> txn = env.txnRead(); Cursor<ByteBuffer> c = records.openCursor(txn)) {
+            for (boolean ok = c.get(from, GetOp.MDB_SET_RANGE); ok; ok = c.next()) {
+                if (!IndexKeys.samePage(c.key(), page)) {
+                    break;
+                }
+                long lsn = IndexKeys.lsn(c.key());
+                if (Long.compareUnsigned(lsn, toLsn) >= 0) {
+                    break;
+                }
+                out.add(IndexKeys.record(lsn, c.val()));
             }
         }
         return out;
@@ -117,12 +123,17 @@ public final class WalIndex implements AutoCloseable {
      * full-page image redo applies, or a page initialisation), if any.
      */
     public Optional<IndexedRecord> lastImageOrInitAtOrBelow(PageKey page, long lsn) {
-        ByteBuffer from = IndexKeys.key(ByteBuffer.allocateDirect(IndexKeys.KEY_BYTES), page, lsn);
-        ByteBuffer to = IndexKeys.key(ByteBuffer.allocateDirect(IndexKeys.KEY_BYTES), page, 0);
-        try (Txn<ByteBuffer> txn = env.txnRead();
-                CursorIterable<ByteBuffer> it = records.iterate(txn, KeyRange.closedBackward(from, to))) {
-            for (KeyVal<ByteBuffer> kv : it) {
-                IndexedRecord r = IndexKeys.record(IndexKeys.lsn(kv.key()), kv.val());
+        ByteBuffer at = IndexKeys.key(ByteBuffer.allocateDirect(IndexKeys.KEY_BYTES), page, lsn);
+        try (Txn<ByteBuffer> txn = env.txnRead(); Cursor<ByteBuffer> c = records.openCursor(txn)) {
+            // Land on the last key <= (page, lsn): the first key >= it, stepping back unless it is an exact hit.
+            boolean ok = c.get(at, GetOp.MDB_SET_RANGE);
+            if (!ok) {
+                ok = c.last();
+            } else if (!(IndexKeys.samePage(c.key(), page) && IndexKeys.lsn(c.key()) == lsn)) {
+                ok = c.prev();
+            }
+            for (; ok && IndexKeys.samePage(c.key(), page); ok = c.prev()) {
+                IndexedRecord r = IndexKeys.record(IndexKeys.lsn(c.key()), c.val());
                 if (RecordFlags.isBase(r.flags())) {
                     return Optional.of(r);
                 }
