@@ -34,14 +34,8 @@ final class DbfsStack implements AutoCloseable {
         this.bucketArgs = bucketArgs;
         this.env = env;
         Files.createDirectories(root.resolve("mnt"));
-        // The postgres user must reach the mount: open up the test's own directories (JUnit makes
-        // them 0700), adding read and search only, and stop below the top-level one (/tmp).
-        for (Path p = root; p != null && p.getNameCount() > 1; p = p.getParent()) {
-            Set<PosixFilePermission> perms = EnumSet.copyOf(Files.getPosixFilePermissions(p));
-            perms.addAll(EnumSet.of(PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_EXECUTE,
-                    PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_EXECUTE));
-            Files.setPosixFilePermissions(p, perms);
-        }
+        // The postgres user must reach the mount.
+        PostgresCluster.openPathForPostgres(root);
     }
 
     static DbfsStack onLocalBucket(Path root) throws IOException {

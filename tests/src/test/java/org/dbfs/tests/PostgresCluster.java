@@ -172,6 +172,22 @@ public final class PostgresCluster implements AutoCloseable {
         return Files.exists(logFile) ? Files.readString(logFile) : "(no log)";
     }
 
+    /**
+     * Lets the postgres user reach {@code dir}: opens up the test's own directories (JUnit makes
+     * them 0700), adding read and search only, and stops below the top-level one (/tmp).
+     */
+    static void openPathForPostgres(Path dir) throws IOException {
+        for (Path p = dir; p != null && p.getNameCount() > 1; p = p.getParent()) {
+            java.util.Set<java.nio.file.attribute.PosixFilePermission> perms =
+                    java.util.EnumSet.copyOf(Files.getPosixFilePermissions(p));
+            perms.addAll(java.util.EnumSet.of(java.nio.file.attribute.PosixFilePermission.GROUP_READ,
+                    java.nio.file.attribute.PosixFilePermission.GROUP_EXECUTE,
+                    java.nio.file.attribute.PosixFilePermission.OTHERS_READ,
+                    java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE));
+            Files.setPosixFilePermissions(p, perms);
+        }
+    }
+
     static void chownToPostgres(Path p) throws IOException, InterruptedException {
         Process proc = new ProcessBuilder("chown", OS_USER + ":" + OS_USER, p.toString()).inheritIO().start();
         if (proc.waitFor() != 0) {
