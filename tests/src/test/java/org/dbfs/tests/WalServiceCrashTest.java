@@ -38,14 +38,28 @@ class WalServiceCrashTest {
                         throw new RuntimeException(e);
                     }
                 });
-                for (int kill = 0; kill < 2; kill++) {
+                int kills = 0;
+                for (int kill = 0; kill < 2 && !bench.isDone(); kill++) {
                     long seen = svc.positions().getFlushedLsn();
                     WalServiceProcess running = svc;
-                    await("pgbench commits to flow through the service", 30, () -> running.positions().getFlushedLsn() > seen + (1 << 20));
+                    try {
+                        await("pgbench commits to flow through the service", 30, () -> running.positions().getFlushedLsn() > seen + (16 << 10) || bench.isDone());
+                    } catch (AssertionError e) {
+                        throw new AssertionError(e.getMessage() + "; service log:\n" + running.log() + "\nthreads:\n" + running.threadDump()
+                                + "\nactivity: " + p.pg.queryLong("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'")
+                                + "\nprimary log:\n" + p.pg.log(), e);
+                    }
+                    System.out.printf("kill -9 at flushed %s%n", fmt(svc.positions().getFlushedLsn()));
+                    if (bench.isDone()) {
+                        break;
+                    }
                     svc.kill9();
+                    kills++;
                     svc = p.startService();
                 }
                 String out = bench.get(120, TimeUnit.SECONDS);
+                assertTrue(kills >= 1, "the service was killed while pgbench ran");
+                System.out.println("kill -9 count during pgbench: " + kills);
                 assertTrue(out.contains("number of failed transactions: 0"), out);
                 long lastAck = p.lsn("pg_current_wal_flush_lsn()");
                 long flushed = svc.positions().getFlushedLsn();

@@ -107,6 +107,15 @@ final class WalServiceProcess implements AutoCloseable {
         return client().getPositions(GetPositionsRequest.getDefaultInstance());
     }
 
+    /** jcmd Thread.print of the child, for failure messages. */
+    String threadDump() throws IOException, InterruptedException {
+        Path jcmd = Path.of(ProcessHandle.current().info().command().orElse("java")).resolveSibling("jcmd");
+        Process p = new ProcessBuilder(jcmd.toString(), Long.toString(process.pid()), "Thread.print").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor(30, TimeUnit.SECONDS);
+        return out;
+    }
+
     boolean isAlive() {
         return process.isAlive();
     }

@@ -143,8 +143,9 @@ public final class WalReceiver implements Runnable {
         positions.primaryConnected(true);
         LOG.info("walservice: streaming from {} at {} (slot {}, restart_lsn {})", primary, Lsn.format(start), slot,
                 Lsn.format(slotRestart));
-        System.out.println("walservice: streaming from " + Lsn.format(start));
-        System.out.flush();
+        // Tell the primary at once what is durable here: commits that waited while this service was
+        // away may need no new WAL at all, only this reply, to be released.
+        reportDurable(stream);
         stream(stream);
     }
 
