@@ -2,11 +2,8 @@ package org.dbfs.walservice.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.dbfs.pageserver.crypto.IntegrityException;
+import org.dbfs.pageserver.cli.PageServerCli;
 import org.dbfs.pageserver.crypto.Passphrases;
-import org.dbfs.pageserver.crypto.UnreadableKeyObjectException;
-import org.dbfs.pageserver.crypto.WrongPassphraseException;
-import org.dbfs.pageserver.objectstore.ObjectStoreException;
 import org.dbfs.walservice.replication.PrimaryConnInfo;
 import org.dbfs.walservice.server.WalServer;
 import org.dbfs.walservice.server.WalServerConfig;
@@ -24,10 +21,6 @@ import picocli.CommandLine.Option;
         description = "Streams WAL from a PostgreSQL 15 primary as its synchronous standby, keeps it durable,"
                 + " archives it encrypted to a bucket and serves it over gRPC.")
 public final class WalServiceCli implements Callable<Integer> {
-    static final int EXIT_WRONG_PASSPHRASE = 2;
-    static final int EXIT_BUCKET_UNAVAILABLE = 3;
-    static final int EXIT_CORRUPT = 4;
-    static final int EXIT_LOCAL_IO = 5;
     static final int EXIT_PRIMARY_REFUSED = 6;
 
     @Option(names = "--primary", required = true, description = "the primary: 'host=H port=P user=U [password=X] [dbname=D]',"
@@ -91,21 +84,7 @@ public final class WalServiceCli implements Callable<Integer> {
 
     public static void main(String[] args) {
         CommandLine cmd = new CommandLine(new WalServiceCli());
-        cmd.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            System.err.println("walservice: " + e.getMessage());
-            return switch (e) {
-                case WrongPassphraseException w -> EXIT_WRONG_PASSPHRASE;
-                case UnreadableKeyObjectException u -> EXIT_CORRUPT;
-                case IllegalArgumentException a -> 1;
-                case ObjectStoreException o -> EXIT_BUCKET_UNAVAILABLE;
-                case IntegrityException i -> EXIT_CORRUPT;
-                case java.io.IOException io -> EXIT_LOCAL_IO;
-                default -> {
-                    e.printStackTrace();
-                    yield 1;
-                }
-            };
-        });
+        cmd.setExecutionExceptionHandler((e, commandLine, parseResult) -> PageServerCli.exitCode("walservice", e));
         System.exit(cmd.execute(args));
     }
 }
