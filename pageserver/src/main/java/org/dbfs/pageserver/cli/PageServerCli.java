@@ -70,23 +70,26 @@ public final class PageServerCli implements Callable<Integer> {
         return 0;
     }
 
+    /** Prints {@code e} for an operator and maps it to the exit codes DbFS services share (2 passphrase, 3 bucket, 4 corrupt, 5 local I/O). */
+    public static int exitCode(String program, Exception e) {
+        System.err.println(program + ": " + e.getMessage());
+        return switch (e) {
+            case WrongPassphraseException w -> EXIT_WRONG_PASSPHRASE;
+            case org.dbfs.pageserver.crypto.UnreadableKeyObjectException u -> EXIT_CORRUPT;
+            case IllegalArgumentException a -> 1;
+            case ObjectStoreException o -> EXIT_BUCKET_UNAVAILABLE;
+            case IntegrityException i -> EXIT_CORRUPT;
+            case java.io.IOException io -> EXIT_LOCAL_IO;
+            default -> {
+                e.printStackTrace();
+                yield 1;
+            }
+        };
+    }
+
     public static void main(String[] args) {
         CommandLine cmd = new CommandLine(new PageServerCli());
-        cmd.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            System.err.println("pageserver: " + e.getMessage());
-            return switch (e) {
-                case WrongPassphraseException w -> EXIT_WRONG_PASSPHRASE;
-                case org.dbfs.pageserver.crypto.UnreadableKeyObjectException u -> EXIT_CORRUPT;
-                case IllegalArgumentException a -> 1;
-                case ObjectStoreException o -> EXIT_BUCKET_UNAVAILABLE;
-                case IntegrityException i -> EXIT_CORRUPT;
-                case java.io.IOException io -> EXIT_LOCAL_IO;
-                default -> {
-                    e.printStackTrace();
-                    yield 1;
-                }
-            };
-        });
+        cmd.setExecutionExceptionHandler((e, commandLine, parseResult) -> exitCode("pageserver", e));
         System.exit(cmd.execute(args));
     }
 }

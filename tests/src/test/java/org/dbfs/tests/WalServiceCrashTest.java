@@ -1,0 +1,97 @@
+package org.dbfs.tests;
+
+import static org.dbfs.tests.PrimaryWithWalService.await;
+import static org.dbfs.tests.PrimaryWithWalService.fmt;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.dbfs.pageserver.objectstore.ObjectStore;
+import org.dbfs.walservice.archive.ArchiveCatalog;
+import org.dbfs.walservice.archive.ArchiveReader;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** kill -9 of the WAL service under pgbench: no acknowledged commit lost, the archive one gapless copy of the primary's WAL. */
+class WalServiceCrashTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void killNineDuringPgbenchLosesNothingAndArchivesEveryByteOnce() throws Exception {
+        try (PrimaryWithWalService p = PrimaryWithWalService.start(tmp)) {
+            Path work = tmp.resolve("bench");
+            java.nio.file.Files.createDirectories(work);
+            PostgresCluster.chownToPostgres(work);
+            WalServiceProcess svc = p.startService();
+            try {
+                p.pg.pgbench(work, "-i", "-s", "2", "-q");
+                CompletableFuture<String> bench = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return p.pg.pgbench(work, "-T", "10", "-c", "2");
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                int kills = 0;
+                for (int kill = 0; kill < 2 && !bench.isDone(); kill++) {
+                    long seen = svc.positions().getFlushedLsn();
+                    WalServiceProcess running = svc;
+                    try {
+                        await("pgbench commits to flow through the service", 30, () -> running.positions().getFlushedLsn() > seen + (16 << 10) || bench.isDone());
+                    } catch (AssertionError e) {
+                        throw new AssertionError(e.getMessage() + "; service log:\n" + running.log() + "\nthreads:\n" + running.threadDump()
+                                + "\nactivity: " + p.pg.queryLong("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'")
+                                + "\nprimary log:\n" + p.pg.log(), e);
+                    }
+                    System.out.printf("kill -9 at flushed %s%n", fmt(svc.positions().getFlushedLsn()));
+                    if (bench.isDone()) {
+                        break;
+                    }
+                    svc.kill9();
+                    kills++;
+                    svc = p.startService();
+                }
+                String out = bench.get(120, TimeUnit.SECONDS);
+                assertTrue(kills >= 1, "the service was killed while pgbench ran");
+                System.out.println("kill -9 count during pgbench: " + kills);
+                assertTrue(out.contains("number of failed transactions: 0"), out);
+                long lastAck = p.lsn("pg_current_wal_flush_lsn()");
+                long flushed = svc.positions().getFlushedLsn();
+                assertTrue(flushed >= lastAck, "every acknowledged commit is durable in the service: flushed=" + fmt(flushed)
+                        + " primary flush at the last ack=" + fmt(lastAck));
+
+                p.pg.queryLong("SELECT 1 FROM pg_switch_wal()");
+                long end = p.lsn("pg_current_wal_flush_lsn()");
+                WalServiceProcess last = svc;
+                await("the archive to pass the WAL switch", 60, () -> last.positions().getArchivedLsn() >= end);
+
+                try (ObjectStore store = p.openBucket()) {
+                    ArchiveReader reader = p.archiveReader(store);
+                    ArchiveCatalog catalog = reader.catalog();
+                    assertEquals(List.of(), catalog.discontinuities(), "one contiguous range, no gap, no overlap");
+                    assertTrue(catalog.end() >= end);
+                    System.out.printf("archive: %d objects %s..%s%n", catalog.objects().size(), fmt(catalog.start()), fmt(catalog.end()));
+                    long step = 4 << 20;
+                    for (long lsn = catalog.start(); lsn < end; lsn += step) {
+                        long to = Math.min(end, lsn + step);
+                        byte[] archived = reader.read(lsn, to);
+                        byte[] primary = p.primaryWal(lsn, to);
+                        if (!Arrays.equals(primary, archived)) {
+                            throw new AssertionError("archived WAL differs from pg_wal in " + fmt(lsn) + ".." + fmt(to)
+                                    + " at byte " + Arrays.mismatch(primary, archived));
+                        }
+                    }
+                    assertArrayEquals(p.primaryWal(end - 100, end), reader.read(end - 100, end));
+                }
+            } finally {
+                svc.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+package org.dbfs.tests;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.dbfs.protocol.walservice.v1.GetPositionsRequest;
+import org.dbfs.protocol.walservice.v1.Positions;
+import org.dbfs.protocol.walservice.v1.WalServiceGrpc;
+import org.dbfs.walservice.cli.WalServiceCli;
+
+/** The WAL service in a child JVM through its real command line, so a test can SIGKILL it and read its exit code and log. */
+final class WalServiceProcess implements AutoCloseable {
+    static final String PASSPHRASE = "walservice test passphrase";
+    private static final Pattern LISTENING = Pattern.compile("walservice listening on [^ ]+:(\\d+)");
+
+    private final Process process;
+    private final Path log;
+    private final int port;
+    private ManagedChannel channel;
+
+    private WalServiceProcess(Process process, Path log, int port) {
+        this.process = process;
+        this.log = log;
+        this.port = port;
+    }
+
+    /** The child process for {@code args}, its stderr (the service's log) to {@code log}. */
+    static Process spawn(List<String> args, String passphrase, Path log) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+                "-cp", System.getProperty("java.class.path"), "--enable-native-access=ALL-UNNAMED",
+                "--add-opens", "java.base/java.nio=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
+                WalServiceCli.class.getName()));
+        cmd.addAll(args);
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("DBFS_PASSPHRASE", passphrase);
+        Files.createDirectories(log.getParent());
+        pb.redirectError(log.toFile());
+        return pb.start();
+    }
+
+    /** Starts the service on a free port and waits until it listens. */
+    static WalServiceProcess start(String primary, Path bucket, Path dataDir, Path logDir) throws IOException {
+        Path log = logDir.resolve("walservice-" + System.nanoTime() + ".log");
+        Process p = spawn(List.of("--primary", primary, "--slot", "walservice", "--bucket", bucket.toUri().toString(),
+                "--data-dir", dataDir.toString(), "--listen", "127.0.0.1:0"), PASSPHRASE, log);
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        CompletableFuture<Integer> port = CompletableFuture.supplyAsync(() -> {
+            try {
+                int found = -1;
+                for (String line; (line = out.readLine()) != null; ) {
+                    Matcher m = LISTENING.matcher(line);
+                    if (found < 0 && m.find()) {
+                        found = Integer.parseInt(m.group(1));
+                        int f = found;
+                        // keep draining stdout on a daemon thread so the child never blocks on it
+                        Thread.ofPlatform().daemon().start(() -> drain(out));
+                        return f;
+                    }
+                }
+                return -1;
+            } catch (IOException e) {
+                return -1;
+            }
+        });
+        int listening;
+        try {
+            listening = port.get(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            listening = -1;
+        }
+        if (listening < 0) {
+            p.destroyForcibly();
+            throw new IOException("walservice did not start; log:\n" + Files.readString(log));
+        }
+        return new WalServiceProcess(p, log, listening);
+    }
+
+    private static void drain(BufferedReader out) {
+        try {
+            while (out.readLine() != null) {
+                // discard
+            }
+        } catch (IOException e) {
+            // process gone
+        }
+    }
+
+    synchronized WalServiceGrpc.WalServiceBlockingStub client() {
+        if (channel == null) {
+            channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().maxInboundMessageSize(64 << 20).build();
+        }
+        return WalServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
+    }
+
+    Positions positions() {
+        return client().getPositions(GetPositionsRequest.getDefaultInstance());
+    }
+
+    /** jcmd Thread.print of the child, for failure messages. */
+    String threadDump() throws IOException, InterruptedException {
+        Path jcmd = Path.of(ProcessHandle.current().info().command().orElse("java")).resolveSibling("jcmd");
+        Process p = new ProcessBuilder(jcmd.toString(), Long.toString(process.pid()), "Thread.print").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor(30, TimeUnit.SECONDS);
+        return out;
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    String log() throws IOException {
+        return Files.readString(log);
+    }
+
+    /** SIGKILL: no shutdown hook, no final fsync or upload. */
+    void kill9() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+        closeChannel();
+    }
+
+    private synchronized void closeChannel() {
+        if (channel != null) {
+            channel.shutdownNow();
+            channel = null;
+        }
+    }
+
+    /** SIGTERM and wait: the graceful stop (flush, fsync, final upload). */
+    @Override
+    public void close() throws InterruptedException {
+        closeChannel();
+        process.destroy();
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+        }
+    }
+}

@@ -1,0 +1,54 @@
+package org.dbfs.walservice.archive;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.dbfs.pageserver.objectstore.ObjectStore;
+import org.dbfs.walservice.wal.Lsn;
+
+/**
+ * The archive objects of one timeline as the bucket lists them, in LSN order, with the checks the
+ * archiver relies on: where the archive ends, and whether it is one contiguous range.
+ */
+public record ArchiveCatalog(List<ArchiveObjectName> objects) {
+
+    public static ArchiveCatalog list(ObjectStore store, int timeline) {
+        List<ArchiveObjectName> names = new ArrayList<>();
+        for (String key : store.list(ArchiveObjectName.prefix(timeline))) {
+            ArchiveObjectName.parse(key).filter(n -> n.timeline() == timeline).ifPresent(names::add);
+        }
+        names.sort(null);
+        return new ArchiveCatalog(List.copyOf(names));
+    }
+
+    public boolean isEmpty() {
+        return objects.isEmpty();
+    }
+
+    public long start() {
+        return objects.isEmpty() ? Lsn.INVALID : objects.getFirst().startLsn();
+    }
+
+    /** End of the archived WAL: the highest end LSN of any object (0 if none). */
+    public long end() {
+        long end = Lsn.INVALID;
+        for (ArchiveObjectName n : objects) {
+            end = Math.max(end, n.endLsn());
+        }
+        return end;
+    }
+
+    /** Places where the objects do not meet end to start: gaps or overlaps, described for people; empty if contiguous. */
+    public List<String> discontinuities() {
+        List<String> problems = new ArrayList<>();
+        for (int i = 1; i < objects.size(); i++) {
+            ArchiveObjectName prev = objects.get(i - 1);
+            ArchiveObjectName next = objects.get(i);
+            if (next.startLsn() > prev.endLsn()) {
+                problems.add("gap " + Lsn.format(prev.endLsn()) + ".." + Lsn.format(next.startLsn()) + " between " + prev + " and " + next);
+            } else if (next.startLsn() < prev.endLsn()) {
+                problems.add("overlap of " + prev + " and " + next);
+            }
+        }
+        return problems;
+    }
+}

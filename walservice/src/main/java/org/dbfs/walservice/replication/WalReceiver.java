@@ -1,0 +1,281 @@
+package org.dbfs.walservice.replication;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.dbfs.walservice.wal.DurablePosition;
+import org.dbfs.walservice.wal.DurableWalWriter;
+import org.dbfs.walservice.wal.LocalWal;
+import org.dbfs.walservice.wal.Lsn;
+import org.dbfs.walservice.wal.PositionFile;
+import org.dbfs.walservice.wal.WalPositions;
+import org.dbfs.walservice.wal.WalSegments;
+import org.postgresql.PGConnection;
+import org.postgresql.PGProperty;
+import org.postgresql.replication.LogSequenceNumber;
+import org.postgresql.replication.PGReplicationStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The physical replication client. Runs on its own thread: connects, makes sure of the slot,
+ * streams WAL into the {@link DurableWalWriter} and reports the flushed position back only after
+ * the fsync, so a synchronous primary's COMMIT waits for this service's durability (zero RPO).
+ * When the primary goes away it flushes what it has and reconnects with backoff, forever, until
+ * {@link #stop()}; only a {@link PrimaryRefusedException} (wrong timeline or system) ends it.
+ *
+ * <p>The replication connection's {@code application_name} is the slot name, so
+ * {@code synchronous_standby_names} on the primary names the slot.
+ *
+ * <p>Resume rule: streaming always starts at the durable position (the position file), or on the
+ * very first start at the WAL page holding the slot's restart_lsn. Every XLogData message must
+ * start exactly where the log ends, so there can be no gap and no duplicate.
+ */
+public final class WalReceiver implements Runnable {
+    private static final Logger LOG = LoggerFactory.getLogger(WalReceiver.class);
+
+    /** Group commit: fsync when the stream has nothing more ready, or after this many unsynced bytes. */
+    static final long FSYNC_EVERY_BYTES = 1 << 20;
+    static final long BACKOFF_MIN_MS = 250;
+    static final long BACKOFF_MAX_MS = 5_000;
+
+    private final PrimaryConnInfo primary;
+    private final String slot;
+    private final Path dataDir;
+    private final WalPositions positions;
+    private final PositionFile positionFile;
+    private volatile boolean stopping;
+    private volatile Connection replication;
+    private volatile RuntimeException fatal;
+    private DurableWalWriter writer;
+
+    public WalReceiver(PrimaryConnInfo primary, String slot, Path dataDir, WalPositions positions, DurableWalWriter resumed) {
+        this.primary = primary;
+        this.slot = slot;
+        this.dataDir = dataDir;
+        this.positions = positions;
+        this.positionFile = new PositionFile(dataDir);
+        this.writer = resumed;
+    }
+
+    /** Opens the local log where the position file says it ends, or null if this data directory is new. */
+    public static DurableWalWriter resume(Path dataDir, WalPositions positions) throws IOException {
+        PositionFile file = new PositionFile(dataDir);
+        var pos = file.load();
+        if (pos.isEmpty()) {
+            return null;
+        }
+        positions.layout(pos.get());
+        LocalWal wal = LocalWal.open(walDir(dataDir), new WalSegments(pos.get().segmentSize()), pos.get().timeline(),
+                pos.get().flushedLsn());
+        return new DurableWalWriter(wal, file, positions, pos.get());
+    }
+
+    public static Path walDir(Path dataDir) {
+        return dataDir.resolve("wal");
+    }
+
+    /** The error that ended the receiver for good, if any. */
+    public RuntimeException fatal() {
+        return fatal;
+    }
+
+    @Override
+    public void run() {
+        long backoff = BACKOFF_MIN_MS;
+        while (!stopping) {
+            long before = positions.flushed();
+            try {
+                session();
+            } catch (PrimaryRefusedException e) {
+                LOG.error("walservice: refusing the primary {}: {}", primary, e.getMessage());
+                fatal = e;
+                return;
+            } catch (SQLException | IOException | RuntimeException e) {
+                if (stopping) {
+                    break;
+                }
+                LOG.warn("walservice: lost the primary {} ({}); reconnecting in {} ms", primary, e.toString(), backoff);
+            } finally {
+                positions.primaryConnected(false);
+                closeQuietly(replication);
+                replication = null;
+                flushQuietly();
+            }
+            if (stopping) {
+                break;
+            }
+            if (positions.flushed() > before) {
+                backoff = BACKOFF_MIN_MS; // it streamed for a while: the next failure is a new one
+            }
+            sleep(backoff);
+            backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
+        }
+    }
+
+    private void session() throws SQLException, IOException {
+        long slotRestart;
+        PrimaryInfo info;
+        try (Connection sql = DriverManager.getConnection(primary.jdbcUrl(), controlProperties())) {
+            info = PrimaryInfo.query(sql);
+            info.checkSupported();
+            slotRestart = ReplicationSlots.ensure(sql, slot);
+        }
+        ensureWriter(info, slotRestart);
+        long start = writer.durable().flushedLsn();
+
+        Connection conn = DriverManager.getConnection(primary.jdbcUrl(), replicationProperties());
+        replication = conn;
+        if (stopping) {
+            return;
+        }
+        PGReplicationStream stream = conn.unwrap(PGConnection.class).getReplicationAPI()
+                .replicationStream().physical()
+                .withSlotName(slot)
+                .withStartPosition(LogSequenceNumber.valueOf(start))
+                .withStatusInterval(10, TimeUnit.SECONDS)
+                .start();
+        positions.primaryConnected(true);
+        LOG.info("walservice: streaming from {} at {} (slot {}, restart_lsn {})", primary, Lsn.format(start), slot,
+                Lsn.format(slotRestart));
+        // Tell the primary at once what is durable here: commits that waited while this service was
+        // away may need no new WAL at all, only this reply, to be released.
+        reportDurable(stream);
+        stream(stream);
+    }
+
+    private void stream(PGReplicationStream stream) throws SQLException, IOException {
+        byte[] scratch = new byte[64 << 10];
+        while (!stopping) {
+            // Block only when everything received is already durable; otherwise peek, and fsync as
+            // soon as nothing more is ready (group commit without a timer).
+            ByteBuffer msg = writer.unsyncedBytes() > 0 ? stream.readPending() : stream.read();
+            if (msg == null) {
+                reportDurable(stream);
+                continue;
+            }
+            int len = msg.remaining();
+            long start = stream.getLastReceiveLSN().asLong() - len; // physical: lastReceiveLSN = dataStart + len
+            if (scratch.length < len) {
+                scratch = new byte[len];
+            }
+            msg.get(scratch, 0, len);
+            writer.append(start, scratch, 0, len);
+            if (writer.unsyncedBytes() >= FSYNC_EVERY_BYTES) {
+                reportDurable(stream);
+            }
+        }
+    }
+
+    private void reportDurable(PGReplicationStream stream) throws IOException, SQLException {
+        long durable = writer.makeDurable();
+        LogSequenceNumber lsn = LogSequenceNumber.valueOf(durable);
+        stream.setFlushedLSN(lsn);
+        stream.setAppliedLSN(lsn);
+        stream.forceUpdateStatus();
+    }
+
+    private void ensureWriter(PrimaryInfo info, long slotRestart) throws IOException {
+        if (writer != null) {
+            DurablePosition d = writer.durable();
+            if (d.systemIdentifier() != info.systemIdentifier() || d.segmentSize() != info.segmentSize()
+                    || d.timeline() != info.timeline()) {
+                throw new PrimaryRefusedException("the local WAL in " + dataDir + " is from system " + Long.toUnsignedString(d.systemIdentifier())
+                        + " timeline " + d.timeline() + " segment size " + d.segmentSize() + ", the primary is system "
+                        + Long.toUnsignedString(info.systemIdentifier()) + " timeline " + info.timeline() + " segment size "
+                        + info.segmentSize() + "; give this primary its own --data-dir and bucket");
+            }
+            return;
+        }
+        // First start: begin at the page holding restart_lsn, so the local log (and the archive)
+        // start on a page header a decoder can use.
+        long start = Lsn.pageStart(slotRestart);
+        DurablePosition pos = new DurablePosition(info.systemIdentifier(), info.timeline(), info.segmentSize(), start, start);
+        java.nio.file.Files.createDirectories(dataDir);
+        positionFile.store(pos);
+        LocalWal wal = LocalWal.open(walDir(dataDir), new WalSegments(info.segmentSize()), info.timeline(), start);
+        writer = new DurableWalWriter(wal, positionFile, positions, pos);
+        positions.layout(pos);
+        LOG.info("walservice: new local WAL log in {} starting at {}", dataDir, Lsn.format(start));
+    }
+
+    private Properties controlProperties() {
+        Properties p = new Properties();
+        p.putAll(primary.properties());
+        PGProperty.APPLICATION_NAME.set(p, slot + "-control");
+        return p;
+    }
+
+    private Properties replicationProperties() {
+        Properties p = new Properties();
+        p.putAll(primary.properties());
+        PGProperty.REPLICATION.set(p, "database");
+        PGProperty.ASSUME_MIN_SERVER_VERSION.set(p, "9.4");
+        PGProperty.PREFER_QUERY_MODE.set(p, "simple");
+        // synchronous_standby_names names this.
+        PGProperty.APPLICATION_NAME.set(p, slot);
+        return p;
+    }
+
+    /**
+     * Stops streaming (breaking a blocked read by aborting the connection), then makes everything
+     * received durable. Call once, from another thread; returns after the receiver thread ended
+     * if {@code thread} is given.
+     */
+    public void stop(Thread thread) throws InterruptedException {
+        stopping = true;
+        Connection c = replication;
+        if (c != null) {
+            try {
+                c.abort(Runnable::run);
+            } catch (SQLException e) {
+                LOG.debug("abort", e);
+            }
+        }
+        if (thread != null) {
+            thread.join(30_000);
+        }
+        flushQuietly();
+        if (writer != null) {
+            try {
+                writer.close();
+            } catch (IOException e) {
+                LOG.warn("walservice: closing the local WAL: {}", e.toString());
+            }
+        }
+    }
+
+    private synchronized void flushQuietly() {
+        if (writer == null) {
+            return;
+        }
+        try {
+            writer.makeDurable();
+        } catch (IOException | RuntimeException e) {
+            LOG.error("walservice: cannot make received WAL durable: {}", e.toString());
+        }
+    }
+
+    private static void closeQuietly(Connection c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (SQLException e) {
+                // already broken
+            }
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,161 @@
+package org.dbfs.walservice.server;
+
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.util.concurrent.TimeUnit;
+import org.dbfs.pageserver.crypto.BucketKeys;
+import org.dbfs.pageserver.crypto.FrameCodec;
+import org.dbfs.pageserver.objectstore.ObjectStore;
+import org.dbfs.pageserver.objectstore.ObjectStores;
+import org.dbfs.walservice.archive.ArchiveReader;
+import org.dbfs.walservice.archive.WalArchiver;
+import org.dbfs.walservice.index.IndexStage;
+import org.dbfs.walservice.index.WalIndex;
+import org.dbfs.walservice.replication.PrimaryInfo;
+import org.dbfs.walservice.replication.WalReceiver;
+import org.dbfs.walservice.wal.DurableWalWriter;
+import org.dbfs.walservice.wal.WalPositions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running WAL service: bucket, local WAL, receiver, archiver, index (+ its stage when a decoder
+ * is plugged in) and the gRPC endpoint.
+ *
+ * <p>Start order: the bucket must be reachable and the passphrase must open its key check before
+ * the data directory is touched (bad input changes nothing); the archive's end is found before the
+ * archiver starts; the gRPC endpoint is up before the primary is reached, so archived WAL stays
+ * readable while the primary is away.
+ *
+ * <p>Stop order ({@link #close}): receiver (final fsync and position file), archiver (final
+ * upload of everything durable), index stage, gRPC, index, bucket.
+ */
+public final class WalServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(WalServer.class);
+
+    private final ObjectStore store;
+    private final WalPositions positions;
+    private final WalIndex index;
+    private final WalReceiver receiver;
+    private final Thread receiverThread;
+    private final WalArchiver archiver;
+    private final Thread archiverThread;
+    private final IndexStage indexStage;
+    private final Thread indexThread;
+    private final Server grpc;
+    private boolean closed;
+
+    private WalServer(ObjectStore store, WalPositions positions, WalIndex index, WalReceiver receiver, Thread receiverThread,
+            WalArchiver archiver, Thread archiverThread, IndexStage indexStage, Thread indexThread, Server grpc) {
+        this.store = store;
+        this.positions = positions;
+        this.index = index;
+        this.receiver = receiver;
+        this.receiverThread = receiverThread;
+        this.archiver = archiver;
+        this.archiverThread = archiverThread;
+        this.indexStage = indexStage;
+        this.indexThread = indexThread;
+        this.grpc = grpc;
+    }
+
+    public static WalServer start(WalServerConfig config) throws IOException {
+        ObjectStore store = ObjectStores.open(config.bucketUrl(), config.s3Endpoint());
+        WalIndex index = null;
+        try {
+            store.checkReachable();
+            FrameCodec codec = BucketKeys.openOrCreate(store, config.passphrase());
+
+            Files.createDirectories(config.dataDir());
+            WalPositions positions = new WalPositions();
+            DurableWalWriter resumed = WalReceiver.resume(config.dataDir(), positions);
+            index = WalIndex.open(config.dataDir().resolve("index"));
+            positions.indexed(index.indexedUpTo());
+
+            ArchiveReader archive = new ArchiveReader(store, codec, PrimaryInfo.SUPPORTED_TIMELINE);
+            WalReader reader = new WalReader(WalReceiver.walDir(config.dataDir()), positions, archive);
+            WalArchiver archiver = new WalArchiver(store, codec, PrimaryInfo.SUPPORTED_TIMELINE, positions, reader);
+            var catalog = archiver.recover();
+            LOG.info("walservice: archive in {} holds {} objects up to {}", store.describe(), catalog.objects().size(),
+                    org.dbfs.walservice.wal.Lsn.format(catalog.end()));
+
+            Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.listenHost(), config.port()))
+                    .addService(new WalServiceEndpoint(positions, reader, index))
+                    .maxInboundMessageSize(16 << 20)
+                    .build()
+                    .start();
+
+            WalReceiver receiver = new WalReceiver(config.primary(), config.slot(), config.dataDir(), positions, resumed);
+            Thread archiverThread = Thread.ofPlatform().name("wal-archiver").daemon().start(archiver);
+            IndexStage stage = null;
+            Thread indexThread = null;
+            if (config.indexer() != null) {
+                stage = new IndexStage(index, config.indexer(), positions, reader);
+                indexThread = Thread.ofPlatform().name("wal-indexer").daemon().start(stage);
+            }
+            Thread receiverThread = Thread.ofPlatform().name("wal-receiver").daemon().start(receiver);
+            return new WalServer(store, positions, index, receiver, receiverThread, archiver, archiverThread, stage, indexThread, grpc);
+        } catch (IOException | RuntimeException e) {
+            if (index != null) {
+                index.close();
+            }
+            store.close();
+            throw e;
+        }
+    }
+
+    public int port() {
+        return grpc.getPort();
+    }
+
+    public WalPositions positions() {
+        return positions;
+    }
+
+    public String bucket() {
+        return store.describe();
+    }
+
+    /** Waits until the receiver gave up for good (a refused primary); returns its reason. */
+    public RuntimeException awaitFatal() throws InterruptedException {
+        receiverThread.join();
+        return receiver.fatal();
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            receiver.stop(receiverThread);
+            archiver.stop(archiverThread);
+            try {
+                archiver.drain();
+            } catch (IOException | RuntimeException e) {
+                LOG.error("walservice: final archive upload failed; it resumes at the next start: {}", e.toString());
+            }
+            if (indexStage != null) {
+                indexStage.stop(indexThread);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            grpc.shutdown();
+            try {
+                if (!grpc.awaitTermination(5, TimeUnit.SECONDS)) {
+                    grpc.shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                grpc.shutdownNow();
+            }
+            index.close();
+            store.close();
+        }
+    }
+}

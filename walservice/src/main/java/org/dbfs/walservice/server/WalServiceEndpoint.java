@@ -1,0 +1,124 @@
+package org.dbfs.walservice.server;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Context;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import java.util.concurrent.TimeUnit;
+import org.dbfs.pageserver.crypto.IntegrityException;
+import org.dbfs.protocol.walservice.v1.GetPageRecordsReply;
+import org.dbfs.protocol.walservice.v1.GetPageRecordsRequest;
+import org.dbfs.protocol.walservice.v1.GetPositionsRequest;
+import org.dbfs.protocol.walservice.v1.PageRecord;
+import org.dbfs.protocol.walservice.v1.Positions;
+import org.dbfs.protocol.walservice.v1.ReadWalRequest;
+import org.dbfs.protocol.walservice.v1.WalChunk;
+import org.dbfs.protocol.walservice.v1.WalServiceGrpc;
+import org.dbfs.walservice.index.IndexedRecord;
+import org.dbfs.walservice.index.PageKey;
+import org.dbfs.walservice.index.WalIndex;
+import org.dbfs.walservice.wal.Lsn;
+import org.dbfs.walservice.wal.WalNotAvailableException;
+import org.dbfs.walservice.wal.WalPositions;
+
+/**
+ * The gRPC face of the service. Handlers run on the server's executor (a cached pool), because
+ * ReadWal may wait for WAL to become durable and reads files and the bucket.
+ */
+final class WalServiceEndpoint extends WalServiceGrpc.WalServiceImplBase {
+    static final int CHUNK_BYTES = 1 << 20;
+    static final long DEFAULT_WAIT_MS = 10_000;
+
+    private final WalPositions positions;
+    private final WalReader reader;
+    private final WalIndex index;
+
+    WalServiceEndpoint(WalPositions positions, WalReader reader, WalIndex index) {
+        this.positions = positions;
+        this.reader = reader;
+        this.index = index;
+    }
+
+    @Override
+    public void readWal(ReadWalRequest req, StreamObserver<WalChunk> out) {
+        long start = req.getStartLsn();
+        long end = req.getEndLsn();
+        if (Long.compareUnsigned(end, start) < 0) {
+            out.onError(Status.INVALID_ARGUMENT.withDescription("end_lsn " + Lsn.format(end) + " is before start_lsn "
+                    + Lsn.format(start)).asRuntimeException());
+            return;
+        }
+        try {
+            long waitMs = req.getMaxWaitMs() == 0 ? DEFAULT_WAIT_MS : req.getMaxWaitMs();
+            var deadline = Context.current().getDeadline();
+            if (deadline != null) {
+                waitMs = Math.min(waitMs, deadline.timeRemaining(TimeUnit.MILLISECONDS));
+            }
+            long waitUntil = System.nanoTime() + waitMs * 1_000_000;
+            long flushed;
+            while ((flushed = positions.flushed()) < end) {
+                long left = (waitUntil - System.nanoTime()) / 1_000_000;
+                if (left <= 0 || Context.current().isCancelled()) {
+                    out.onError(Status.OUT_OF_RANGE.withDescription("WAL up to " + Lsn.format(end)
+                            + " did not become durable within " + waitMs + " ms; flushed up to " + Lsn.format(flushed))
+                            .asRuntimeException());
+                    return;
+                }
+                positions.awaitFlushedBeyond(end - 1, left);
+            }
+            for (long lsn = start; lsn < end; lsn += CHUNK_BYTES) {
+                long chunkEnd = Math.min(end, lsn + CHUNK_BYTES);
+                byte[] data = reader.readLocalOrArchive(lsn, chunkEnd);
+                out.onNext(WalChunk.newBuilder().setStartLsn(lsn).setData(ByteString.copyFrom(data)).build());
+            }
+            out.onCompleted();
+        } catch (WalNotAvailableException e) {
+            out.onError(Status.NOT_FOUND.withDescription(e.getMessage()).asRuntimeException());
+        } catch (IntegrityException e) {
+            out.onError(Status.DATA_LOSS.withDescription(e.getMessage()).asRuntimeException());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            out.onError(Status.CANCELLED.withDescription("server shutting down").asRuntimeException());
+        } catch (Exception e) {
+            out.onError(Status.INTERNAL.withDescription(e.toString()).withCause(e).asRuntimeException());
+        }
+    }
+
+    @Override
+    public void getPageRecords(GetPageRecordsRequest req, StreamObserver<GetPageRecordsReply> out) {
+        if (req.getForkNum() > PageKey.MAX_FORK) {
+            out.onError(Status.INVALID_ARGUMENT.withDescription("fork_num must be 0..3, got " + req.getForkNum()).asRuntimeException());
+            return;
+        }
+        PageKey page = new PageKey(req.getSpcNode(), req.getDbNode(), req.getRelNode(), req.getForkNum(), req.getBlock());
+        long to = req.getToLsn() == 0 ? -1L : req.getToLsn(); // 0: no upper bound
+        GetPageRecordsReply.Builder reply = GetPageRecordsReply.newBuilder().setIndexedUpTo(index.indexedUpTo());
+        for (IndexedRecord r : index.recordsTouching(page, req.getFromLsn(), to)) {
+            reply.addRecords(PageRecord.newBuilder().setLsn(r.lsn()).setEndLsn(r.endLsn()).setLength(r.length())
+                    .setHasApplyImage(r.hasApplyImage()).setWillInit(r.willInit()));
+        }
+        out.onNext(reply.build());
+        out.onCompleted();
+    }
+
+    @Override
+    public void getPositions(GetPositionsRequest req, StreamObserver<Positions> out) {
+        out.onNext(snapshot(positions, index));
+        out.onCompleted();
+    }
+
+    static Positions snapshot(WalPositions p, WalIndex index) {
+        synchronized (p) {
+            return Positions.newBuilder()
+                    .setReceivedLsn(p.received())
+                    .setFlushedLsn(p.flushed())
+                    .setArchivedLsn(p.archived())
+                    .setIndexedLsn(p.indexed())
+                    .setTimeline(p.timeline())
+                    .setWalSegmentSize(p.segmentSize())
+                    .setSystemIdentifier(p.systemIdentifier())
+                    .setPrimaryConnected(p.primaryConnected())
+                    .build();
+        }
+    }
+}

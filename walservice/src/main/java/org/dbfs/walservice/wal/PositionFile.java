@@ -1,0 +1,88 @@
+package org.dbfs.walservice.wal;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Optional;
+import java.util.Properties;
+
+/**
+ * The durable position file ({@value #NAME} in the data directory): written only after the WAL up
+ * to {@code flushed_lsn} was fsynced, and replaced atomically (temp file, fsync, rename, fsync of
+ * the directory, as Kafka's CheckpointFile does), so after a crash it holds either the old or the
+ * new position, never a torn one. It carries no checksum on purpose: the rename makes it all or
+ * nothing, and it is small text an operator can read.
+ *
+ * <pre>
+ * system_identifier=7301234567890123456
+ * timeline=1
+ * wal_segment_size=16777216
+ * start_lsn=0/1000000
+ * flushed_lsn=0/3A5C2E8
+ * </pre>
+ */
+public final class PositionFile {
+    public static final String NAME = "walservice.position";
+
+    private final Path file;
+    private final Path temp;
+
+    public PositionFile(Path dataDir) {
+        this.file = dataDir.resolve(NAME);
+        this.temp = dataDir.resolve(NAME + ".tmp");
+    }
+
+    public Optional<DurablePosition> load() throws IOException {
+        if (!Files.exists(file)) {
+            return Optional.empty();
+        }
+        Properties p = new Properties();
+        p.load(new StringReader(Files.readString(file, StandardCharsets.UTF_8)));
+        try {
+            return Optional.of(new DurablePosition(
+                    Long.parseUnsignedLong(required(p, "system_identifier")),
+                    Integer.parseInt(required(p, "timeline")),
+                    Integer.parseInt(required(p, "wal_segment_size")),
+                    Lsn.parse(required(p, "start_lsn")),
+                    Lsn.parse(required(p, "flushed_lsn"))));
+        } catch (IllegalArgumentException e) {
+            throw new IOException("position file " + file + " is damaged: " + e.getMessage(), e);
+        }
+    }
+
+    public void store(DurablePosition pos) throws IOException {
+        String text = "# walservice: the WAL up to flushed_lsn is fsynced in wal/; written after each fsync\n"
+                + "system_identifier=" + Long.toUnsignedString(pos.systemIdentifier()) + "\n"
+                + "timeline=" + pos.timeline() + "\n"
+                + "wal_segment_size=" + pos.segmentSize() + "\n"
+                + "start_lsn=" + Lsn.format(pos.startLsn()) + "\n"
+                + "flushed_lsn=" + Lsn.format(pos.flushedLsn()) + "\n";
+        try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ch.write(java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
+            ch.force(true);
+        }
+        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        fsyncDirectory(file.getParent());
+    }
+
+    /** Makes a rename or a file creation in {@code dir} durable. */
+    public static void fsyncDirectory(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+
+    private String required(Properties p, String key) {
+        String v = p.getProperty(key);
+        if (v == null) {
+            throw new IllegalArgumentException("missing " + key);
+        }
+        return v.trim();
+    }
+}

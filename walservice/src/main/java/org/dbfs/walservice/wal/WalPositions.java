@@ -1,0 +1,105 @@
+package org.dbfs.walservice.wal;
+
+/**
+ * The service's positions, shared between the stages: the receiver moves {@code received} and
+ * {@code flushed}, the archiver {@code archived}, the index stage {@code indexed}. Each only moves
+ * forward. Waiters (archiver, ReadWal) block on this object's monitor until a position passes an LSN.
+ */
+public final class WalPositions {
+    private long localStart = -1;
+    private long received;
+    private long flushed;
+    private long archived;
+    private long indexed;
+    private boolean primaryConnected;
+    private long systemIdentifier;
+    private int timeline;
+    private int segmentSize;
+
+    public synchronized void layout(DurablePosition pos) {
+        systemIdentifier = pos.systemIdentifier();
+        timeline = pos.timeline();
+        segmentSize = pos.segmentSize();
+        localStart = pos.startLsn();
+        received = Math.max(received, pos.flushedLsn());
+        flushed = Math.max(flushed, pos.flushedLsn());
+        notifyAll();
+    }
+
+    public synchronized void received(long lsn) {
+        received = Math.max(received, lsn);
+    }
+
+    public synchronized void flushed(long lsn) {
+        flushed = Math.max(flushed, lsn);
+        notifyAll();
+    }
+
+    public synchronized void archived(long lsn) {
+        archived = Math.max(archived, lsn);
+        notifyAll();
+    }
+
+    public synchronized void indexed(long lsn) {
+        indexed = Math.max(indexed, lsn);
+    }
+
+    public synchronized void primaryConnected(boolean connected) {
+        primaryConnected = connected;
+    }
+
+    /** Where the local log starts, or -1 before the first connection to the primary fixed it. */
+    public synchronized long localStart() {
+        return localStart;
+    }
+
+    public synchronized long received() {
+        return received;
+    }
+
+    public synchronized long flushed() {
+        return flushed;
+    }
+
+    public synchronized long archived() {
+        return archived;
+    }
+
+    public synchronized long indexed() {
+        return indexed;
+    }
+
+    public synchronized boolean primaryConnected() {
+        return primaryConnected;
+    }
+
+    public synchronized long systemIdentifier() {
+        return systemIdentifier;
+    }
+
+    public synchronized int timeline() {
+        return timeline;
+    }
+
+    public synchronized int segmentSize() {
+        return segmentSize;
+    }
+
+    /** Waits until the flushed position is past {@code lsn} and the layout is known; returns the flushed position. */
+    public synchronized long awaitFlushedBeyond(long lsn, long timeoutMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
+        while (localStart < 0 || flushed <= lsn) {
+            long left = (deadline - System.nanoTime()) / 1_000_000;
+            if (left <= 0) {
+                break;
+            }
+            wait(left);
+        }
+        return flushed;
+    }
+
+    /** Wakes the waiters (at shutdown). */
+    public synchronized void wakeAll() {
+        notifyAll();
+    }
+}
