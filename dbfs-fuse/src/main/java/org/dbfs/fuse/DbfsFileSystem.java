@@ -67,6 +67,7 @@ final class DbfsFileSystem implements FuseOperations {
     private final WriteBuffer buffer;
     private final OpenFiles openFiles = new OpenFiles();
     private final HiddenFiles hiddenFiles = new HiddenFiles();
+    private final OpenFileAttrs openAttrs = new OpenFileAttrs();
 
     DbfsFileSystem(Errno errno, PageServerClient client, FuseCallerContext callers, TablespaceDirectory tablespaces) {
         this.errno = errno;
@@ -75,7 +76,7 @@ final class DbfsFileSystem implements FuseOperations {
         this.tablespaces = tablespaces;
         this.syncBarrier = new SyncBarrier(client);
         this.buffer = new WriteBuffer(client);
-        this.writes = new FileWrites(client, syncBarrier, buffer);
+        this.writes = new FileWrites(client, syncBarrier, buffer, openAttrs);
     }
 
     /** Sends everything buffered and makes every acknowledged write durable. @return 0 or -EIO */
@@ -128,14 +129,23 @@ final class DbfsFileSystem implements FuseOperations {
     public int getattr(String path, Stat stat, FileInfo fi) {
         return guard("getattr", path, () -> {
             OptionalLong open = openIno(path, fi);
-            NodeReply reply = open.isPresent() ? attrByIno(open.getAsLong()) : client.getAttr(path);
-            if (reply.getErrno() == 0) {
-                NodeStats.fill(stat, withBuffered(reply.getAttr()));
-                if (reply.getAttr().getNlink() == 0) {
-                    stat.setNLink((short) 0); // NodeStats shows at least 1 for directories and files alike
+            NodeAttr attr = open.isPresent() ? openAttrs.get(open.getAsLong()) : null;
+            if (attr == null) {
+                long generation = openAttrs.generation();
+                NodeReply reply = open.isPresent() ? attrByIno(open.getAsLong()) : client.getAttr(path);
+                if (reply.getErrno() != 0) {
+                    return -reply.getErrno();
+                }
+                attr = reply.getAttr();
+                if (open.isPresent()) {
+                    openAttrs.remember(attr, generation);
                 }
             }
-            return -reply.getErrno();
+            NodeStats.fill(stat, withBuffered(attr));
+            if (attr.getNlink() == 0) {
+                stat.setNLink((short) 0); // NodeStats shows at least 1 for directories and files alike
+            }
+            return 0;
         });
     }
 
@@ -236,6 +246,7 @@ final class DbfsFileSystem implements FuseOperations {
                 return 0; // the last close of an unlinked file: its name is already gone on the page server
             }
             MutationReply reply = client.remove(RemoveRequest.newBuilder().setPath(path).setDirectory(false).build());
+            openAttrs.forgetAll(); // a link count went down, and with it a ctime
             if (reply.getErrno() == 0) {
                 tablespaces.removed(path);
             }
@@ -259,6 +270,7 @@ final class DbfsFileSystem implements FuseOperations {
             }
             MutationReply reply = client.rename(RenameRequest.newBuilder().setFrom(from).setTo(to)
                     .setNoReplace((flags & RENAME_NOREPLACE) != 0).build());
+            openAttrs.forgetAll(); // the renamed file's ctime, a replaced file's link count
             if (reply.getErrno() == 0) {
                 tablespaces.removed(from);
             }
@@ -273,6 +285,7 @@ final class DbfsFileSystem implements FuseOperations {
             return -node.getErrno();
         }
         MutationReply removed = client.remove(RemoveRequest.newBuilder().setPath(from).setDirectory(false).build());
+        openAttrs.forgetAll();
         if (removed.getErrno() != 0) {
             return -removed.getErrno();
         }
@@ -317,7 +330,9 @@ final class DbfsFileSystem implements FuseOperations {
                 ino = node.getAttr().getIno();
             }
             buffer.truncate(ino, size); // before the page server's, so no flush can resurrect the tail
-            return -client.setAttr(SetAttrRequest.newBuilder().setIno(ino).setSize(size).build()).getErrno();
+            int result = -client.setAttr(SetAttrRequest.newBuilder().setIno(ino).setSize(size).build()).getErrno();
+            openAttrs.forget(ino);
+            return result;
         });
     }
 
@@ -328,7 +343,9 @@ final class DbfsFileSystem implements FuseOperations {
             OpenFiles.OpenFile open = fi == null ? null : openFiles.get(fi.getFh());
             if (open != null && atime.isUtimeOmit() && !mtime.isUtimeOmit()) {
                 // The kernel's mtime update after writes (writeback cache): it rides with the next flush.
-                buffer.setMtime(open.ino(), open.relation(), mtime.isUtimeNow() ? now : NodeStats.epochNanos(mtime.get()));
+                long mtimeNs = mtime.isUtimeNow() ? now : NodeStats.epochNanos(mtime.get());
+                buffer.setMtime(open.ino(), open.relation(), mtimeNs);
+                openAttrs.setMtime(open.ino(), mtimeNs);
                 return 0;
             }
             SetAttrRequest.Builder request = SetAttrRequest.newBuilder();
@@ -353,7 +370,13 @@ final class DbfsFileSystem implements FuseOperations {
         } else {
             request.setPath(path);
         }
-        return -client.setAttr(request.build()).getErrno();
+        int result = -client.setAttr(request.build()).getErrno();
+        if (ino.isPresent()) {
+            openAttrs.forget(ino.getAsLong());
+        } else {
+            openAttrs.forgetAll(); // the path may name an open file
+        }
+        return result;
     }
 
     // ---- file data ----
@@ -433,6 +456,7 @@ final class DbfsFileSystem implements FuseOperations {
                 // Not durable (close does not promise that), but other readers of the bucket see it.
                 buffer.flush(file.ino(), false);
                 buffer.forgetIfClean(file.ino());
+                openAttrs.forget(file.ino()); // the buffer's size and mtime overlay may be gone
             }
             if (file != null && hiddenFiles.hides(file.ino()) && !openFiles.isOpen(file.ino())) {
                 // libfuse unlinks the hidden name at the last close, but not when it lost the path.
@@ -458,6 +482,7 @@ final class DbfsFileSystem implements FuseOperations {
         if (flags.contains(StandardOpenOption.TRUNCATE_EXISTING) && withBuffered(attr).getSize() > 0) {
             buffer.truncate(attr.getIno(), 0);
             int truncated = -client.setAttr(SetAttrRequest.newBuilder().setIno(attr.getIno()).setSize(0).build()).getErrno();
+            openAttrs.forget(attr.getIno());
             if (truncated != 0) {
                 return truncated;
             }

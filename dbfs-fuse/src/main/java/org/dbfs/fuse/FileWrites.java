@@ -22,11 +22,13 @@ final class FileWrites {
     private final PageServerClient client;
     private final SyncBarrier syncBarrier;
     private final WriteBuffer buffer;
+    private final OpenFileAttrs openAttrs;
 
-    FileWrites(PageServerClient client, SyncBarrier syncBarrier, WriteBuffer buffer) {
+    FileWrites(PageServerClient client, SyncBarrier syncBarrier, WriteBuffer buffer, OpenFileAttrs openAttrs) {
         this.client = client;
         this.syncBarrier = syncBarrier;
         this.buffer = buffer;
+        this.openAttrs = openAttrs;
     }
 
     /** @return 0 or -errno */
@@ -49,6 +51,7 @@ final class FileWrites {
             }
         }
         int result = -client.writeFile(request.build()).getErrno();
+        openAttrs.forget(file.ino()); // the page server moved size and mtime; the write buffer did not see it
         if (result == 0 && file.syncWrites()) {
             result = syncBarrier.sync(); // O_SYNC/O_DSYNC: durable before write(2) returns
         }

@@ -237,6 +237,52 @@ class ReadWriteMountTest {
         assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(mnt)));
     }
 
+    /**
+     * The mount answers getattr on open files from what it knows (the writeback cache asks around
+     * every write): each change, through the handle or through the path, must show in fstat.
+     */
+    @Test
+    void fstatOfAnOpenFileFollowsEveryChange() throws IOException {
+        Path f = mnt.resolve("open-attrs");
+        String script = String.join("\n",
+                "import os, sys",
+                "p = sys.argv[1]",
+                "fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)",
+                "page = b'x' * 8192",
+                "def check(what, get, want, poke=True):",
+                "    if poke:  # a whole-page write: buffered, and the kernel asks for the attributes by handle",
+                "        os.pwrite(fd, page, 0); os.fdatasync(fd)",
+                "    got = get(os.fstat(fd))",
+                "    if got != want: sys.exit(f'{what}: fstat shows {got}, expected {want}')",
+                "size = lambda st: st.st_size",
+                "check('size after a page', size, 8192)",
+                "os.pwrite(fd, page, 3 * 8192); os.fdatasync(fd)",
+                "check('size after a later page', size, 4 * 8192)",
+                "os.fchmod(fd, 0o600)",
+                "check('mode after fchmod', lambda st: st.st_mode & 0o7777, 0o600)",
+                "os.chmod(p, 0o640)",
+                "check('mode after chmod by path', lambda st: st.st_mode & 0o7777, 0o640)",
+                "os.fchown(fd, 1234, 5678)",
+                "check('owner after fchown', lambda st: (st.st_uid, st.st_gid), (1234, 5678))",
+                "os.chown(p, 4321, 8765)",
+                "check('owner after chown by path', lambda st: (st.st_uid, st.st_gid), (4321, 8765))",
+                "os.ftruncate(fd, 5000)",
+                "check('size after ftruncate', size, 5000, poke=False)",
+                "os.pwrite(fd, b'abc', 10000)",
+                "check('size after a partial write', size, 10003, poke=False)",
+                "os.truncate(p, 100)",
+                "check('size after truncate by path', size, 100, poke=False)",
+                "os.utime(fd, ns=(1_000_000_000, 2_000_000_000))",
+                "check('mtime after futimens', lambda st: st.st_mtime_ns, 2_000_000_000, poke=False)",
+                "os.rename(p, p + '.moved'); os.chmod(p + '.moved', 0o604); os.rename(p + '.moved', p)",
+                "check('mode after renames', lambda st: st.st_mode & 0o7777, 0o604)",
+                "os.pwrite(fd, page, 8 * 8192); os.fsync(fd)",
+                "check('size after a page past the end', size, 9 * 8192)",
+                "os.close(fd)");
+        new ProcessRunner("python3", "-c", script, f.toString()).run();
+        assertEquals(9 * 8192L, Files.size(f));
+    }
+
     @Test
     void newFilesBelongToTheCaller() throws Exception {
         Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwx--x--x")); // JUnit's is 0700
