@@ -35,7 +35,9 @@ import org.slf4j.LoggerFactory;
  *
  * No separate checksum: the frame's authentication tag is one. A length of 0 ends the records:
  * files are preallocated with zeros in {@value #EXTENT_BYTES}-byte steps, so that the fdatasync of
- * a commit writes data only and never has to journal a new file size (on ext4 that halves it). At
+ * a commit writes data only and never has to journal a new file size (on ext4 that halves it). The
+ * next step is zeroed on a background thread once the current one is half used, so appends do not
+ * stop for it (they wait only if writes outrun it). At
  * open, the last file may end in a torn frame (a write that was never acknowledged); it is cut off.
  * A bad frame with a good one after it, or in an older file, is corruption and stops the start.
  *
@@ -57,6 +59,7 @@ public final class Journal implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition synced = lock.newCondition();
     private final Condition syncWanted = lock.newCondition();
+    private final Condition extended = lock.newCondition();
     private final List<Waiter> waiters = new ArrayList<>();
     private final Thread syncThread = new Thread(this::syncLoop, "journal-sync");
     private boolean closing;
@@ -68,6 +71,7 @@ public final class Journal implements AutoCloseable {
     private long written;      // logical bytes appended since open, across files
     private long durable;      // logical bytes known fsynced
     private boolean syncing;
+    private boolean extending; // a background thread is zeroing [allocated, allocated + EXTENT_BYTES)
     private IOException failure;
     private long endOfRecords; // set by replay: where the last file's records end
 
@@ -130,6 +134,9 @@ public final class Journal implements AutoCloseable {
             }
             filePosition += 4 + frame.length;
             written += 4 + frame.length;
+            if (allocated - filePosition < EXTENT_BYTES / 2 && filePosition < rollBytes) {
+                extendInBackground();
+            }
             return written;
         } finally {
             lock.unlock();
@@ -303,6 +310,7 @@ public final class Journal implements AutoCloseable {
         lock.lock();
         try {
             if (channel != null && channel.isOpen()) {
+                awaitExtension();
                 if (failure == null) {
                     channel.force(false);
                 }
@@ -317,6 +325,7 @@ public final class Journal implements AutoCloseable {
         while (syncing) {
             synced.awaitUninterruptibly(); // the sync thread is using this channel
         }
+        awaitExtension(); // and so may the preallocating thread
         channel.force(false);
         durable = written;
         channel.close();
@@ -342,6 +351,9 @@ public final class Journal implements AutoCloseable {
      * so later fdatasyncs of records in it need not change metadata.
      */
     private void ensureAllocated(long end) throws IOException {
+        if (end > allocated) {
+            awaitExtension();
+        }
         if (end <= allocated) {
             return;
         }
@@ -349,6 +361,46 @@ public final class Journal implements AutoCloseable {
         zeroRange(channel, allocated, target);
         channel.force(true);
         allocated = target;
+    }
+
+    /** Caller holds the lock: starts zeroing the next extent on its own thread, unless one is. */
+    private void extendInBackground() {
+        if (extending) {
+            return;
+        }
+        extending = true;
+        FileChannel ch = channel;
+        long from = allocated;
+        long to = from + EXTENT_BYTES;
+        Thread.ofPlatform().daemon().name("journal-preallocate").start(() -> {
+            IOException error = null;
+            try {
+                zeroRange(ch, from, to);
+                ch.force(true);
+            } catch (IOException e) {
+                error = e;
+            }
+            lock.lock();
+            try {
+                if (error != null) {
+                    // Not fatal: the append that needs the room zeroes it itself, and reports.
+                    log.warn("journal: preallocating {} beyond {} failed: {}", fileName, from, error.toString());
+                } else if (channel == ch && allocated == from) {
+                    allocated = to;
+                }
+                extending = false;
+                extended.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        });
+    }
+
+    /** Caller holds the lock: waits for a background preallocation to finish. */
+    private void awaitExtension() {
+        while (extending) {
+            extended.awaitUninterruptibly();
+        }
     }
 
     private static void zeroRange(FileChannel ch, long from, long to) throws IOException {
