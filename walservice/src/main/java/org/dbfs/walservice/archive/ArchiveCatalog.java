@@ -3,7 +3,7 @@ package org.dbfs.walservice.archive;
 import java.util.ArrayList;
 import java.util.List;
 import org.dbfs.pageserver.objectstore.ObjectStore;
-import org.dbfs.walservice.wal.Lsn;
+import org.dbfs.pgformat.wal.Lsn;
 
 /**
  * The archive objects of one timeline as the bucket lists them, in LSN order, with the checks the

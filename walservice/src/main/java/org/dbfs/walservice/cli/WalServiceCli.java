@@ -7,9 +7,9 @@ import org.dbfs.pageserver.crypto.Passphrases;
 import org.dbfs.walservice.replication.PrimaryConnInfo;
 import org.dbfs.walservice.server.WalServer;
 import org.dbfs.walservice.server.WalServerConfig;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * {@code walservice --primary CONNINFO --slot NAME --bucket URL --listen HOST:PORT --data-dir DIR}:
@@ -62,8 +62,8 @@ public final class WalServiceCli implements Callable<Integer> {
             try {
                 server.close();
                 System.err.println("walservice: stopped; local WAL durable up to "
-                        + org.dbfs.walservice.wal.Lsn.format(server.positions().flushed()) + ", archived up to "
-                        + org.dbfs.walservice.wal.Lsn.format(server.positions().archived()));
+                        + org.dbfs.pgformat.wal.Lsn.format(server.positions().flushed()) + ", archived up to "
+                        + org.dbfs.pgformat.wal.Lsn.format(server.positions().archived()));
             } catch (Exception e) {
                 System.err.println("walservice: shutdown: " + e.getMessage());
             }

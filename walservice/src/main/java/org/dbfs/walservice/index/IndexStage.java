@@ -1,8 +1,8 @@
 package org.dbfs.walservice.index;
 
 import java.io.IOException;
+import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.walservice.archive.WalArchiver.DurableWal;
-import org.dbfs.walservice.wal.Lsn;
 import org.dbfs.walservice.wal.WalPositions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -76,11 +76,11 @@ public final class WalServer implements AutoCloseable {
             positions.indexed(index.indexedUpTo());
 
             ArchiveReader archive = new ArchiveReader(store, codec, PrimaryInfo.SUPPORTED_TIMELINE);
-            WalReader reader = new WalReader(WalReceiver.walDir(config.dataDir()), positions, archive);
+            WalBytesReader reader = new WalBytesReader(WalReceiver.walDir(config.dataDir()), positions, archive);
             WalArchiver archiver = new WalArchiver(store, codec, PrimaryInfo.SUPPORTED_TIMELINE, positions, reader);
             var catalog = archiver.recover();
             LOG.info("walservice: archive in {} holds {} objects up to {}", store.describe(), catalog.objects().size(),
-                    org.dbfs.walservice.wal.Lsn.format(catalog.end()));
+                    org.dbfs.pgformat.wal.Lsn.format(catalog.end()));
 
             Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.listenHost(), config.port()))
                     .addService(new WalServiceEndpoint(positions, reader, index))
