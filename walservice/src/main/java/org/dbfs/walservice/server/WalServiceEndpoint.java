@@ -118,6 +118,7 @@ final class WalServiceEndpoint extends WalServiceGrpc.WalServiceImplBase {
                     .setWalSegmentSize(p.segmentSize())
                     .setSystemIdentifier(p.systemIdentifier())
                     .setPrimaryConnected(p.primaryConnected())
+                    .setIndexError(p.indexError())
                     .build();
         }
     }
