@@ -61,6 +61,7 @@ final class WalDumpCommand implements Callable<Integer> {
             }
             WalStats table = new WalStats();
             WalEnd end;
+            boolean first = true;
             while (true) {
                 WalReadResult r = reader.next();
                 if (r instanceof WalEnd e) {
@@ -68,6 +69,13 @@ final class WalDumpCommand implements Callable<Integer> {
                     break;
                 }
                 DecodedRecord rec = (DecodedRecord) r;
+                if (first && rec.lsn() != from) {
+                    // pg_waldump says so when -s is not a record start (XLogFindNextRecord moved on)
+                    long skipped = rec.lsn() - from;
+                    out.printf("first record is after %s, at %s, skipping over %d byte%s%n", Lsn.format(from), Lsn.format(rec.lsn()),
+                            skipped, skipped == 1 ? "" : "s");
+                }
+                first = false;
                 if (stats != null) {
                     table.add(rec);
                 } else {
