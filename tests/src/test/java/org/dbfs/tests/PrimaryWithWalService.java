@@ -11,7 +11,7 @@ import org.dbfs.pageserver.crypto.BucketKeys;
 import org.dbfs.pageserver.objectstore.ObjectStore;
 import org.dbfs.pageserver.objectstore.ObjectStores;
 import org.dbfs.walservice.archive.ArchiveReader;
-import org.dbfs.walservice.wal.Lsn;
+import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.walservice.wal.WalSegments;
 
 /**

@@ -49,6 +49,31 @@ final class WalServiceProcess implements AutoCloseable {
         return pb.start();
     }
 
+    /** What a finished command printed. */
+    record CliResult(int exitCode, String stdout, String stderr) {}
+
+    /** Runs {@code walservice ARGS} (a subcommand such as waldump) to completion in a child JVM. */
+    static CliResult run(List<String> args, Path logDir) throws IOException, InterruptedException {
+        Path err = logDir.resolve("walservice-cli-" + System.nanoTime() + ".log");
+        Process p = spawn(args, PASSPHRASE, err);
+        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("walservice " + args + " did not finish; stderr:\n" + Files.readString(err));
+        }
+        return new CliResult(p.exitValue(), out.join(), Files.readString(err));
+    }
+
+    int port() {
+        return port;
+    }
+
     /** Starts the service on a free port and waits until it listens. */
     static WalServiceProcess start(String primary, Path bucket, Path dataDir, Path logDir) throws IOException {
         Path log = logDir.resolve("walservice-" + System.nanoTime() + ".log");

@@ -4,7 +4,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import org.dbfs.pageserver.crypto.IntegrityException;
-import org.dbfs.pageserver.crypto.Passphrases;
 import org.dbfs.pageserver.crypto.WrongPassphraseException;
 import org.dbfs.pageserver.objectstore.ObjectStoreException;
 import org.dbfs.pageserver.server.PageServer;
@@ -12,6 +11,7 @@ import org.dbfs.pageserver.server.PageServerConfig;
 import org.dbfs.pageserver.store.StoreOptions;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code pageserver --bucket URL --listen HOST:PORT --cache-dir DIR}: runs until SIGTERM/SIGINT. */
@@ -23,20 +23,14 @@ public final class PageServerCli implements Callable<Integer> {
     static final int EXIT_CORRUPT = 4;
     static final int EXIT_LOCAL_IO = 5;
 
-    @Option(names = "--bucket", required = true, description = "file:///dir, a plain directory path, or s3://bucket/prefix")
-    String bucket;
-
-    @Option(names = "--s3-endpoint", description = "endpoint URL of an S3-compatible server (path-style access)")
-    String s3Endpoint;
+    @Mixin
+    BucketOptions bucket;
 
     @Option(names = "--listen", defaultValue = "127.0.0.1:6400", description = "HOST:PORT to serve gRPC on (default ${DEFAULT-VALUE})")
     String listen;
 
     @Option(names = "--cache-dir", required = true, description = "local directory for the durable journal and the segment cache")
     Path cacheDir;
-
-    @Option(names = "--passphrase-file", description = "file whose first line is the passphrase (else $DBFS_PASSPHRASE)")
-    Path passphraseFile;
 
     @Option(names = "--pack-bytes", defaultValue = "67108864", description = "pack journaled versions into a segment after this many bytes (default ${DEFAULT-VALUE})")
     long packBytes;
@@ -52,8 +46,9 @@ public final class PageServerCli implements Callable<Integer> {
         }
         String host = listen.substring(0, colon);
         int port = Integer.parseInt(listen.substring(colon + 1));
-        char[] passphrase = Passphrases.read(passphraseFile);
-        PageServerConfig config = new PageServerConfig(bucket, s3Endpoint, host, port, passphrase,
+        String bucketUrl = bucket.requireBucket();
+        char[] passphrase = bucket.passphrase();
+        PageServerConfig config = new PageServerConfig(bucketUrl, bucket.s3Endpoint(), host, port, passphrase,
                 StoreOptions.defaults(cacheDir).withPacking(packBytes, Duration.ofMillis(packIntervalMs)));
         PageServer server = PageServer.start(config);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

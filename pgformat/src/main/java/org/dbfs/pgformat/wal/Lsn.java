@@ -37,6 +37,16 @@ public final class Lsn {
         }
     }
 
+    /** 16 upper-case hex digits, zero padded: sorts as text in LSN order (object names, file names). */
+    public static String hex16(long lsn) {
+        return String.format("%016X", lsn);
+    }
+
+    /** The start of the XLOG_BLCKSZ (8 KiB) WAL page holding {@code lsn}. */
+    public static long pageStart(long lsn) {
+        return lsn & ~(long) (XLogPageHeader.XLOG_BLCKSZ - 1);
+    }
+
     /** XLByteToSeg. */
     public static long segmentNumber(long lsn, int segSize) {
         checkSegSize(segSize);

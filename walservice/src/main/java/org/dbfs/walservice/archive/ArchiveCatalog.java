@@ -3,7 +3,7 @@ package org.dbfs.walservice.archive;
 import java.util.ArrayList;
 import java.util.List;
 import org.dbfs.pageserver.objectstore.ObjectStore;
-import org.dbfs.walservice.wal.Lsn;
+import org.dbfs.pgformat.wal.Lsn;
 
 /**
  * The archive objects of one timeline as the bucket lists them, in LSN order, with the checks the
@@ -50,5 +50,26 @@ public record ArchiveCatalog(List<ArchiveObjectName> objects) {
             }
         }
         return problems;
+    }
+
+    /**
+     * The first part of [start, end) that no object holds, as {@code {from, to}}, or null if the
+     * archive covers the whole range.
+     */
+    public long[] firstMissing(long start, long end) {
+        long next = start;
+        for (ArchiveObjectName n : objects) {
+            if (next >= end) {
+                break;
+            }
+            if (n.endLsn() <= next) {
+                continue;
+            }
+            if (n.startLsn() > next) {
+                return new long[] {next, Math.min(n.startLsn(), end)};
+            }
+            next = n.endLsn();
+        }
+        return next < end ? new long[] {next, end} : null;
     }
 }

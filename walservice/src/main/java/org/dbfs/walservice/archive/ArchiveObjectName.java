@@ -3,7 +3,7 @@ package org.dbfs.walservice.archive;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.dbfs.walservice.wal.Lsn;
+import org.dbfs.pgformat.wal.Lsn;
 
 /**
  * Names of WAL archive objects: {@code wal/<TLI, 8 hex>/<start LSN, 16 hex>-<end LSN, 16 hex>},

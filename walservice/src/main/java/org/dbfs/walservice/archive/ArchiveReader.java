@@ -3,7 +3,7 @@ package org.dbfs.walservice.archive;
 import org.dbfs.pageserver.crypto.FrameCodec;
 import org.dbfs.pageserver.crypto.IntegrityException;
 import org.dbfs.pageserver.objectstore.ObjectStore;
-import org.dbfs.walservice.wal.Lsn;
+import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.walservice.wal.WalNotAvailableException;
 
 /**

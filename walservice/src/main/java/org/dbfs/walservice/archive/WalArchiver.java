@@ -4,7 +4,7 @@ import java.io.IOException;
 import org.dbfs.pageserver.crypto.FrameCodec;
 import org.dbfs.pageserver.objectstore.ObjectStore;
 import org.dbfs.pageserver.objectstore.PreconditionFailedException;
-import org.dbfs.walservice.wal.Lsn;
+import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.walservice.wal.WalPositions;
 import org.dbfs.walservice.wal.WalSegments;
 import org.slf4j.Logger;

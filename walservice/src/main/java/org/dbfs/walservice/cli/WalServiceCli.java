@@ -3,67 +3,80 @@ package org.dbfs.walservice.cli;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.dbfs.pageserver.cli.PageServerCli;
-import org.dbfs.pageserver.crypto.Passphrases;
+import org.dbfs.pageserver.cli.BucketOptions;
+import org.dbfs.pgformat.wal.Lsn;
+import org.dbfs.walservice.index.DecodingRecordIndexer;
 import org.dbfs.walservice.replication.PrimaryConnInfo;
 import org.dbfs.walservice.server.WalServer;
 import org.dbfs.walservice.server.WalServerConfig;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /**
  * {@code walservice --primary CONNINFO --slot NAME --bucket URL --listen HOST:PORT --data-dir DIR}:
  * runs until SIGTERM/SIGINT, then flushes, fsyncs and uploads what is left. Exit codes as the page
  * server's: 2 wrong passphrase, 3 bucket unreachable, 4 corrupt, 5 local I/O, 6 primary refused.
- * Subcommands ({@code waldump}, {@code page-history}) are added to {@code subcommands} below.
+ * The per-page index is built by default ({@code --no-index} turns it off).
+ *
+ * <p>Subcommands: {@code waldump} ({@link WalDumpCommand}) and {@code page-history}
+ * ({@link PageHistoryCommand}). The service's options are checked in {@link #call()} rather than
+ * declared required, since picocli would otherwise demand them of the subcommands too.
  */
-@Command(name = "walservice", mixinStandardHelpOptions = true, subcommands = {},
+@Command(name = "walservice", mixinStandardHelpOptions = true, subcommands = {WalDumpCommand.class, PageHistoryCommand.class},
         description = "Streams WAL from a PostgreSQL 15 primary as its synchronous standby, keeps it durable,"
                 + " archives it encrypted to a bucket and serves it over gRPC.")
 public final class WalServiceCli implements Callable<Integer> {
     static final int EXIT_PRIMARY_REFUSED = 6;
 
-    @Option(names = "--primary", required = true, description = "the primary: 'host=H port=P user=U [password=X] [dbname=D]',"
+    @Option(names = "--primary", description = "the primary: 'host=H port=P user=U [password=X] [dbname=D]',"
             + " postgresql://user@host:port/db or jdbc:postgresql://host:port/db")
     String primary;
 
-    @Option(names = "--slot", required = true, description = "physical replication slot (created if missing); also the"
+    @Option(names = "--slot", description = "physical replication slot (created if missing); also the"
             + " application_name, so synchronous_standby_names names it")
     String slot;
 
-    @Option(names = "--bucket", required = true, description = "file:///dir, a plain directory path, or s3://bucket/prefix")
-    String bucket;
-
-    @Option(names = "--s3-endpoint", description = "endpoint URL of an S3-compatible server (path-style access)")
-    String s3Endpoint;
+    @Mixin
+    BucketOptions bucket;
 
     @Option(names = "--listen", defaultValue = "127.0.0.1:6500", description = "HOST:PORT to serve gRPC on (default ${DEFAULT-VALUE})")
     String listen;
 
-    @Option(names = "--data-dir", required = true, description = "local directory for the durable WAL log and the index")
+    @Option(names = "--data-dir", description = "local directory for the durable WAL log and the index")
     Path dataDir;
 
-    @Option(names = "--passphrase-file", description = "file whose first line is the passphrase (else $DBFS_PASSPHRASE)")
-    Path passphraseFile;
+    @Option(names = "--no-index", negatable = false, description = "do not build the per-page WAL index")
+    boolean noIndex;
+
+    @Spec
+    CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
+        requireOption(primary, "--primary=CONNINFO");
+        requireOption(slot, "--slot=NAME");
+        requireOption(dataDir, "--data-dir=DIR");
+        String bucketUrl = bucket.requireBucket();
         int colon = listen.lastIndexOf(':');
         if (colon < 0) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--listen wants HOST:PORT, got " + listen);
         }
         String host = listen.substring(0, colon);
         int port = Integer.parseInt(listen.substring(colon + 1));
-        char[] passphrase = Passphrases.read(passphraseFile);
-        WalServerConfig config = new WalServerConfig(PrimaryConnInfo.parse(primary), slot, bucket, s3Endpoint, passphrase,
-                host, port, dataDir, null);
+        char[] passphrase = bucket.passphrase();
+        WalServerConfig config = new WalServerConfig(PrimaryConnInfo.parse(primary), slot, bucketUrl, bucket.s3Endpoint(), passphrase,
+                host, port, dataDir, noIndex ? null : DecodingRecordIndexer::open);
         WalServer server = WalServer.start(config);
         Thread hook = new Thread(() -> {
             try {
                 server.close();
                 System.err.println("walservice: stopped; local WAL durable up to "
-                        + org.dbfs.walservice.wal.Lsn.format(server.positions().flushed()) + ", archived up to "
-                        + org.dbfs.walservice.wal.Lsn.format(server.positions().archived()));
+                        + Lsn.format(server.positions().flushed()) + ", archived up to "
+                        + Lsn.format(server.positions().archived()));
             } catch (Exception e) {
                 System.err.println("walservice: shutdown: " + e.getMessage());
             }
@@ -80,6 +93,12 @@ public final class WalServiceCli implements Callable<Integer> {
             return EXIT_PRIMARY_REFUSED;
         }
         return 0;
+    }
+
+    private void requireOption(Object value, String option) {
+        if (value == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "Missing required option: '" + option + "'");
+        }
     }
 
     public static void main(String[] args) {

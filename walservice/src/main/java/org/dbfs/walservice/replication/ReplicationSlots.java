@@ -4,7 +4,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import org.dbfs.walservice.wal.Lsn;
+import org.dbfs.pgformat.wal.Lsn;
 
 /** The WAL service's own physical replication slot: it keeps the primary from removing WAL the service has not made durable. */
 public final class ReplicationSlots {

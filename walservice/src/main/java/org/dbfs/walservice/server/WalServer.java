@@ -10,6 +10,7 @@ import org.dbfs.pageserver.crypto.BucketKeys;
 import org.dbfs.pageserver.crypto.FrameCodec;
 import org.dbfs.pageserver.objectstore.ObjectStore;
 import org.dbfs.pageserver.objectstore.ObjectStores;
+import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.walservice.archive.ArchiveReader;
 import org.dbfs.walservice.archive.WalArchiver;
 import org.dbfs.walservice.index.IndexStage;
@@ -76,11 +77,11 @@ public final class WalServer implements AutoCloseable {
             positions.indexed(index.indexedUpTo());
 
             ArchiveReader archive = new ArchiveReader(store, codec, PrimaryInfo.SUPPORTED_TIMELINE);
-            WalReader reader = new WalReader(WalReceiver.walDir(config.dataDir()), positions, archive);
+            WalBytesReader reader = new WalBytesReader(WalReceiver.walDir(config.dataDir()), positions, archive);
             WalArchiver archiver = new WalArchiver(store, codec, PrimaryInfo.SUPPORTED_TIMELINE, positions, reader);
             var catalog = archiver.recover();
             LOG.info("walservice: archive in {} holds {} objects up to {}", store.describe(), catalog.objects().size(),
-                    org.dbfs.walservice.wal.Lsn.format(catalog.end()));
+                    Lsn.format(catalog.end()));
 
             Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.listenHost(), config.port()))
                     .addService(new WalServiceEndpoint(positions, reader, index))
@@ -93,7 +94,7 @@ public final class WalServer implements AutoCloseable {
             IndexStage stage = null;
             Thread indexThread = null;
             if (config.indexer() != null) {
-                stage = new IndexStage(index, config.indexer(), positions, reader);
+                stage = new IndexStage(index, config.indexer(), positions, WalReceiver.walDir(config.dataDir()));
                 indexThread = Thread.ofPlatform().name("wal-indexer").daemon().start(stage);
             }
             Thread receiverThread = Thread.ofPlatform().name("wal-receiver").daemon().start(receiver);
@@ -141,6 +142,8 @@ public final class WalServer implements AutoCloseable {
             }
             if (indexStage != null) {
                 indexStage.stop(indexThread);
+                LOG.info("walservice: indexed {} records since start, up to {}", indexStage.recordsIndexed(),
+                        Lsn.format(positions.indexed()));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -7,10 +7,11 @@ import org.dbfs.walservice.replication.PrimaryConnInfo;
 /**
  * Everything a {@link WalServer} needs.
  *
- * @param indexer the WAL record decoder feeding the per-page index, or null to leave indexing off
+ * @param indexer opens the WAL record decoder that feeds the per-page index
+ *                ({@code DecodingRecordIndexer::open}), or null to leave indexing off
  */
 public record WalServerConfig(PrimaryConnInfo primary, String slot, String bucketUrl, String s3Endpoint,
-        char[] passphrase, String listenHost, int port, Path dataDir, RecordIndexer indexer) {
+        char[] passphrase, String listenHost, int port, Path dataDir, RecordIndexer.Factory indexer) {
 
     public WalServerConfig {
         if (slot == null || !slot.matches("[a-z0-9_]{1,63}")) {

@@ -6,6 +6,7 @@ import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.TimeUnit;
 import org.dbfs.pageserver.crypto.IntegrityException;
+import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.protocol.walservice.v1.GetPageRecordsReply;
 import org.dbfs.protocol.walservice.v1.GetPageRecordsRequest;
 import org.dbfs.protocol.walservice.v1.GetPositionsRequest;
@@ -17,7 +18,6 @@ import org.dbfs.protocol.walservice.v1.WalServiceGrpc;
 import org.dbfs.walservice.index.IndexedRecord;
 import org.dbfs.walservice.index.PageKey;
 import org.dbfs.walservice.index.WalIndex;
-import org.dbfs.walservice.wal.Lsn;
 import org.dbfs.walservice.wal.WalNotAvailableException;
 import org.dbfs.walservice.wal.WalPositions;
 
@@ -30,10 +30,10 @@ final class WalServiceEndpoint extends WalServiceGrpc.WalServiceImplBase {
     static final long DEFAULT_WAIT_MS = 10_000;
 
     private final WalPositions positions;
-    private final WalReader reader;
+    private final WalBytesReader reader;
     private final WalIndex index;
 
-    WalServiceEndpoint(WalPositions positions, WalReader reader, WalIndex index) {
+    WalServiceEndpoint(WalPositions positions, WalBytesReader reader, WalIndex index) {
         this.positions = positions;
         this.reader = reader;
         this.index = index;
@@ -118,6 +118,7 @@ final class WalServiceEndpoint extends WalServiceGrpc.WalServiceImplBase {
                     .setWalSegmentSize(p.segmentSize())
                     .setSystemIdentifier(p.systemIdentifier())
                     .setPrimaryConnected(p.primaryConnected())
+                    .setIndexError(p.indexError())
                     .build();
         }
     }

@@ -1,5 +1,6 @@
 package org.dbfs.walservice.wal;
 
+import org.dbfs.pgformat.wal.Lsn;
 /**
  * What the position file says: whose WAL the data directory holds (system identifier, timeline,
  * segment size), where the local log starts, and the end of the WAL that was fsynced.

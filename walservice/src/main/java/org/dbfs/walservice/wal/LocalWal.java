@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import org.dbfs.pgformat.wal.Lsn;
 
 /**
  * The local WAL log: received WAL in PostgreSQL-named segment files under {@code dir}, each byte at

@@ -10,6 +10,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 import java.util.Properties;
+import org.dbfs.pgformat.wal.Lsn;
 
 /**
  * The durable position file ({@value #NAME} in the data directory): written only after the WAL up

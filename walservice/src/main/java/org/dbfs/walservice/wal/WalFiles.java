@@ -6,6 +6,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import org.dbfs.pgformat.wal.Lsn;
 
 /**
  * Reads WAL back from the local segment files (see {@link LocalWal} for the layout). Stateless and

@@ -11,6 +11,7 @@ public final class WalPositions {
     private long flushed;
     private long archived;
     private long indexed;
+    private String indexError = "";
     private boolean primaryConnected;
     private long systemIdentifier;
     private int timeline;
@@ -42,6 +43,16 @@ public final class WalPositions {
 
     public synchronized void indexed(long lsn) {
         indexed = Math.max(indexed, lsn);
+    }
+
+    /** Indexing stopped for good at {@link #indexed()}: why, for GetPositions. */
+    public synchronized void indexFailed(String message) {
+        indexError = message;
+    }
+
+    /** Empty while indexing is healthy (or off). */
+    public synchronized String indexError() {
+        return indexError;
     }
 
     public synchronized void primaryConnected(boolean connected) {

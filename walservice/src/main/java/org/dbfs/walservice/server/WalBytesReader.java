@@ -1,9 +1,9 @@
 package org.dbfs.walservice.server;
 
 import java.io.IOException;
+import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.walservice.archive.ArchiveReader;
 import org.dbfs.walservice.archive.WalArchiver.DurableWal;
-import org.dbfs.walservice.wal.Lsn;
 import org.dbfs.walservice.wal.WalFiles;
 import org.dbfs.walservice.wal.WalNotAvailableException;
 import org.dbfs.walservice.wal.WalPositions;
@@ -13,12 +13,12 @@ import org.dbfs.walservice.wal.WalSegments;
  * Reads durable WAL: from the local segment files where they have it, else from the archive.
  * Refuses anything past the flushed position, so it never hands out WAL that might still change.
  */
-public final class WalReader implements DurableWal {
+public final class WalBytesReader implements DurableWal {
     private final java.nio.file.Path walDir;
     private final WalPositions positions;
     private final ArchiveReader archive;
 
-    public WalReader(java.nio.file.Path walDir, WalPositions positions, ArchiveReader archive) {
+    public WalBytesReader(java.nio.file.Path walDir, WalPositions positions, ArchiveReader archive) {
         this.walDir = walDir;
         this.positions = positions;
         this.archive = archive;

@@ -1,0 +1,53 @@
+package org.dbfs.walservice.cli;
+
+import org.dbfs.pageserver.cli.BucketOptions;
+import org.dbfs.pageserver.crypto.BucketKeys;
+import org.dbfs.pageserver.objectstore.ObjectStore;
+import org.dbfs.pgformat.wal.Lsn;
+import org.dbfs.pgformat.wal.WalReader;
+import org.dbfs.walservice.archive.ArchiveCatalog;
+import org.dbfs.walservice.archive.ArchiveReader;
+import org.dbfs.walservice.archive.ArchiveWalSource;
+import org.dbfs.walservice.replication.PrimaryInfo;
+import org.dbfs.walservice.wal.WalNotAvailableException;
+
+/** The archive as the offline subcommands read it: bucket, key, one catalog listing. */
+final class ArchiveAccess implements AutoCloseable {
+    private final ObjectStore store;
+    final ArchiveReader reader;
+    final ArchiveCatalog catalog;
+
+    ArchiveAccess(BucketOptions bucket) {
+        this.store = bucket.open();
+        try {
+            store.checkReachable();
+            this.reader = new ArchiveReader(store, BucketKeys.openOrCreate(store, bucket.passphrase()), PrimaryInfo.SUPPORTED_TIMELINE);
+            this.catalog = reader.catalog();
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+    }
+
+    /**
+     * A reader over [start, end) of the archive, at the first record starting at or after
+     * {@code start} (as pg_waldump -s finds it), cut off at {@code end} (as pg_waldump -e).
+     *
+     * @throws WalNotAvailableException naming the first part of the range the archive lacks
+     */
+    WalReader reader(long start, long end, int segmentSize) {
+        long[] missing = catalog.firstMissing(start, end);
+        if (missing != null) {
+            throw new WalNotAvailableException("the archive in " + store.describe() + " has no WAL for "
+                    + Lsn.format(missing[0]) + ".." + Lsn.format(missing[1]) + " (it holds "
+                    + (catalog.isEmpty() ? "nothing" : Lsn.format(catalog.start()) + ".." + Lsn.format(catalog.end()))
+                    + (catalog.discontinuities().isEmpty() ? "" : ", with " + catalog.discontinuities()) + ")");
+        }
+        return WalReader.findFirstRecord(new ArchiveWalSource(reader, catalog, end), start, segmentSize, 0);
+    }
+
+    @Override
+    public void close() {
+        store.close();
+    }
+}

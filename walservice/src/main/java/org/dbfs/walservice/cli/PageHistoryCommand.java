@@ -1,0 +1,185 @@
+package org.dbfs.walservice.cli;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.util.Iterator;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import org.dbfs.pageserver.cli.BucketOptions;
+import org.dbfs.pgformat.ForkNumber;
+import org.dbfs.pgformat.wal.DecodedRecord;
+import org.dbfs.pgformat.wal.Lsn;
+import org.dbfs.pgformat.wal.WalEnd;
+import org.dbfs.pgformat.wal.WalReadResult;
+import org.dbfs.pgformat.wal.WalReader;
+import org.dbfs.pgformat.wal.WalSource;
+import org.dbfs.protocol.walservice.v1.GetPageRecordsReply;
+import org.dbfs.protocol.walservice.v1.GetPageRecordsRequest;
+import org.dbfs.protocol.walservice.v1.GetPositionsRequest;
+import org.dbfs.protocol.walservice.v1.PageRecord;
+import org.dbfs.protocol.walservice.v1.Positions;
+import org.dbfs.protocol.walservice.v1.ReadWalRequest;
+import org.dbfs.protocol.walservice.v1.WalChunk;
+import org.dbfs.protocol.walservice.v1.WalServiceGrpc;
+import org.dbfs.walservice.index.DecodingRecordIndexer;
+import org.dbfs.walservice.index.PageKey;
+import org.dbfs.walservice.index.RecordFlags;
+import org.dbfs.walservice.wal.WalNotAvailableException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code walservice page-history --rel SPC/DB/RELNODE --fork main --block N [--start LSN] [--end LSN]}
+ * with {@code --walservice HOST:PORT} or {@code --bucket URL}: the WAL records that touch one page,
+ * one line each: {@code LSN END_LSN Rmgr/TYPE [FPW] [INIT]} (LSNs as pg_waldump prints them; FPW =
+ * an image redo applies, INIT = redo initialises the page).
+ *
+ * <p>With {@code --walservice} the running service's per-page index answers (GetPageRecords, fast,
+ * complete below its indexed position, which is printed to stderr when the range reaches past it),
+ * and each record is fetched (ReadWal) and decoded for its type. Otherwise the archive is scanned
+ * with the decoder over [start, end) (default: all of it).
+ */
+@Command(name = "page-history", mixinStandardHelpOptions = true,
+        description = "Lists the WAL records that touch one page, with their types and FPW/INIT flags.")
+final class PageHistoryCommand implements Callable<Integer> {
+    @Mixin
+    BucketOptions bucket;
+
+    @Option(names = "--walservice", paramLabel = "HOST:PORT", description = "ask this running WAL service's index instead of scanning the archive")
+    String walservice;
+
+    @Option(names = "--rel", required = true, paramLabel = "SPC/DB/RELNODE", description = "tablespace/database/relfilenode OIDs")
+    String rel;
+
+    @Option(names = "--fork", defaultValue = "main", description = "main, fsm, vm or init (default ${DEFAULT-VALUE})")
+    String fork;
+
+    @Option(names = "--block", required = true, description = "block number")
+    long block;
+
+    @Option(names = "--start", paramLabel = "LSN", description = "records starting at or after this LSN (default: all)")
+    String start;
+
+    @Option(names = "--end", paramLabel = "LSN", description = "records starting before this LSN (default: all)")
+    String end;
+
+    @Option(names = "--segment-size", defaultValue = "16777216", description = "WAL segment size in bytes, archive scan only (default ${DEFAULT-VALUE})")
+    int segmentSize;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        PageKey page = pageKey();
+        try {
+            if (walservice != null) {
+                fromService(page);
+            } else {
+                fromArchive(page);
+            }
+            return 0;
+        } catch (WalNotAvailableException e) {
+            System.err.println("walservice page-history: error: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    private PageKey pageKey() {
+        String[] parts = rel.split("/");
+        if (parts.length != 3) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--rel wants SPC/DB/RELNODE, got " + rel);
+        }
+        int forkNum = -1;
+        for (ForkNumber f : ForkNumber.values()) {
+            if (f.forkName().equals(fork)) {
+                forkNum = f.ordinal();
+            }
+        }
+        if (forkNum < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--fork wants main, fsm, vm or init, got " + fork);
+        }
+        return new PageKey(Integer.parseUnsignedInt(parts[0]), Integer.parseUnsignedInt(parts[1]),
+                Integer.parseUnsignedInt(parts[2]), forkNum, (int) block);
+    }
+
+    private void fromService(PageKey page) throws IOException {
+        int colon = walservice.lastIndexOf(':');
+        ManagedChannel channel = NettyChannelBuilder.forAddress(walservice.substring(0, colon),
+                Integer.parseInt(walservice.substring(colon + 1))).usePlaintext().maxInboundMessageSize(64 << 20).build();
+        try {
+            WalServiceGrpc.WalServiceBlockingStub client = WalServiceGrpc.newBlockingStub(channel);
+            Positions pos = client.withDeadlineAfter(30, TimeUnit.SECONDS).getPositions(GetPositionsRequest.getDefaultInstance());
+            long from = start == null ? 0 : Lsn.parse(start);
+            long to = end == null ? 0 : Lsn.parse(end);
+            GetPageRecordsReply reply = client.withDeadlineAfter(60, TimeUnit.SECONDS).getPageRecords(GetPageRecordsRequest.newBuilder()
+                    .setSpcNode(page.spcNode()).setDbNode(page.dbNode()).setRelNode(page.relNode()).setForkNum(page.fork())
+                    .setBlock(page.block()).setFromLsn(from).setToLsn(to).build());
+            if (to == 0 || Long.compareUnsigned(reply.getIndexedUpTo(), to) < 0) {
+                System.err.println("walservice page-history: the index is complete below " + Lsn.format(reply.getIndexedUpTo())
+                        + (pos.getIndexError().isEmpty() ? "" : "; " + pos.getIndexError()));
+            }
+            for (PageRecord r : reply.getRecordsList()) {
+                String type = recordType(client, r.getLsn(), r.getEndLsn(), pos);
+                int flags = (r.getHasApplyImage() ? RecordFlags.HAS_APPLY_IMAGE : 0) | (r.getWillInit() ? RecordFlags.WILL_INIT : 0);
+                System.out.println(line(r.getLsn(), r.getEndLsn(), type, flags));
+            }
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+
+    /** "Rmgr/TYPE" of the record at [lsn, endLsn), read from its page start so the reader can check the page header. */
+    private static String recordType(WalServiceGrpc.WalServiceBlockingStub client, long lsn, long endLsn, Positions pos) {
+        long from = Lsn.pageStart(lsn);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        Iterator<WalChunk> it = client.withDeadlineAfter(60, TimeUnit.SECONDS)
+                .readWal(ReadWalRequest.newBuilder().setStartLsn(from).setEndLsn(endLsn).build());
+        while (it.hasNext()) {
+            bytes.writeBytes(it.next().getData().toByteArray());
+        }
+        byte[] wal = bytes.toByteArray();
+        WalReadResult r = WalReader.atRecord(WalSource.ofBytes(from, wal, wal.length), lsn, pos.getWalSegmentSize(),
+                pos.getSystemIdentifier()).next();
+        if (r instanceof DecodedRecord rec) {
+            return rec.rmgrName() + "/" + rec.recordTypeName();
+        }
+        return "?(" + ((WalEnd) r).message() + ")";
+    }
+
+    private void fromArchive(PageKey page) {
+        try (ArchiveAccess archive = new ArchiveAccess(bucket)) {
+            long from = start == null ? archive.catalog.start() : Lsn.parse(start);
+            long to = end == null ? archive.catalog.end() : Lsn.parse(end);
+            WalReader reader = archive.reader(from, to, segmentSize);
+            while (true) {
+                WalReadResult r = reader.next();
+                if (r instanceof WalEnd e) {
+                    if (e.reason() != WalEnd.Reason.NEED_MORE_BYTES) {
+                        throw new WalNotAvailableException("the archive's WAL does not decode at " + Lsn.format(e.lsn()) + ": " + e.message());
+                    }
+                    return;
+                }
+                DecodedRecord rec = (DecodedRecord) r;
+                int flags = -1;
+                for (int id = 0; id <= rec.maxBlockId(); id++) {
+                    if (rec.hasBlockRef(id) && page.equals(DecodingRecordIndexer.pageKey(rec, id))) {
+                        flags = Math.max(flags, 0) | DecodingRecordIndexer.flags(rec, id);
+                    }
+                }
+                if (flags >= 0) {
+                    System.out.println(line(rec.lsn(), rec.endLsn(), rec.rmgrName() + "/" + rec.recordTypeName(), flags));
+                }
+            }
+        }
+    }
+
+    static String line(long lsn, long endLsn, String type, int flags) {
+        return Lsn.formatPadded(lsn) + " " + Lsn.formatPadded(endLsn) + " " + type
+                + ((flags & RecordFlags.HAS_APPLY_IMAGE) != 0 ? " FPW" : "") + ((flags & RecordFlags.WILL_INIT) != 0 ? " INIT" : "");
+    }
+}
