@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -22,7 +21,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import org.dbfs.pgformat.PageHeader;
@@ -435,17 +433,7 @@ class WalDecodeTest {
     }
 
     List<String> waldump(String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(WALDUMP.toString()));
-        cmd.addAll(List.of(args));
-        Path out = Files.createTempFile(tmp, "waldump", ".out");
-        Path err = Files.createTempFile(tmp, "waldump", ".err");
-        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            fail("pg_waldump timed out");
-        }
-        assertEquals(0, p.exitValue(), () -> "pg_waldump " + cmd + ": " + readQuietly(err));
-        return Files.readAllLines(out);
+        return PgWaldumpOracle.run(tmp, args);
     }
 
     static String readQuietly(Path p) {

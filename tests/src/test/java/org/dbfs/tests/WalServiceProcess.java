@@ -2,9 +2,7 @@ package org.dbfs.tests;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,8 +10,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.dbfs.pageserver.server.ListeningLine;
 import org.dbfs.protocol.walservice.v1.GetPositionsRequest;
 import org.dbfs.protocol.walservice.v1.Positions;
 import org.dbfs.protocol.walservice.v1.WalServiceGrpc;
@@ -79,31 +77,7 @@ final class WalServiceProcess implements AutoCloseable {
         Path log = logDir.resolve("walservice-" + System.nanoTime() + ".log");
         Process p = spawn(List.of("--primary", primary, "--slot", "walservice", "--bucket", bucket.toUri().toString(),
                 "--data-dir", dataDir.toString(), "--listen", "127.0.0.1:0"), PASSPHRASE, log);
-        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        CompletableFuture<Integer> port = CompletableFuture.supplyAsync(() -> {
-            try {
-                int found = -1;
-                for (String line; (line = out.readLine()) != null; ) {
-                    Matcher m = LISTENING.matcher(line);
-                    if (found < 0 && m.find()) {
-                        found = Integer.parseInt(m.group(1));
-                        int f = found;
-                        // keep draining stdout on a daemon thread so the child never blocks on it
-                        Thread.ofPlatform().daemon().start(() -> drain(out));
-                        return f;
-                    }
-                }
-                return -1;
-            } catch (IOException e) {
-                return -1;
-            }
-        });
-        int listening;
-        try {
-            listening = port.get(60, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            listening = -1;
-        }
+        int listening = ListeningLine.awaitPort(p, LISTENING, 1, 60);
         if (listening < 0) {
             p.destroyForcibly();
             throw new IOException("walservice did not start; log:\n" + Files.readString(log));
@@ -111,15 +85,6 @@ final class WalServiceProcess implements AutoCloseable {
         return new WalServiceProcess(p, log, listening);
     }
 
-    private static void drain(BufferedReader out) {
-        try {
-            while (out.readLine() != null) {
-                // discard
-            }
-        } catch (IOException e) {
-            // process gone
-        }
-    }
 
     synchronized WalServiceGrpc.WalServiceBlockingStub client() {
         if (channel == null) {

@@ -2,18 +2,13 @@ package org.dbfs.pageserver.server;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.dbfs.pageserver.cli.PageServerCli;
 import org.dbfs.protocol.pageserver.v1.PageServerGrpc;
@@ -61,26 +56,7 @@ public final class PageServerProcess implements AutoCloseable {
         ProcessBuilder pb = command(all, env, logDir);
         Path stderr = pb.redirectError().file().toPath();
         Process p = pb.start();
-        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        CompletableFuture<Integer> port = CompletableFuture.supplyAsync(() -> {
-            try {
-                for (String line; (line = out.readLine()) != null; ) {
-                    Matcher m = LISTENING.matcher(line);
-                    if (m.find()) {
-                        return Integer.parseInt(m.group(2));
-                    }
-                }
-                return -1;
-            } catch (IOException e) {
-                return -1;
-            }
-        });
-        int listening;
-        try {
-            listening = port.get(60, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            listening = -1;
-        }
+        int listening = ListeningLine.awaitPort(p, LISTENING, 2, 60);
         if (listening < 0) {
             p.destroyForcibly();
             throw new IOException("page server did not start; stderr:\n" + Files.readString(stderr));
