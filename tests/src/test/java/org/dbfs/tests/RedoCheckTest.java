@@ -88,9 +88,24 @@ class RedoCheckTest {
                 st2.execute("SELECT * FROM t WHERE id BETWEEN 300 AND 500 FOR KEY SHARE"); // multixacts
                 st2.execute("COMMIT");
                 st.execute("COMMIT");
+                // KEY SHARE on a row another transaction is updating follows the update chain: LOCK_UPDATED.
+                st.execute("BEGIN");
+                st.execute("UPDATE t SET v = 'chain' WHERE id = 401");
+                st2.execute("SELECT * FROM t WHERE id = 401 FOR KEY SHARE");
+                st.execute("COMMIT");
                 for (String sql : List.of(
                         "UPDATE t SET v = 'after lock' WHERE id BETWEEN 250 AND 350",
                         "DELETE FROM t WHERE id % 3 = 0",
+                        // Non-HOT churn with unchanged primary keys: bottom-up deletion (Btree/DELETE).
+                        "CREATE TABLE u (id int PRIMARY KEY, v int)",
+                        "CREATE INDEX u_v ON u (v)",
+                        "INSERT INTO u SELECT g, g FROM generate_series(1, 5000) g",
+                        "UPDATE u SET v = v + 1 WHERE id <= 1000",
+                        "UPDATE u SET v = v + 1 WHERE id <= 1000",
+                        "UPDATE u SET v = v + 1 WHERE id <= 1000",
+                        "UPDATE u SET v = v + 1 WHERE id <= 1000",
+                        "UPDATE u SET v = v + 1 WHERE id <= 1000",
+                        "UPDATE u SET v = v + 1 WHERE id <= 1000",
                         "VACUUM t",
                         "SET vacuum_freeze_min_age = 0",
                         "VACUUM FREEZE t",
@@ -100,12 +115,12 @@ class RedoCheckTest {
                         "SELECT nextval('s') FROM generate_series(1, 100)",
                         "TRUNCATE plain",
                         "INSERT INTO plain VALUES (1, 'after truncate')",
-                        // The big b-tree: heap inserts unchecked (redone natively, then the base of later checks).
+                        // The big b-tree: heap inserts and deletes unchecked (redone natively, then the base of later checks).
                         "CREATE TABLE big (id int PRIMARY KEY, pad int)",
                         "SET wal_consistency_checking = 'btree'",
                         "INSERT INTO big SELECT g, g FROM generate_series(1, 200000) g",
-                        "RESET wal_consistency_checking",
                         "DELETE FROM big WHERE id > 5000 AND id % 50 <> 0",
+                        "RESET wal_consistency_checking",
                         "VACUUM big",
                         "DELETE FROM big WHERE id > 1000",
                         "VACUUM big",
@@ -124,7 +139,8 @@ class RedoCheckTest {
         assertTrue(check.verified() > 20000, report);
         for (String type : List.of("Heap/UPDATE", "Heap/DELETE", "Heap/LOCK", "Heap2/PRUNE", "Heap2/VACUUM",
                 "Heap2/FREEZE_PAGE", "Btree/SPLIT_R", "Btree/NEWROOT", "Btree/INSERT_UPPER", "Btree/VACUUM",
-                "Btree/MARK_PAGE_HALFDEAD", "Btree/UNLINK_PAGE", "Sequence/LOG", "Heap/CONFIRM")) {
+                "Btree/MARK_PAGE_HALFDEAD", "Btree/UNLINK_PAGE", "Sequence/LOG", "Heap/CONFIRM", "Heap2/LOCK_UPDATED", "Btree/DELETE", "Btree/DEDUP",
+                "Btree/INSERT_POST")) {
             assertTrue(check.byType().containsKey(type) && check.byType().get(type).verified > 0,
                     type + " verified\n" + report);
         }
