@@ -3,9 +3,8 @@ package org.dbfs.tests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -15,6 +14,11 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 import org.dbfs.pageserver.redocheck.RedoCheck;
+import org.dbfs.pageserver.redocheck.RedoCheckCommand;
+import org.dbfs.pgformat.page.Page;
+import org.dbfs.pgformat.redo.BlockAction;
+import org.dbfs.pgformat.redo.RedoEngine;
+import picocli.CommandLine;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -48,6 +52,32 @@ class RedoCheckTest {
         assertEquals(0, check.mismatched(), report);
         assertEquals(0, check.unsupported(), report);
         assertTrue(check.verified() > 5000, report);
+
+        // The same through the CLI: exit 0 and the summary as the last line.
+        StringWriter cliOut = new StringWriter();
+        CommandLine cli = new CommandLine(new RedoCheckCommand());
+        cli.setOut(new PrintWriter(cliOut));
+        assertEquals(0, cli.execute("--wal-dir", wal.toString()), cliOut.toString());
+        String[] lines = cliOut.toString().strip().split("\n");
+        assertEquals("verified=" + check.verified() + " mismatched=0 unsupported=0", lines[lines.length - 1]);
+
+        // The check can fail: a redo that gets one byte of HOT updates wrong is caught, with LSN, type,
+        // block and the first differing offset.
+        RedoEngine real = new RedoEngine();
+        RedoCheck broken = RedoCheck.run(wal, (rec, id, page) -> {
+            BlockAction a = real.apply(rec, id, page);
+            if (a == BlockAction.REDONE && rec.recordTypeName().equals("HOT_UPDATE")) {
+                page[Page.upper(page) + 30] ^= 1; // a data byte of the new tuple
+            }
+            return a;
+        });
+        assertEquals(broken.byType().get("Heap/HOT_UPDATE").verified + broken.byType().get("Heap/HOT_UPDATE").mismatched,
+                check.byType().get("Heap/HOT_UPDATE").verified, report(broken));
+        assertTrue(broken.byType().get("Heap/HOT_UPDATE").mismatched > 100, report(broken));
+        assertEquals(0, broken.mismatched() - broken.byType().get("Heap/HOT_UPDATE").mismatched, report(broken));
+        String first = broken.mismatches().get(0).toString();
+        assertTrue(first.matches("MISMATCH at [0-9A-F]+/[0-9A-F]+ Heap/HOT_UPDATE block 0 \\(.*\\) first differing offset \\d+"),
+                first);
         for (String type : List.of("Heap/HOT_UPDATE", "Heap/INSERT", "Heap2/MULTI_INSERT+INIT", "Heap2/VISIBLE",
                 "Btree/INSERT_LEAF")) {
             assertTrue(check.byType().containsKey(type) && check.byType().get(type).verified > 0,
@@ -171,8 +201,8 @@ class RedoCheckTest {
     }
 
     static String report(RedoCheck check) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        check.print(new PrintStream(out, true, StandardCharsets.UTF_8), 20);
-        return out.toString(StandardCharsets.UTF_8);
+        StringWriter out = new StringWriter();
+        check.print(new PrintWriter(out), 20);
+        return out.toString();
     }
 }

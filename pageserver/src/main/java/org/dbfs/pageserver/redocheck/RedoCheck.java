@@ -1,7 +1,7 @@
 package org.dbfs.pageserver.redocheck;
 
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -68,7 +68,13 @@ public final class RedoCheck {
     private static final int SMGR_TRUNCATE = 0x20;
     private static final int VM_FORK = 2;
 
-    private final RedoEngine engine = new RedoEngine(false);
+    /** What is checked: {@link RedoEngine#apply} (tests substitute a broken one to see the check fail). */
+    @FunctionalInterface
+    public interface BlockRedo {
+        BlockAction apply(DecodedRecord rec, int blockId, byte[] page);
+    }
+
+    private final BlockRedo engine;
     private final Map<Key, byte[]> pages = new HashMap<>();
     private final Map<String, Counts> byType = new TreeMap<>();
     private final List<Mismatch> mismatches = new ArrayList<>();
@@ -76,8 +82,17 @@ public final class RedoCheck {
     private final byte[] scratch = new byte[Page.BLCKSZ];
     private long records;
 
+    public RedoCheck(BlockRedo engine) {
+        this.engine = engine;
+    }
+
     /** Checks every record of the segment files in {@code walDir}, from the first record of the first segment. */
     public static RedoCheck run(Path walDir) throws IOException {
+        return run(walDir, new RedoEngine(false)::apply);
+    }
+
+    /** {@link #run(Path)} with another redo implementation. */
+    public static RedoCheck run(Path walDir, BlockRedo engine) throws IOException {
         Path first;
         try (Stream<Path> files = Files.list(walDir)) {
             first = files.filter(p -> p.getFileName().toString().matches("[0-9A-F]{24}")).sorted().findFirst()
@@ -94,7 +109,7 @@ public final class RedoCheck {
         String name = first.getFileName().toString();
         int tli = Lsn.timelineOfFileName(name);
         long start = Lsn.segmentStart(Lsn.segmentNumberOfFileName(name, segSize), segSize);
-        RedoCheck check = new RedoCheck();
+        RedoCheck check = new RedoCheck(engine);
         check.check(WalReader.findFirstRecord(new SegmentDirectorySource(walDir, tli, segSize, 0), start, segSize, sysid));
         return check;
     }
@@ -259,7 +274,7 @@ public final class RedoCheck {
     }
 
     /** The per-type table, up to {@code maxMismatches} mismatch lines, then the summary line. */
-    public void print(PrintStream out, int maxMismatches) {
+    public void print(PrintWriter out, int maxMismatches) {
         out.printf("%-28s %10s %10s %11s %9s %9s %9s%n", "record type", "verified", "mismatched", "unsupported",
                 "skipped", "restored", "unchecked");
         byType.forEach((type, c) -> out.printf("%-28s %10d %10d %11d %9d %9d %9d%n", type, c.verified, c.mismatched,
@@ -267,5 +282,6 @@ public final class RedoCheck {
         mismatches.stream().limit(maxMismatches).forEach(out::println);
         out.printf("records=%d%n", records);
         out.printf("verified=%d mismatched=%d unsupported=%d%n", verified(), mismatched(), unsupported());
+        out.flush();
     }
 }
