@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 
+import org.dbfs.pgformat.RelFileNode;
 import org.dbfs.pgformat.page.Page;
 import org.dbfs.pgformat.page.PageBytes;
 import org.dbfs.pgformat.page.PageCorruptException;
@@ -18,6 +19,7 @@ import org.dbfs.pgformat.redo.BlockAction;
 import org.dbfs.pgformat.redo.Masking;
 import org.dbfs.pgformat.redo.RedoEngine;
 import org.dbfs.pgformat.redo.RedoException;
+import org.dbfs.pgformat.redo.SmgrTruncate;
 import org.dbfs.pgformat.redo.UnsupportedRecordException;
 import org.dbfs.pgformat.redo.VisibilityMap;
 import org.dbfs.pgformat.wal.BlockImages;
@@ -63,9 +65,7 @@ public final class RedoCheck {
         }
     }
 
-    private static final int RM_XACT = 1;
-    private static final int RM_SMGR = 2;
-    private static final int SMGR_TRUNCATE = 0x20;
+    private static final int FSM_FORK = 1;
     private static final int VM_FORK = 2;
 
     /** What is checked: {@link RedoEngine#apply} (tests substitute a broken one to see the check fail). */
@@ -143,23 +143,17 @@ public final class RedoCheck {
                 VisibilityMap.clear(vm, c.heapBlock(), c.flags());
             }
         }
-        if (rec.rmid() == RM_SMGR && (rec.info() & 0xF0) == SMGR_TRUNCATE) {
-            byte[] d = rec.buffer();
-            int m = rec.mainDataOffset();
-            long nblocks = PageBytes.u32(d, m);
-            long spc = PageBytes.u32(d, m + 4);
-            long db = PageBytes.u32(d, m + 8);
-            long rel = PageBytes.u32(d, m + 12);
-            int flags = PageBytes.i32(d, m + 16);
-            long vmPages = VisibilityMap.pagesAfterTruncate(nblocks);
-            pages.keySet().removeIf(k -> k.spc == spc && k.db == db && k.rel == rel
-                    && ((k.fork == 0 && (flags & 1) != 0 && k.blk >= nblocks)
-                    || (k.fork == VM_FORK && (flags & 2) != 0 && k.blk >= vmPages)
-                    || (k.fork == 1 && (flags & 4) != 0)));
-            if ((flags & 2) != 0 && nblocks % VisibilityMap.HEAPBLOCKS_PER_PAGE != 0) {
-                byte[] vm = pages.get(new Key(spc, db, rel, VM_FORK, VisibilityMap.vmBlock(nblocks)));
+        SmgrTruncate t = SmgrTruncate.of(rec);
+        if (t != null) {
+            RelFileNode r = t.rel();
+            pages.keySet().removeIf(k -> k.spc == r.spcNode() && k.db == r.dbNode() && k.rel == r.relNode()
+                    && ((k.fork == 0 && t.heap() && k.blk >= t.blkno())
+                    || (k.fork == VM_FORK && t.vm() && k.blk >= t.vmBlocksKept())
+                    || (k.fork == FSM_FORK && t.fsm())));
+            if (t.vm() && t.vmPartialBlock() >= 0) {
+                byte[] vm = pages.get(new Key(r.spcNode(), r.dbNode(), r.relNode(), VM_FORK, t.vmPartialBlock()));
                 if (vm != null) {
-                    VisibilityMap.truncate(vm, nblocks);
+                    VisibilityMap.truncate(vm, t.blkno());
                 }
             }
         }
