@@ -15,6 +15,7 @@ import java.util.stream.Stream;
 import org.dbfs.pageserver.redocheck.RedoCheck;
 import org.dbfs.pageserver.redocheck.RedoCheckCommand;
 import org.dbfs.pgformat.page.Page;
+import org.dbfs.pgformat.page.PageBytes;
 import org.dbfs.pgformat.redo.BlockAction;
 import org.dbfs.pgformat.redo.RedoEngine;
 import picocli.CommandLine;
@@ -86,7 +87,7 @@ class RedoCheckTest {
 
     /**
      * Tables with and without indexes, TOAST, HOT and non-HOT updates, row locks, deletes, VACUUM
-     * (FREEZE), TRUNCATE, a sequence, ON CONFLICT, a cross-partition UPDATE, a hash index, and a 200k-row b-tree that splits to two internal
+     * (FREEZE), TRUNCATE, a sequence, ON CONFLICT, a cross-partition UPDATE, a hash index, posting-list splits, and a 200k-row b-tree that splits to two internal
      * levels and then loses most of its pages to VACUUM: no mismatch; only the hash index's records are
      * unsupported, each named.
      */
@@ -140,6 +141,12 @@ class RedoCheckTest {
                         "VACUUM FREEZE t",
                         "DELETE FROM t WHERE id % 5 = 0",
                         "VACUUM t",
+                        // Non-HOT updates into the reserved space of half-full heap pages give TIDs inside
+                        // the posting lists of full, deduplicated leaves: splits with postingoff != 0.
+                        "CREATE TABLE e (id int, k int, pad text) WITH (fillfactor = 50)",
+                        "CREATE INDEX e_k ON e (k)",
+                        "INSERT INTO e SELECT g, g % 10, 'x' FROM generate_series(1, 50000) g",
+                        "UPDATE e SET k = (k + 1) % 10 WHERE id % 7 = 0",
                         "CREATE SEQUENCE s",
                         // A cross-partition UPDATE: DELETE with XLH_DELETE_IS_PARTITION_MOVE.
                         "CREATE TABLE parted (id int, p int) PARTITION BY LIST (p)",
@@ -169,10 +176,19 @@ class RedoCheckTest {
                 }
             }
         });
-        RedoCheck check = RedoCheck.run(wal);
+        RedoEngine engine = new RedoEngine();
+        long[] postingSplits = {0};
+        RedoCheck check = RedoCheck.run(wal, (rec, id, page) -> {
+            if (rec.rmgrName().equals("Btree") && rec.recordTypeName().startsWith("SPLIT_") && id == 0
+                    && PageBytes.u16(rec.buffer(), rec.mainDataOffset() + 8) != 0) {
+                postingSplits[0]++;
+            }
+            return engine.apply(rec, id, page);
+        });
         String report = report(check);
         System.out.println(report);
         assertEquals(0, check.mismatched(), report);
+        assertTrue(postingSplits[0] > 0, "no split with postingoff was redone\n" + report);
         // Only the hash index is outside the engine, and it is reported per record type.
         assertTrue(!check.unsupportedTypes().isEmpty(), report);
         assertTrue(check.unsupportedTypes().stream().allMatch(t -> t.startsWith("Hash/")), report);
