@@ -202,16 +202,52 @@ class RedoCheckTest {
         }
     }
 
+    /**
+     * wal_log_hints = on: hint bits set after a checkpoint log XLOG/FPI_FOR_HINT (restored, never
+     * unsupported) and HEAP2_VISIBLE may bump heap LSNs; redo still matches PostgreSQL.
+     */
+    @Test
+    void walLogHintsClusterRedoesExactly(@TempDir Path tmp) throws Exception {
+        Path wal = runCluster(tmp, "wal_log_hints = on\n", (pg, work) -> {
+            try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+                for (String sql : List.of(
+                        "CREATE TABLE hints (id int PRIMARY KEY, v text)",
+                        "INSERT INTO hints SELECT g, md5(g::text) FROM generate_series(1, 20000) g",
+                        "CHECKPOINT",
+                        "SELECT count(*) FROM hints", // sets hint bits: FPI_FOR_HINT
+                        "VACUUM hints",
+                        "UPDATE hints SET v = 'u' WHERE id % 10 = 0",
+                        "CHECKPOINT",
+                        "SELECT count(*) FROM hints",
+                        "VACUUM hints")) {
+                    st.execute(sql);
+                }
+            }
+        });
+        RedoCheck check = RedoCheck.run(wal, new RedoEngine(true)::apply);
+        String report = report(check);
+        System.out.println(report);
+        assertEquals(0, check.mismatched(), report);
+        assertEquals(0, check.unsupported(), report);
+        assertTrue(check.byType().get("XLOG/FPI_FOR_HINT").restored > 0, report);
+        assertTrue(check.byType().get("Heap2/VISIBLE").verified > 0, report);
+    }
+
     interface Workload {
         void run(PostgresCluster pg, Path work) throws Exception;
     }
 
     /** Runs {@code workload} on a fresh cluster, stops it, and returns a copy of its pg_wal. */
     static Path runCluster(Path tmp, Workload workload) throws Exception {
+        return runCluster(tmp, "", workload);
+    }
+
+    /** {@link #runCluster(Path, Workload)} with extra postgresql.conf lines. */
+    static Path runCluster(Path tmp, String extraConf, Workload workload) throws Exception {
         PostgresCluster.makeTraversableForPostgres(tmp);
         Path work = tmp.resolve("pg");
         Path conf = tmp.resolve("redo-check.conf");
-        Files.writeString(conf, CONF);
+        Files.writeString(conf, CONF + extraConf);
         try (PostgresCluster pg = PostgresCluster.initdb(work.resolve("data"), work, List.of(conf))) {
             pg.start();
             workload.run(pg, work);
