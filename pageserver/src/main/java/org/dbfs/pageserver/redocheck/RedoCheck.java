@@ -225,8 +225,7 @@ public final class RedoCheck {
     }
 
     /** The first offset where the two pages differ after masking, or -1. */
-    static int firstMaskedDifference(int rmid, Object key, byte[] mine, byte[] theirs) {
-        Key k = (Key) key;
+    private static int firstMaskedDifference(int rmid, Key k, byte[] mine, byte[] theirs) {
         byte[] a = mine.clone();
         byte[] b = theirs.clone();
         try {

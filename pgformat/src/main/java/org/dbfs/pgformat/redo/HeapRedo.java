@@ -388,12 +388,12 @@ final class HeapRedo {
         r.setLsn();
     }
 
-    private static void visible(Redo r, boolean hintBitsLogged) {
+    private static void visible(Redo r) {
         int flags = r.mainU8(4);
         if (r.blockId == 1) {
             if (r.read(1)) {
                 Page.setFlag(r.page, Page.PD_ALL_VISIBLE);
-                if (hintBitsLogged) {
+                if (r.hintBitsLogged) {
                     r.setLsn();
                 }
             }
@@ -406,10 +406,6 @@ final class HeapRedo {
             }
             VisibilityMap.set(vm, r.blockNumber(1), flags & VisibilityMap.VALID_BITS, r.end);
         }
-    }
-
-    private static void visible(Redo r) {
-        visible(r, r.hintBitsLogged);
     }
 
     private static void multiInsert(Redo r, boolean init) {

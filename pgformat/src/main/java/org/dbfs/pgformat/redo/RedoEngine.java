@@ -1,6 +1,7 @@
 package org.dbfs.pgformat.redo;
 
 import org.dbfs.pgformat.page.Page;
+import org.dbfs.pgformat.page.PageBytes;
 import org.dbfs.pgformat.wal.DecodedRecord;
 
 /**
@@ -36,8 +37,8 @@ public final class RedoEngine {
         this(false);
     }
 
-    /** Whether {@link #apply} has a routine for this record (block references of it never raise Unsupported). */
-    public static boolean supports(int rmid, int info) {
+    /** Whether {@link #apply} has redo routines for resource manager {@code rmid} (XLOG: FPI and FPI_FOR_HINT). */
+    public static boolean supports(int rmid) {
         return switch (rmid) {
             case RM_XLOG, HeapRedo.RM_HEAP, HeapRedo.RM_HEAP2, BtreeRedo.RM_BTREE, RM_SEQ -> true;
             default -> false;
@@ -98,7 +99,7 @@ public final class RedoEngine {
         if (r.init(0)) {
             byte[] p = r.page;
             Page.init(p, 4);
-            org.dbfs.pgformat.page.PageBytes.putI32(p, Page.special(p), SEQ_MAGIC);
+            PageBytes.putI32(p, Page.special(p), SEQ_MAGIC);
             int item = r.main() + 12;
             Page.addItem(p, r.d, item, r.rec.mainDataLength() - 12, 1, 0);
             r.setLsn();
