@@ -171,7 +171,12 @@ class RedoCheckTest {
                         "DELETE FROM big WHERE id > 1000",
                         "VACUUM big",
                         "INSERT INTO big SELECT g, g FROM generate_series(300000, 310000) g",
-                        "VACUUM big")) {
+                        "VACUUM big",
+                        // Collapse every level to its rightmost page (the fast root moves down:
+                        // UNLINK_PAGE_META), then split the only leaf again (INSERT_META).
+                        "DELETE FROM big WHERE id < 309900",
+                        "VACUUM big",
+                        "INSERT INTO big SELECT g, g FROM generate_series(400000, 401000) g")) {
                     st.execute(sql);
                 }
             }
@@ -196,7 +201,7 @@ class RedoCheckTest {
         for (String type : List.of("Heap/UPDATE", "Heap/DELETE", "Heap/LOCK", "Heap2/PRUNE", "Heap2/VACUUM",
                 "Heap2/FREEZE_PAGE", "Btree/SPLIT_R", "Btree/NEWROOT", "Btree/INSERT_UPPER", "Btree/VACUUM",
                 "Btree/MARK_PAGE_HALFDEAD", "Btree/UNLINK_PAGE", "Sequence/LOG", "Heap/CONFIRM", "Heap2/LOCK_UPDATED", "Btree/DELETE", "Btree/DEDUP",
-                "Btree/INSERT_POST")) {
+                "Btree/INSERT_POST", "Btree/INSERT_META", "Btree/UNLINK_PAGE_META", "Btree/META_CLEANUP")) {
             assertTrue(check.byType().containsKey(type) && check.byType().get(type).verified > 0,
                     type + " verified\n" + report);
         }
