@@ -120,6 +120,56 @@ class RedoEngineTest {
         assertEquals(hot.endLsn(), Page.lsn(page));
     }
 
+    /** xl_heap_delete / xl_heap_lock: u32 xmax, u16 offnum, u8 infobits, u8 flags. */
+    static byte[] xmaxRecord(long xmax, int offnum, int infobits, int flags) {
+        return bytes((int) xmax, (int) (xmax >> 8), 0, 0, offnum, 0, infobits, flags);
+    }
+
+    @Test
+    void deleteOfASpeculativeInsertionKillsXminAndAPartitionMoveMarksTheCtid() {
+        byte[] page = new byte[Page.BLCKSZ];
+        engine.apply(insert(true, LSN, 1, bytes(0, 1, 0, 0, 0)), 0, page);
+        engine.apply(insert(false, LSN + 0x100, 2, bytes(0, 2, 0, 0, 0)), 0, page);
+        DecodedRecord superDelete = TestRecords.build(10, 0x10, 742, LSN + 0x200,
+                List.of(new Block(0, 0, 3, false, null)), xmaxRecord(0, 1, 0, 0x08));
+        engine.apply(superDelete, 0, page);
+        int t1 = Page.itemOff(page, 1);
+        assertEquals(0, PageBytes.u32(page, t1));     // xmin invalid
+        assertEquals(0, PageBytes.u32(page, t1 + 4)); // xmax untouched (0)
+        DecodedRecord moved = TestRecords.build(10, 0x10, 744, LSN + 0x300,
+                List.of(new Block(0, 0, 3, false, null)), xmaxRecord(744, 2, 0, 0x10));
+        engine.apply(moved, 0, page);
+        int t2 = Page.itemOff(page, 2);
+        assertEquals(744, PageBytes.u32(page, t2 + 4));
+        assertEquals(0xFFFF_FFFFL, PageBytes.itemPointerBlock(page, t2 + 12));
+        assertEquals(0xFFFD, PageBytes.itemPointerOffset(page, t2 + 12));
+        assertEquals(742, Page.pruneXid(page)); // the smaller xid stays
+    }
+
+    @Test
+    void aLockOnlyXmaxResetsTheCtidButLockUpdatedDoesNot() {
+        byte[] page = new byte[Page.BLCKSZ];
+        engine.apply(insert(true, LSN, 1, bytes(0, 1, 0, 0, 0)), 0, page);
+        int t = Page.itemOff(page, 1);
+        PageBytes.putItemPointer(page, t + 12, 9, 9); // pretend a forward link
+        // HEAP2 LOCK_UPDATED with infobits LOCK_ONLY|KEYSHR: xmax and bits, ctid and cid kept.
+        PageBytes.putI32(page, t + 8, 77);
+        engine.apply(TestRecords.build(9, 0x60, 0, LSN + 0x100, List.of(new Block(0, 0, 3, false, null)),
+                xmaxRecord(900, 1, 0x0A, 0)), 0, page);
+        assertEquals(900, PageBytes.u32(page, t + 4));
+        assertEquals(9, PageBytes.itemPointerOffset(page, t + 12));
+        assertEquals(77, PageBytes.u32(page, t + 8));
+        assertEquals(HeapTupleHeader.HEAP_XMAX_LOCK_ONLY | HeapTupleHeader.HEAP_XMAX_KEYSHR_LOCK,
+                HeapTupleHeader.infomask(page, t) & HeapTupleHeader.HEAP_XMAX_BITS);
+        // HEAP LOCK with the same bits: locked-only, so the ctid points at itself again and cid is 0.
+        engine.apply(TestRecords.build(10, 0x60, 0, LSN + 0x200, List.of(new Block(0, 0, 3, false, null)),
+                xmaxRecord(901, 1, 0x0A, 0)), 0, page);
+        assertEquals(901, PageBytes.u32(page, t + 4));
+        assertEquals(3, PageBytes.itemPointerBlock(page, t + 12));
+        assertEquals(1, PageBytes.itemPointerOffset(page, t + 12));
+        assertEquals(0, PageBytes.u32(page, t + 8));
+    }
+
     @Test
     void pruneRedirectsKillsAndCompacts() {
         byte[] page = new byte[Page.BLCKSZ];
