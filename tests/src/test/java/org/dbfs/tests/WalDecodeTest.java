@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
 
+import org.dbfs.pageserver.redocheck.SegmentDirectorySource;
 import org.dbfs.pgformat.PageHeader;
 import org.dbfs.pgformat.wal.BlockImages;
 import org.dbfs.pgformat.wal.DecodedRecord;

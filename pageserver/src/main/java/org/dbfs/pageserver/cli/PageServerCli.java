@@ -6,6 +6,7 @@ import java.util.concurrent.Callable;
 import org.dbfs.pageserver.crypto.IntegrityException;
 import org.dbfs.pageserver.crypto.WrongPassphraseException;
 import org.dbfs.pageserver.objectstore.ObjectStoreException;
+import org.dbfs.pageserver.redocheck.RedoCheckCommand;
 import org.dbfs.pageserver.server.PageServer;
 import org.dbfs.pageserver.server.PageServerConfig;
 import org.dbfs.pageserver.store.StoreOptions;
@@ -16,7 +17,8 @@ import picocli.CommandLine.Option;
 
 /** {@code pageserver --bucket URL --listen HOST:PORT --cache-dir DIR}: runs until SIGTERM/SIGINT. */
 @Command(name = "pageserver", mixinStandardHelpOptions = true,
-        description = "Serves LSN-versioned PostgreSQL pages and files from an encrypted bucket.")
+        description = {"Serves LSN-versioned PostgreSQL pages and files from an encrypted bucket.",
+                "Also: pageserver redo-check --wal-dir DIR (verify native WAL redo against wal_consistency_checking images)."})
 public final class PageServerCli implements Callable<Integer> {
     static final int EXIT_WRONG_PASSPHRASE = 2;
     static final int EXIT_BUCKET_UNAVAILABLE = 3;
@@ -83,6 +85,12 @@ public final class PageServerCli implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("redo-check")) {
+            // A tool, not the server: the server's required options do not apply to it.
+            CommandLine check = new CommandLine(new RedoCheckCommand());
+            check.setExecutionExceptionHandler((e, commandLine, parseResult) -> exitCode("pageserver redo-check", e));
+            System.exit(check.execute(java.util.Arrays.copyOfRange(args, 1, args.length)));
+        }
         CommandLine cmd = new CommandLine(new PageServerCli());
         cmd.setExecutionExceptionHandler((e, commandLine, parseResult) -> exitCode("pageserver", e));
         System.exit(cmd.execute(args));

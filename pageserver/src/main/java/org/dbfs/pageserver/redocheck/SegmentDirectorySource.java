@@ -1,4 +1,4 @@
-package org.dbfs.tests;
+package org.dbfs.pageserver.redocheck;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -13,7 +13,7 @@ import org.dbfs.pgformat.wal.WalSource;
  * A {@link WalSource} over a directory of WAL segment files (pg_wal, or a copy of it), optionally
  * cut off at an end LSN the way pg_waldump's -e does. Keeps the current segment in memory.
  */
-final class SegmentDirectorySource implements WalSource {
+public final class SegmentDirectorySource implements WalSource {
     private final Path dir;
     private final int timeline;
     private final int segSize;
@@ -22,7 +22,7 @@ final class SegmentDirectorySource implements WalSource {
     private byte[] cached;
 
     /** @param endLsn the first LSN not to serve, or 0 for no limit */
-    SegmentDirectorySource(Path dir, int timeline, int segSize, long endLsn) {
+    public SegmentDirectorySource(Path dir, int timeline, int segSize, long endLsn) {
         this.dir = dir;
         this.timeline = timeline;
         this.segSize = segSize;
