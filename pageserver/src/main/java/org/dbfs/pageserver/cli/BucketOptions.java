@@ -31,10 +31,7 @@ public final class BucketOptions {
 
     /** The bucket URL; a usage error naming {@code --bucket} if it was not given. */
     public String requireBucket() {
-        if (bucket == null) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "Missing required option: '--bucket=URL'");
-        }
-        return bucket;
+        return RequiredOptions.require(spec, bucket, "--bucket=URL");
     }
 
     public boolean hasBucket() {

@@ -13,17 +13,25 @@ import org.dbfs.pageserver.store.StoreOptions;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
-/** {@code pageserver --bucket URL --listen HOST:PORT --cache-dir DIR}: runs until SIGTERM/SIGINT. */
-@Command(name = "pageserver", mixinStandardHelpOptions = true,
-        description = {"Serves LSN-versioned PostgreSQL pages and files from an encrypted bucket.",
-                "Also: pageserver redo-check --wal-dir DIR (verify native WAL redo against wal_consistency_checking images)."})
+/**
+ * {@code pageserver --bucket URL --listen HOST:PORT --cache-dir DIR}: runs until SIGTERM/SIGINT.
+ * Subcommand {@code redo-check} ({@link RedoCheckCommand}); the server's own options are checked in
+ * {@link #call()} rather than declared required, so that it does not demand them.
+ */
+@Command(name = "pageserver", mixinStandardHelpOptions = true, subcommands = RedoCheckCommand.class,
+        description = "Serves LSN-versioned PostgreSQL pages and files from an encrypted bucket.")
 public final class PageServerCli implements Callable<Integer> {
     static final int EXIT_WRONG_PASSPHRASE = 2;
     static final int EXIT_BUCKET_UNAVAILABLE = 3;
     static final int EXIT_CORRUPT = 4;
     static final int EXIT_LOCAL_IO = 5;
+
+    @Spec
+    CommandSpec spec;
 
     @Mixin
     BucketOptions bucket;
@@ -31,7 +39,7 @@ public final class PageServerCli implements Callable<Integer> {
     @Option(names = "--listen", defaultValue = "127.0.0.1:6400", description = "HOST:PORT to serve gRPC on (default ${DEFAULT-VALUE})")
     String listen;
 
-    @Option(names = "--cache-dir", required = true, description = "local directory for the durable journal and the segment cache")
+    @Option(names = "--cache-dir", description = "local directory for the durable journal and the segment cache")
     Path cacheDir;
 
     @Option(names = "--pack-bytes", defaultValue = "67108864", description = "pack journaled versions into a segment after this many bytes (default ${DEFAULT-VALUE})")
@@ -42,6 +50,7 @@ public final class PageServerCli implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        RequiredOptions.require(spec, cacheDir, "--cache-dir=<cacheDir>");
         int colon = listen.lastIndexOf(':');
         if (colon < 0) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--listen wants HOST:PORT, got " + listen);
@@ -85,12 +94,6 @@ public final class PageServerCli implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
-        if (args.length > 0 && args[0].equals("redo-check")) {
-            // A tool, not the server: the server's required options do not apply to it.
-            CommandLine check = new CommandLine(new RedoCheckCommand());
-            check.setExecutionExceptionHandler((e, commandLine, parseResult) -> exitCode("pageserver redo-check", e));
-            System.exit(check.execute(java.util.Arrays.copyOfRange(args, 1, args.length)));
-        }
         CommandLine cmd = new CommandLine(new PageServerCli());
         cmd.setExecutionExceptionHandler((e, commandLine, parseResult) -> exitCode("pageserver", e));
         System.exit(cmd.execute(args));

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.dbfs.pageserver.cli.PageServerCli;
 import org.dbfs.pageserver.cli.BucketOptions;
+import org.dbfs.pageserver.cli.RequiredOptions;
 import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.walservice.index.DecodingRecordIndexer;
 import org.dbfs.walservice.replication.PrimaryConnInfo;
@@ -96,9 +97,7 @@ public final class WalServiceCli implements Callable<Integer> {
     }
 
     private void requireOption(Object value, String option) {
-        if (value == null) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "Missing required option: '" + option + "'");
-        }
+        RequiredOptions.require(spec, value, option);
     }
 
     public static void main(String[] args) {
