@@ -37,9 +37,4 @@ public final class PageHeader {
         le.putInt(pageOffset, (int) (lsn >>> 32));
         le.putInt(pageOffset + 4, (int) lsn);
     }
-
-    /** An LSN the way PostgreSQL prints it (LSN_FORMAT_ARGS): "%X/%X". */
-    public static String formatLsn(long lsn) {
-        return String.format("%X/%X", lsn >>> 32, lsn & 0xFFFF_FFFFL);
-    }
 }

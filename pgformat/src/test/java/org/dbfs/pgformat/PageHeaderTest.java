@@ -1,5 +1,7 @@
 package org.dbfs.pgformat;
 
+import org.dbfs.pgformat.wal.Lsn;
+
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
@@ -15,7 +17,7 @@ class PageHeaderTest {
         byte[] header = {0x01, 0x00, 0x00, 0x00, 0x0D, 0x0C, 0x0B, 0x0A};
         System.arraycopy(header, 0, page, 0, header.length);
         assertEquals(0x1_0A0B0C0DL, PageHeader.PageGetLSN(page, 0));
-        assertEquals("1/A0B0C0D", PageHeader.formatLsn(PageHeader.PageGetLSN(page, 0)));
+        assertEquals("1/A0B0C0D", Lsn.format(PageHeader.PageGetLSN(page, 0)));
     }
 
     @Test
@@ -25,7 +27,7 @@ class PageHeaderTest {
             page[i] = (byte) 0xFF;
         }
         assertEquals(-1L, PageHeader.PageGetLSN(page, 0));
-        assertEquals("FFFFFFFF/FFFFFFFF", PageHeader.formatLsn(-1L));
+        assertEquals("FFFFFFFF/FFFFFFFF", Lsn.format(-1L));
     }
 
     @Test
