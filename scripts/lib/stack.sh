@@ -68,11 +68,12 @@ mount_dbfs() {
 }
 
 # init_cluster DATADIR PORT [EXTRA_CONF_LINE...]: initdb plus postgres-conf/primary.conf.
+# DATADIR may exist (empty), e.g. a DbFS mount's root, which is where a data directory on DbFS goes.
 init_cluster() {
   local data="$1" port="$2"; shift 2
-  local parent; parent="$(dirname "$data")"
-  mkdir -p "$parent" "$work/sock"
-  [ "$(id -u)" = 0 ] && chown postgres:postgres "$parent" "$work/sock"
+  mkdir -p "$data" "$work/sock"
+  [ "$(id -u)" = 0 ] && chown postgres:postgres "$data" "$work/sock"
+  chmod 700 "$data"
   as_pg "$PGBIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C >"$work/initdb-$port.log" 2>&1 \
       || { cat "$work/initdb-$port.log" >&2; die "initdb $data failed"; }
   {

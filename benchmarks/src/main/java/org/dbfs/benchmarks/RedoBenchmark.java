@@ -78,7 +78,7 @@ public class RedoBenchmark {
     }
 
     /** A Heap/INSERT (+INIT for the first) of a BODY-byte tuple at offnum {@code offnum} of block 7. */
-    private static int heapInsert(byte[] r, long prev, int offnum, CRC32C crc) {
+    static int heapInsert(byte[] r, long prev, int offnum, CRC32C crc) {
         ByteBuffer b = ByteBuffer.wrap(r).order(ByteOrder.LITTLE_ENDIAN);
         boolean init = offnum == 1;
         int dataLen = 5 + BODY;

@@ -511,6 +511,7 @@ final class DbfsFileSystem implements FuseOperations {
         MakeNodeRequest.Builder request = MakeNodeRequest.newBuilder().setPath(path).setType(type)
                 .setMode(mode & 07777).setUid(caller.uid()).setGid(caller.gid()).setExclusive(exclusive);
         if (type == NodeType.REGULAR) {
+            warnIfDataDirectoryBelowRoot(path);
             Optional<RelationSegmentFile> relation = RelationPath.parse(path, tablespaces);
             relation.ifPresent(r -> request.setRel(RelTag.newBuilder()
                     .setSpcNode((int) r.rnode().spcNode())
@@ -519,6 +520,19 @@ final class DbfsFileSystem implements FuseOperations {
                     .setForkNum(r.forkNum().forkNum())).setRelSegno(r.segno()));
         }
         return client.makeNode(request.build());
+    }
+
+    /**
+     * initdb writes PG_VERSION at the top of a data directory (and in each database directory). One
+     * elsewhere means a data directory below the mount's root, whose relation files the mount cannot
+     * tell from other files: they work, but as plain data, without LSN versions.
+     */
+    private static void warnIfDataDirectoryBelowRoot(String path) {
+        if (path.endsWith("/PG_VERSION") && !path.equals("/PG_VERSION") && !RelationPath.isDatabaseDirectoryFile(path)) {
+            log.warn("{}: a PostgreSQL data directory below the mount's root; its relation files are stored as plain "
+                    + "files, not as LSN-versioned pages (GetPage@LSN, replicas). Put the data directory at the mount's root "
+                    + "(initdb -D MOUNTPOINT).", path);
+        }
     }
 
     private static OpenFiles.OpenFile openFile(NodeAttr attr, Set<StandardOpenOption> flags) {

@@ -71,6 +71,17 @@ public final class RelationPath {
     }
 
     /**
+     * Whether {@code path} (mount-relative) names a file directly in a database directory of a data
+     * directory at the root, {@code /base/DB/NAME}, or of a tablespace, {@code .../PG_x_y/DB/NAME}.
+     */
+    public static boolean isDatabaseDirectoryFile(String path) {
+        String[] parts = (path.startsWith("/") ? path.substring(1) : path).split("/", -1);
+        int n = parts.length;
+        return n == 3 && parts[0].equals("base") && parseOid(parts[1]).isPresent()
+                || n >= 4 && isTablespaceVersionDirectory(parts[n - 3]) && parseOid(parts[n - 2]).isPresent();
+    }
+
+    /**
      * TABLESPACE_VERSION_DIRECTORY is "PG_" + major version + "_" + catalog version; any major is
      * accepted so that one mount can serve the PostgreSQL versions we aim at.
      */

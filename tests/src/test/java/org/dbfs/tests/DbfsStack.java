@@ -48,9 +48,19 @@ final class DbfsStack implements AutoCloseable {
     }
 
     void startPageServer() throws IOException {
+        startPageServer(List.of());
+    }
+
+    /** @param moreArgs further page server options, e.g. --walservice */
+    void startPageServer(List<String> moreArgs) throws IOException {
         List<String> args = new ArrayList<>(bucketArgs);
         args.addAll(List.of("--cache-dir", root.resolve("cache").toString()));
+        args.addAll(moreArgs);
         pageServer = PageServerProcess.start(args, env, root.resolve("logs"));
+    }
+
+    PageServerProcess pageServer() {
+        return pageServer;
     }
 
     void killPageServer() throws InterruptedException {
@@ -69,14 +79,15 @@ final class DbfsStack implements AutoCloseable {
         return result;
     }
 
-    /** A directory on the mount owned by postgres, for initdb -D DIR/data. */
-    Path postgresHome() throws IOException, InterruptedException {
-        Path home = mountPoint().resolve("pg");
-        if (!Files.exists(home)) {
-            Files.createDirectory(home);
-            PostgresCluster.chownToPostgres(home);
-        }
-        return home;
+    /**
+     * The mount's root, owned by postgres with mode 0700, for {@code initdb -D}: the data directory
+     * is the root of a DbFS mount (only there are relation files stored as LSN-versioned pages).
+     */
+    Path dataDirectory() throws IOException, InterruptedException {
+        Path data = mountPoint();
+        PostgresCluster.chownToPostgres(data);
+        Files.setPosixFilePermissions(data, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        return data;
     }
 
     @Override

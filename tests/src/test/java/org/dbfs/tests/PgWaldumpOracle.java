@@ -133,7 +133,8 @@ final class PgWaldumpOracle {
         for (PageKey k : keys) {
             List<PageRecord> got = svc.client().getPageRecords(GetPageRecordsRequest.newBuilder().setSpcNode(k.spcNode())
                     .setDbNode(k.dbNode()).setRelNode(k.relNode()).setForkNum(k.fork()).setBlock(k.block()).setToLsn(end)
-                    .build()).getRecordsList().stream().filter(r -> Long.compareUnsigned(r.getEndLsn(), end) <= 0).toList();
+                    .build()).getRecordsList().stream().filter(r -> Long.compareUnsigned(r.getEndLsn(), end) <= 0)
+                    .filter(r -> !r.getVmClear()).toList(); // pg_waldump lists block references only
             List<String> mine = got.stream().map(r -> Lsn.format(r.getLsn()) + (r.getHasApplyImage() ? " FPW" : "")).toList();
             List<String> theirs = pages.getOrDefault(k, Map.of()).values().stream()
                     .map(t -> Lsn.format(t.lsn()) + (t.fpw() ? " FPW" : "")).toList();

@@ -45,7 +45,7 @@ class PostgresOnDbfsTest {
             stack.startPageServer();
             stack.mount();
             Path work = tmp.resolve("pg");
-            try (PostgresCluster pg = PostgresCluster.initdb(stack.postgresHome().resolve("data"), work, List.of(PRIMARY_CONF))) {
+            try (PostgresCluster pg = PostgresCluster.initdb(stack.dataDirectory(), work, List.of(PRIMARY_CONF))) {
                 pg.start();
                 pg.pgbench(work, "-i", "-s", "5", "-q");
                 String run = pg.pgbench(work, "-c", "4", "-j", "2", "-t", "250");
@@ -74,7 +74,7 @@ class PostgresOnDbfsTest {
             stack.startPageServer();
             stack.mount();
             Path work = tmp.resolve("pg");
-            Path data = stack.postgresHome().resolve("data");
+            Path data = stack.dataDirectory();
             PostgresCluster pg = PostgresCluster.initdb(data, work, List.of(PRIMARY_CONF));
             pg.start();
             pg.pgbench(work, "-i", "-s", "2", "-q");
@@ -148,7 +148,7 @@ class PostgresOnDbfsTest {
                 stack.startPageServer();
                 stack.mount();
                 Path work = tmp.resolve("pg");
-                try (PostgresCluster pg = PostgresCluster.initdb(stack.postgresHome().resolve("data"), work, List.of(PRIMARY_CONF))) {
+                try (PostgresCluster pg = PostgresCluster.initdb(stack.dataDirectory(), work, List.of(PRIMARY_CONF))) {
                     pg.start();
                     pg.pgbench(work, "-i", "-s", "1", "-q");
                     pg.pgbench(work, "-c", "2", "-j", "2", "-t", "100");

@@ -74,9 +74,14 @@ final class WalServiceProcess implements AutoCloseable {
 
     /** Starts the service on a free port and waits until it listens. */
     static WalServiceProcess start(String primary, Path bucket, Path dataDir, Path logDir) throws IOException {
+        return start(primary, bucket, dataDir, logDir, 0);
+    }
+
+    /** Starts the service on {@code port} (0: a free one) and waits until it listens. */
+    static WalServiceProcess start(String primary, Path bucket, Path dataDir, Path logDir, int port) throws IOException {
         Path log = logDir.resolve("walservice-" + System.nanoTime() + ".log");
         Process p = spawn(List.of("--primary", primary, "--slot", "walservice", "--bucket", bucket.toUri().toString(),
-                "--data-dir", dataDir.toString(), "--listen", "127.0.0.1:0"), PASSPHRASE, log);
+                "--data-dir", dataDir.toString(), "--listen", "127.0.0.1:" + port), PASSPHRASE, log);
         int listening = ListeningLine.awaitPort(p, LISTENING, 1, 60);
         if (listening < 0) {
             p.destroyForcibly();

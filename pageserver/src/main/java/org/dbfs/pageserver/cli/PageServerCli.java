@@ -19,10 +19,10 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code pageserver --bucket URL --listen HOST:PORT --cache-dir DIR}: runs until SIGTERM/SIGINT.
- * Subcommand {@code redo-check} ({@link RedoCheckCommand}); the server's own options are checked in
+ * Subcommands {@code redo-check} ({@link RedoCheckCommand}) and {@code getpage} ({@link GetPageCommand}); the server's own options are checked in
  * {@link #call()} rather than declared required, so that it does not demand them.
  */
-@Command(name = "pageserver", mixinStandardHelpOptions = true, subcommands = RedoCheckCommand.class,
+@Command(name = "pageserver", mixinStandardHelpOptions = true, subcommands = {RedoCheckCommand.class, GetPageCommand.class},
         description = "Serves LSN-versioned PostgreSQL pages and files from an encrypted bucket.")
 public final class PageServerCli implements Callable<Integer> {
     static final int EXIT_WRONG_PASSPHRASE = 2;
@@ -48,6 +48,12 @@ public final class PageServerCli implements Callable<Integer> {
     @Option(names = "--pack-interval-ms", defaultValue = "30000", description = "... or after this many milliseconds (default ${DEFAULT-VALUE})")
     long packIntervalMs;
 
+    @Option(names = "--walservice", paramLabel = "HOST:PORT", description = "the WAL service of this cluster: enables GetPage@LSN")
+    String walservice;
+
+    @Option(names = "--wal-log-hints", description = "the cluster runs with wal_log_hints = on or data checksums (redo then sets pd_lsn as PostgreSQL does)")
+    boolean walLogHints;
+
     @Override
     public Integer call() throws Exception {
         RequiredOptions.require(spec, cacheDir, "--cache-dir=<cacheDir>");
@@ -60,7 +66,8 @@ public final class PageServerCli implements Callable<Integer> {
         String bucketUrl = bucket.requireBucket();
         char[] passphrase = bucket.passphrase();
         PageServerConfig config = new PageServerConfig(bucketUrl, bucket.s3Endpoint(), host, port, passphrase,
-                StoreOptions.defaults(cacheDir).withPacking(packBytes, Duration.ofMillis(packIntervalMs)));
+                StoreOptions.defaults(cacheDir).withPacking(packBytes, Duration.ofMillis(packIntervalMs)),
+                walservice == null ? null : PageServerConfig.GetPageOptions.of(walservice, walLogHints));
         PageServer server = PageServer.start(config);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {

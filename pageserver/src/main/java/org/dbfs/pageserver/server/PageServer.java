@@ -9,6 +9,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.dbfs.pageserver.crypto.BucketKeys;
 import org.dbfs.pageserver.crypto.FrameCodec;
+import org.dbfs.pageserver.getpage.PageMaterializer;
+import org.dbfs.pageserver.getpage.RemoteWal;
 import org.dbfs.pageserver.objectstore.ObjectStore;
 import org.dbfs.pageserver.objectstore.ObjectStores;
 import org.dbfs.pageserver.store.PageStore;
@@ -23,17 +25,20 @@ public final class PageServer implements AutoCloseable {
     private final PageStore pageStore;
     private final Server server;
     private final ExecutorService blocking;
+    private final RemoteWal wal;
 
-    private PageServer(ObjectStore store, PageStore pageStore, Server server, ExecutorService blocking) {
+    private PageServer(ObjectStore store, PageStore pageStore, Server server, ExecutorService blocking, RemoteWal wal) {
         this.store = store;
         this.pageStore = pageStore;
         this.server = server;
         this.blocking = blocking;
+        this.wal = wal;
     }
 
     public static PageServer start(PageServerConfig config) throws IOException {
         ObjectStore store = ObjectStores.open(config.bucketUrl(), config.s3Endpoint());
         PageStore pageStore = null;
+        RemoteWal wal = null;
         try {
             store.checkReachable();
             FrameCodec codec = BucketKeys.openOrCreate(store, config.passphrase());
@@ -43,14 +48,23 @@ public final class PageServer implements AutoCloseable {
                 t.setDaemon(true);
                 return t;
             });
+            PageMaterializer materializer = null;
+            PageServerConfig.GetPageOptions gp = config.getPage();
+            if (gp != null) {
+                wal = new RemoteWal(gp.walService(), gp.cachedWalPages());
+                materializer = new PageMaterializer(pageStore::readPage, wal, gp.hintBitsLogged(), gp.cachedPages());
+            }
             Server server = NettyServerBuilder.forAddress(new InetSocketAddress(config.listenHost(), config.port()))
-                    .addService(new PageServerService(pageStore, blocking))
+                    .addService(new PageServerService(pageStore, blocking, materializer))
                     .directExecutor() // see PageServerService: handlers never block the event loop
                     .maxInboundMessageSize(64 << 20)
                     .build()
                     .start();
-            return new PageServer(store, pageStore, server, blocking);
+            return new PageServer(store, pageStore, server, blocking, wal);
         } catch (IOException | RuntimeException e) {
+            if (wal != null) {
+                wal.close();
+            }
             if (pageStore != null) {
                 pageStore.close();
             }
@@ -84,6 +98,9 @@ public final class PageServer implements AutoCloseable {
             server.shutdownNow();
         }
         blocking.shutdown();
+        if (wal != null) {
+            wal.close();
+        }
         try {
             pageStore.sync();
         } finally {

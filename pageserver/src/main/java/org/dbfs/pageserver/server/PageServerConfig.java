@@ -11,24 +11,43 @@ import org.dbfs.pageserver.store.StoreOptions;
  * @param s3Endpoint endpoint of an S3-compatible server, or null for AWS
  * @param listenHost address to listen on
  * @param port       port to listen on; 0 picks a free one
+ * @param getPage    where GetPage@LSN reads WAL, or null to serve without it
  */
 public record PageServerConfig(String bucketUrl, String s3Endpoint, String listenHost, int port,
-                               char[] passphrase, StoreOptions storeOptions) {
+                               char[] passphrase, StoreOptions storeOptions, GetPageOptions getPage) {
+
+    /**
+     * GetPage@LSN settings.
+     *
+     * @param walService     HOST:PORT of the WAL service that streams this cluster's WAL
+     * @param hintBitsLogged the cluster runs with data checksums or wal_log_hints = on
+     * @param cachedPages    materialized pages kept in memory
+     * @param cachedWalPages 8 KB WAL pages kept in memory
+     */
+    public record GetPageOptions(String walService, boolean hintBitsLogged, long cachedPages, long cachedWalPages) {
+        public static GetPageOptions of(String walService, boolean hintBitsLogged) {
+            return new GetPageOptions(walService, hintBitsLogged, 16_384, 8_192);
+        }
+    }
 
     public static PageServerConfig of(String bucketUrl, Path cacheDir, char[] passphrase) {
-        return new PageServerConfig(bucketUrl, null, "127.0.0.1", 0, passphrase, StoreOptions.defaults(cacheDir));
+        return new PageServerConfig(bucketUrl, null, "127.0.0.1", 0, passphrase, StoreOptions.defaults(cacheDir), null);
     }
 
     public PageServerConfig withS3Endpoint(String endpoint) {
-        return new PageServerConfig(bucketUrl, endpoint, listenHost, port, passphrase, storeOptions);
+        return new PageServerConfig(bucketUrl, endpoint, listenHost, port, passphrase, storeOptions, getPage);
     }
 
     public PageServerConfig withListen(String host, int listenPort) {
-        return new PageServerConfig(bucketUrl, s3Endpoint, host, listenPort, passphrase, storeOptions);
+        return new PageServerConfig(bucketUrl, s3Endpoint, host, listenPort, passphrase, storeOptions, getPage);
     }
 
     public PageServerConfig withPacking(long bytes, Duration interval) {
         return new PageServerConfig(bucketUrl, s3Endpoint, listenHost, port, passphrase,
-                storeOptions.withPacking(bytes, interval));
+                storeOptions.withPacking(bytes, interval), getPage);
+    }
+
+    public PageServerConfig withGetPage(GetPageOptions options) {
+        return new PageServerConfig(bucketUrl, s3Endpoint, listenHost, port, passphrase, storeOptions, options);
     }
 }

@@ -15,7 +15,10 @@ import org.dbfs.pageserver.objectstore.ObjectStoreUnavailableException;
 import org.dbfs.pageserver.store.FileSystemOps;
 import org.dbfs.pageserver.store.PageStore;
 import org.dbfs.pageserver.store.RelTag;
+import org.dbfs.pageserver.getpage.PageMaterializer;
 import org.dbfs.protocol.pageserver.v1.GetAttrRequest;
+import org.dbfs.protocol.pageserver.v1.GetPageAtLsnReply;
+import org.dbfs.protocol.pageserver.v1.GetPageAtLsnRequest;
 import org.dbfs.protocol.pageserver.v1.GetPagesReply;
 import org.dbfs.protocol.pageserver.v1.GetPagesRequest;
 import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;
@@ -62,11 +65,14 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
     private final PageStore store;
     private final FileSystemOps fs;
     private final Executor blocking;
+    private final PageMaterializer materializer;
 
-    PageServerService(PageStore store, Executor blocking) {
+    /** @param materializer GetPage@LSN, or null when the server has no WAL service */
+    PageServerService(PageStore store, Executor blocking, PageMaterializer materializer) {
         this.store = store;
         this.fs = new FileSystemOps(store);
         this.blocking = blocking;
+        this.materializer = materializer;
     }
 
     @Override
@@ -88,6 +94,11 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
             }
             return done(reply.build());
         }));
+    }
+
+    @Override
+    public void getPageAtLsn(GetPageAtLsnRequest req, StreamObserver<GetPageAtLsnReply> out) {
+        blocking.execute(() -> serve(out, () -> done(GetPageAtLsnCall.serve(materializer, req))));
     }
 
     @Override

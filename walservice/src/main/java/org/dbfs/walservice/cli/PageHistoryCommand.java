@@ -4,11 +4,14 @@ import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.dbfs.pageserver.cli.BucketOptions;
-import org.dbfs.pgformat.ForkNumber;
+import org.dbfs.pageserver.cli.PageAddressOptions;
+import org.dbfs.pageserver.store.RelTag;
 import org.dbfs.pgformat.wal.DecodedRecord;
 import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.pgformat.wal.WalEnd;
@@ -25,6 +28,7 @@ import org.dbfs.protocol.walservice.v1.WalChunk;
 import org.dbfs.protocol.walservice.v1.WalServiceGrpc;
 import org.dbfs.walservice.index.DecodingRecordIndexer;
 import org.dbfs.walservice.index.PageKey;
+import org.dbfs.walservice.index.PageRef;
 import org.dbfs.walservice.index.RecordFlags;
 import org.dbfs.walservice.wal.WalNotAvailableException;
 import picocli.CommandLine;
@@ -35,8 +39,9 @@ import picocli.CommandLine.Option;
 /**
  * {@code walservice page-history --rel SPC/DB/RELNODE --fork main --block N [--start LSN] [--end LSN]}
  * with {@code --walservice HOST:PORT} or {@code --bucket URL}: the WAL records that touch one page,
- * one line each: {@code LSN END_LSN Rmgr/TYPE [FPW] [INIT]} (LSNs as pg_waldump prints them; FPW =
- * an image redo applies, INIT = redo initialises the page).
+ * one line each: {@code LSN END_LSN Rmgr/TYPE [FPW] [INIT] [VM-CLEAR]} (LSNs as pg_waldump prints them;
+ * FPW = an image redo applies, INIT = redo initialises the page, VM-CLEAR = a heap record clearing
+ * bits on this visibility-map page without referencing it).
  *
  * <p>With {@code --walservice} the running service's per-page index answers (GetPageRecords, fast,
  * complete below its indexed position, which is printed to stderr when the range reaches past it),
@@ -52,14 +57,8 @@ final class PageHistoryCommand implements Callable<Integer> {
     @Option(names = "--walservice", paramLabel = "HOST:PORT", description = "ask this running WAL service's index instead of scanning the archive")
     String walservice;
 
-    @Option(names = "--rel", required = true, paramLabel = "SPC/DB/RELNODE", description = "tablespace/database/relfilenode OIDs")
-    String rel;
-
-    @Option(names = "--fork", defaultValue = "main", description = "main, fsm, vm or init (default ${DEFAULT-VALUE})")
-    String fork;
-
-    @Option(names = "--block", required = true, description = "block number")
-    long block;
+    @Mixin
+    PageAddressOptions address;
 
     @Option(names = "--start", paramLabel = "LSN", description = "records starting at or after this LSN (default: all)")
     String start;
@@ -90,21 +89,8 @@ final class PageHistoryCommand implements Callable<Integer> {
     }
 
     private PageKey pageKey() {
-        String[] parts = rel.split("/");
-        if (parts.length != 3) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--rel wants SPC/DB/RELNODE, got " + rel);
-        }
-        int forkNum = -1;
-        for (ForkNumber f : ForkNumber.values()) {
-            if (f.forkName().equals(fork)) {
-                forkNum = f.ordinal();
-            }
-        }
-        if (forkNum < 0) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--fork wants main, fsm, vm or init, got " + fork);
-        }
-        return new PageKey(Integer.parseUnsignedInt(parts[0]), Integer.parseUnsignedInt(parts[1]),
-                Integer.parseUnsignedInt(parts[2]), forkNum, (int) block);
+        RelTag rel = address.relTag(spec.commandLine());
+        return new PageKey(rel.spcNode(), rel.dbNode(), rel.relNode(), rel.forkNum(), address.block(spec.commandLine()));
     }
 
     private void fromService(PageKey page) throws IOException {
@@ -125,7 +111,8 @@ final class PageHistoryCommand implements Callable<Integer> {
             }
             for (PageRecord r : reply.getRecordsList()) {
                 String type = recordType(client, r.getLsn(), r.getEndLsn(), pos);
-                int flags = (r.getHasApplyImage() ? RecordFlags.HAS_APPLY_IMAGE : 0) | (r.getWillInit() ? RecordFlags.WILL_INIT : 0);
+                int flags = (r.getHasApplyImage() ? RecordFlags.HAS_APPLY_IMAGE : 0) | (r.getWillInit() ? RecordFlags.WILL_INIT : 0)
+                        | (r.getVmClear() ? RecordFlags.VM_CLEAR : 0);
                 System.out.println(line(r.getLsn(), r.getEndLsn(), type, flags));
             }
         } finally {
@@ -156,6 +143,7 @@ final class PageHistoryCommand implements Callable<Integer> {
             long from = start == null ? archive.catalog.start() : Lsn.parse(start);
             long to = end == null ? archive.catalog.end() : Lsn.parse(end);
             WalReader reader = archive.reader(from, to, segmentSize);
+            List<PageRef> refs = new ArrayList<>();
             while (true) {
                 WalReadResult r = reader.next();
                 if (r instanceof WalEnd e) {
@@ -165,10 +153,12 @@ final class PageHistoryCommand implements Callable<Integer> {
                     return;
                 }
                 DecodedRecord rec = (DecodedRecord) r;
+                refs.clear();
+                DecodingRecordIndexer.addPageRefs(rec, refs); // as the index sees it: block references and VM clears
                 int flags = -1;
-                for (int id = 0; id <= rec.maxBlockId(); id++) {
-                    if (rec.hasBlockRef(id) && page.equals(DecodingRecordIndexer.pageKey(rec, id))) {
-                        flags = Math.max(flags, 0) | DecodingRecordIndexer.flags(rec, id);
+                for (PageRef ref : refs) {
+                    if (ref.page().equals(page)) {
+                        flags = Math.max(flags, 0) | ref.flags();
                     }
                 }
                 if (flags >= 0) {
@@ -180,6 +170,7 @@ final class PageHistoryCommand implements Callable<Integer> {
 
     static String line(long lsn, long endLsn, String type, int flags) {
         return Lsn.formatPadded(lsn) + " " + Lsn.formatPadded(endLsn) + " " + type
-                + ((flags & RecordFlags.HAS_APPLY_IMAGE) != 0 ? " FPW" : "") + ((flags & RecordFlags.WILL_INIT) != 0 ? " INIT" : "");
+                + ((flags & RecordFlags.HAS_APPLY_IMAGE) != 0 ? " FPW" : "") + ((flags & RecordFlags.WILL_INIT) != 0 ? " INIT" : "")
+                + ((flags & RecordFlags.VM_CLEAR) != 0 ? " VM-CLEAR" : "");
     }
 }

@@ -2,6 +2,8 @@ package org.dbfs.walservice.index;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.dbfs.pgformat.ForkNumber;
+import org.dbfs.pgformat.redo.VisibilityMap;
 import org.dbfs.pgformat.wal.DecodedRecord;
 import org.dbfs.pgformat.wal.WalEnd;
 import org.dbfs.pgformat.wal.WalReadResult;
@@ -12,8 +14,9 @@ import org.dbfs.pgformat.wal.WalSource;
  * The {@link RecordIndexer} built on pgformat's {@link WalReader}: one reader kept across batches, so
  * records spanning pages, batches and segments (and XLOG_SWITCH, whose EndRecPtr is the next
  * segment's start) are read as PostgreSQL reads them, CRC-checked. Every block reference of a
- * record becomes one {@link PageRef}; a record touching the same page twice yields one entry in the
- * index (same key).
+ * record becomes one {@link PageRef}, and so does every visibility-map page the record clears bits of
+ * without referencing it ({@link RecordFlags#VM_CLEAR}); a record touching the same page twice
+ * yields one entry in the index (same key).
  *
  * <p>{@link WalEnd.Reason#NEED_MORE_BYTES} ends a batch (the reader retries there next time); any
  * other {@link WalEnd} is a {@link CorruptWalException}, since the source only serves durable WAL.
@@ -50,13 +53,22 @@ public final class DecodingRecordIndexer implements RecordIndexer {
         return new Batch(refs, reader.position(), records, false);
     }
 
-    /** One {@link PageRef} per block reference of {@code rec}. */
+    /** One {@link PageRef} per block reference of {@code rec}, then one per VM page it clears bits on. */
     public static void addPageRefs(DecodedRecord rec, List<PageRef> out) {
         for (int id = 0; id <= rec.maxBlockId(); id++) {
             if (!rec.hasBlockRef(id)) {
                 continue;
             }
             out.add(new PageRef(pageKey(rec, id), rec.lsn(), rec.endLsn(), rec.totalLength(), flags(rec, id)));
+        }
+        PageKey lastVm = null;
+        for (VisibilityMap.Clear c : VisibilityMap.clearsOf(rec)) {
+            PageKey vm = new PageKey((int) c.rel().spcNode(), (int) c.rel().dbNode(), (int) c.rel().relNode(),
+                    ForkNumber.VISIBILITYMAP_FORKNUM.forkNum(), (int) c.vmBlock());
+            if (!vm.equals(lastVm)) { // an update's old and new heap blocks usually share a VM page
+                out.add(new PageRef(vm, rec.lsn(), rec.endLsn(), rec.totalLength(), RecordFlags.VM_CLEAR));
+                lastVm = vm;
+            }
         }
     }
 

@@ -9,4 +9,8 @@ public record IndexedRecord(long lsn, long endLsn, int length, int flags) {
     public boolean willInit() {
         return (flags & RecordFlags.WILL_INIT) != 0;
     }
+
+    public boolean vmClear() {
+        return (flags & RecordFlags.VM_CLEAR) != 0;
+    }
 }

@@ -6,7 +6,12 @@ public final class RecordFlags {
     public static final int HAS_APPLY_IMAGE = 0x01;
     /** Redo initializes the page from nothing (BKPBLOCK_WILL_INIT): also a base. */
     public static final int WILL_INIT = 0x02;
-    static final int KNOWN = HAS_APPLY_IMAGE | WILL_INIT;
+    /**
+     * The record has no block reference to this page but its redo changes it: a heap record that
+     * clears visibility-map bits (the entry is keyed by the VM page).
+     */
+    public static final int VM_CLEAR = 0x04;
+    static final int KNOWN = HAS_APPLY_IMAGE | WILL_INIT | VM_CLEAR;
 
     private RecordFlags() {}
 

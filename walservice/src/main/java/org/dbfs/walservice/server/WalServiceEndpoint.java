@@ -92,10 +92,40 @@ final class WalServiceEndpoint extends WalServiceGrpc.WalServiceImplBase {
         }
         PageKey page = new PageKey(req.getSpcNode(), req.getDbNode(), req.getRelNode(), req.getForkNum(), req.getBlock());
         long to = req.getToLsn() == 0 ? -1L : req.getToLsn(); // 0: no upper bound
+        try {
+            if (req.getMaxWaitMs() > 0 && req.getToLsn() != 0) {
+                long waitMs = req.getMaxWaitMs();
+                var deadline = Context.current().getDeadline();
+                if (deadline != null) {
+                    waitMs = Math.min(waitMs, deadline.timeRemaining(TimeUnit.MILLISECONDS));
+                }
+                long indexed = positions.awaitIndexed(to, waitMs);
+                if (Long.compareUnsigned(indexed, to) < 0) {
+                    String error = positions.indexError();
+                    out.onError(Status.OUT_OF_RANGE.withDescription("the WAL index did not reach " + Lsn.format(to)
+                            + " within " + waitMs + " ms: indexed up to " + Lsn.format(indexed) + ", flushed up to "
+                            + Lsn.format(positions.flushed()) + (error.isEmpty() ? "" : "; indexing stopped: " + error))
+                            .asRuntimeException());
+                    return;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            out.onError(Status.CANCELLED.withDescription("server shutting down").asRuntimeException());
+            return;
+        }
+        long from = req.getFromLsn();
+        if (req.getFromLastBase()) {
+            long below = to == -1L ? -1L : to - 1;
+            var base = index.lastImageOrInitAtOrBelow(page, below);
+            if (base.isPresent() && Long.compareUnsigned(base.get().lsn(), from) > 0) {
+                from = base.get().lsn();
+            }
+        }
         GetPageRecordsReply.Builder reply = GetPageRecordsReply.newBuilder().setIndexedUpTo(index.indexedUpTo());
-        for (IndexedRecord r : index.recordsTouching(page, req.getFromLsn(), to)) {
+        for (IndexedRecord r : index.recordsTouching(page, from, to)) {
             reply.addRecords(PageRecord.newBuilder().setLsn(r.lsn()).setEndLsn(r.endLsn()).setLength(r.length())
-                    .setHasApplyImage(r.hasApplyImage()).setWillInit(r.willInit()));
+                    .setHasApplyImage(r.hasApplyImage()).setWillInit(r.willInit()).setVmClear(r.vmClear()));
         }
         out.onNext(reply.build());
         out.onCompleted();

@@ -43,11 +43,13 @@ public final class WalPositions {
 
     public synchronized void indexed(long lsn) {
         indexed = Math.max(indexed, lsn);
+        notifyAll();
     }
 
     /** Indexing stopped for good at {@link #indexed()}: why, for GetPositions. */
     public synchronized void indexFailed(String message) {
         indexError = message;
+        notifyAll();
     }
 
     /** Empty while indexing is healthy (or off). */
@@ -107,6 +109,22 @@ public final class WalPositions {
             wait(left);
         }
         return flushed;
+    }
+
+    /**
+     * Waits until the index reaches {@code lsn} or indexing has failed for good; returns the indexed
+     * position (below {@code lsn} on timeout or failure).
+     */
+    public synchronized long awaitIndexed(long lsn, long timeoutMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
+        while (Long.compareUnsigned(indexed, lsn) < 0 && indexError.isEmpty()) {
+            long left = (deadline - System.nanoTime()) / 1_000_000;
+            if (left <= 0) {
+                break;
+            }
+            wait(left);
+        }
+        return indexed;
     }
 
     /** Wakes the waiters (at shutdown). */

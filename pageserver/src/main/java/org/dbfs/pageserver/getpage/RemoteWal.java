@@ -1,0 +1,205 @@
+package org.dbfs.pageserver.getpage;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import org.dbfs.pageserver.store.RelTag;
+import org.dbfs.pgformat.wal.DecodedRecord;
+import org.dbfs.pgformat.wal.Lsn;
+import org.dbfs.pgformat.wal.WalEnd;
+import org.dbfs.pgformat.wal.WalReadResult;
+import org.dbfs.pgformat.wal.WalReader;
+import org.dbfs.pgformat.wal.WalSource;
+import org.dbfs.protocol.walservice.v1.GetPageRecordsReply;
+import org.dbfs.protocol.walservice.v1.GetPageRecordsRequest;
+import org.dbfs.protocol.walservice.v1.GetPositionsRequest;
+import org.dbfs.protocol.walservice.v1.PageRecord;
+import org.dbfs.protocol.walservice.v1.Positions;
+import org.dbfs.protocol.walservice.v1.ReadWalRequest;
+import org.dbfs.protocol.walservice.v1.WalChunk;
+import org.dbfs.protocol.walservice.v1.WalServiceGrpc;
+
+/**
+ * {@link PageWal} over a WAL service's gRPC API. WAL is read in whole 8 KB WAL pages (a record's
+ * page header is part of what the decoder checks) and complete pages are kept in a bounded cache:
+ * durable WAL never changes, and the records of one chain are often on neighbouring pages.
+ */
+public final class RemoteWal implements PageWal, AutoCloseable {
+    private static final int WAL_PAGE = 8192;
+    private static final long CALL_SLACK_MS = 30_000;
+
+    private final String target;
+    private final ManagedChannel channel;
+    private final WalServiceGrpc.WalServiceBlockingStub stub;
+    private final Cache<Long, byte[]> walPages;
+    private volatile Positions layout;
+    /** Highest indexed_up_to seen: WAL below it is durable at the service, so ReadWal will not wait for it. */
+    private volatile long durableBelow;
+
+    public RemoteWal(String hostPort, long cachedWalPages) {
+        int colon = hostPort.lastIndexOf(':');
+        if (colon <= 0) {
+            throw new IllegalArgumentException("--walservice wants HOST:PORT, got " + hostPort);
+        }
+        this.target = hostPort;
+        this.channel = NettyChannelBuilder.forAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)))
+                .usePlaintext().maxInboundMessageSize(64 << 20).build();
+        this.stub = WalServiceGrpc.newBlockingStub(channel);
+        this.walPages = Caffeine.newBuilder().maximumSize(cachedWalPages).build();
+    }
+
+    @Override
+    public List<WalRecordRef> records(RelTag rel, long block, long fromLsn, long toLsn, boolean fromLastBase, long waitMs) {
+        GetPageRecordsReply reply;
+        try {
+            reply = stub.withDeadlineAfter(waitMs + CALL_SLACK_MS, TimeUnit.MILLISECONDS).getPageRecords(
+                    GetPageRecordsRequest.newBuilder().setSpcNode(rel.spcNode()).setDbNode(rel.dbNode())
+                            .setRelNode(rel.relNode()).setForkNum(rel.forkNum()).setBlock((int) block)
+                            .setFromLsn(fromLsn).setToLsn(toLsn).setFromLastBase(fromLastBase)
+                            .setMaxWaitMs((int) Math.min(Integer.MAX_VALUE, Math.max(1, waitMs))).build());
+        } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() == Status.Code.OUT_OF_RANGE) {
+                throw new WalNotIndexedException("WAL service " + target + ": " + e.getStatus().getDescription());
+            }
+            throw relayed(e);
+        }
+        long indexed = reply.getIndexedUpTo();
+        if (Long.compareUnsigned(indexed, durableBelow) > 0) {
+            durableBelow = indexed;
+        }
+        List<WalRecordRef> out = new ArrayList<>(reply.getRecordsCount());
+        for (PageRecord r : reply.getRecordsList()) {
+            out.add(new WalRecordRef(r.getLsn(), r.getEndLsn(), r.getHasApplyImage(), r.getWillInit(), r.getVmClear()));
+        }
+        return out;
+    }
+
+    @Override
+    public List<DecodedRecord> read(List<WalRecordRef> records) {
+        Positions l = layout();
+        WalSource source = load(records);
+        List<DecodedRecord> out = new ArrayList<>(records.size());
+        for (WalRecordRef r : records) {
+            WalReadResult result = WalReader.atRecord(source, r.lsn(), l.getWalSegmentSize(), l.getSystemIdentifier()).next();
+            if (result instanceof WalEnd end) {
+                throw new PageNotMaterializableException("the WAL record at " + Lsn.format(r.lsn())
+                        + " read back from WAL service " + target + " does not decode: " + end.message());
+            }
+            DecodedRecord rec = (DecodedRecord) result;
+            if (rec.endLsn() != r.endLsn()) {
+                throw new PageNotMaterializableException("the WAL record at " + Lsn.format(r.lsn()) + " ends at "
+                        + Lsn.format(rec.endLsn()) + ", the index says " + Lsn.format(r.endLsn()));
+            }
+            out.add(rec.copy());
+        }
+        return out;
+    }
+
+    /** The WAL pages under {@code records}: cached ones, the rest fetched in runs of consecutive pages. */
+    private WalSource load(List<WalRecordRef> records) {
+        Map<Long, byte[]> pages = new HashMap<>();
+        TreeSet<Long> missing = new TreeSet<>();
+        for (WalRecordRef r : records) {
+            for (long p = r.lsn() & -WAL_PAGE; Long.compareUnsigned(p, r.endLsn()) < 0; p += WAL_PAGE) {
+                byte[] cached = walPages.getIfPresent(p);
+                if (cached != null) {
+                    pages.put(p, cached);
+                } else {
+                    missing.add(p);
+                }
+            }
+        }
+        Iterator<Long> it = missing.iterator();
+        long runStart = -1;
+        long runEnd = -1;
+        while (it.hasNext()) {
+            long p = it.next();
+            if (p != runEnd) {
+                if (runStart >= 0) {
+                    fetch(runStart, runEnd, pages);
+                }
+                runStart = p;
+            }
+            runEnd = p + WAL_PAGE;
+        }
+        if (runStart >= 0) {
+            fetch(runStart, runEnd, pages);
+        }
+        return (lsn, dst, off, len) -> {
+            long p = lsn & -WAL_PAGE;
+            byte[] page = pages.get(p);
+            if (page == null) {
+                return 0;
+            }
+            int from = (int) (lsn - p);
+            int n = Math.max(0, Math.min(len, page.length - from));
+            System.arraycopy(page, from, dst, off, n);
+            return n;
+        };
+    }
+
+    /** Reads [start, end) (end cut at the durable position: the last page may be partial, and is then not cached). */
+    private void fetch(long start, long end, Map<Long, byte[]> pages) {
+        long stop = Long.compareUnsigned(end, durableBelow) > 0 ? durableBelow : end;
+        if (Long.compareUnsigned(stop, start) <= 0) {
+            throw new PageNotMaterializableException("WAL at " + Lsn.format(start) + " is not durable at WAL service "
+                    + target + " (durable below " + Lsn.format(durableBelow) + ")");
+        }
+        byte[] bytes = new byte[(int) (stop - start)];
+        try {
+            Iterator<WalChunk> chunks = stub.withDeadlineAfter(CALL_SLACK_MS, TimeUnit.MILLISECONDS)
+                    .readWal(ReadWalRequest.newBuilder().setStartLsn(start).setEndLsn(stop).build());
+            while (chunks.hasNext()) {
+                WalChunk c = chunks.next();
+                c.getData().copyTo(bytes, (int) (c.getStartLsn() - start));
+            }
+        } catch (StatusRuntimeException e) {
+            throw relayed(e);
+        }
+        for (long p = start; p < stop; p += WAL_PAGE) {
+            int n = (int) Math.min(WAL_PAGE, stop - p);
+            byte[] page = java.util.Arrays.copyOfRange(bytes, (int) (p - start), (int) (p - start) + n);
+            pages.put(p, page);
+            if (n == WAL_PAGE) {
+                walPages.put(p, page);
+            }
+        }
+    }
+
+    private Positions layout() {
+        Positions l = layout;
+        if (l == null) {
+            try {
+                l = stub.withDeadlineAfter(CALL_SLACK_MS, TimeUnit.MILLISECONDS).getPositions(GetPositionsRequest.getDefaultInstance());
+            } catch (StatusRuntimeException e) {
+                throw relayed(e);
+            }
+            if (l.getWalSegmentSize() == 0) {
+                throw Status.UNAVAILABLE.withDescription("WAL service " + target + " has not connected to its primary yet")
+                        .asRuntimeException();
+            }
+            layout = l;
+        }
+        return l;
+    }
+
+    /** The WAL service's failure, with its code, saying where it came from. */
+    private StatusRuntimeException relayed(StatusRuntimeException e) {
+        return e.getStatus().withDescription("WAL service " + target + ": " + e.getStatus().getDescription()).asRuntimeException();
+    }
+
+    @Override
+    public void close() {
+        channel.shutdownNow();
+    }
+}
