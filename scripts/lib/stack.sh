@@ -35,16 +35,20 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start_pageserver: page server on file://$work/bucket; sets PAGESERVER_PID and PAGESERVER_ADDR.
+# start_pageserver: page server on file://$work/bucket; sets PAGESERVER_PID, PAGESERVER_ADDR (gRPC)
+# and PAGESERVER_SOCKET (unix:PATH, what a mount on this machine uses).
 start_pageserver() {
   mkdir -p "$work/bucket" "$work/cache"
   : "${DBFS_PASSPHRASE:=dbfs-quickstart-passphrase}"
   export DBFS_PASSPHRASE
   local port; port="$(free_port)"
+  # The mount on this machine talks to the page server over its Unix-domain socket (fewer thread
+  # hand-offs per call than gRPC over TCP, which stays open for tools and remote mounts).
   setsid "$here/bin/pageserver" --bucket "file://$work/bucket" --cache-dir "$work/cache" \
-      --listen "127.0.0.1:$port" >"$work/pageserver.log" 2>&1 &
+      --listen "127.0.0.1:$port" --listen-socket "$work/pageserver.sock" >"$work/pageserver.log" 2>&1 &
   PAGESERVER_PID=$!
   PAGESERVER_ADDR="127.0.0.1:$port"
+  PAGESERVER_SOCKET="unix:$work/pageserver.sock"
   for _ in $(seq 1 300); do
     grep -q "listening on" "$work/pageserver.log" 2>/dev/null && return 0
     kill -0 "$PAGESERVER_PID" 2>/dev/null || { cat "$work/pageserver.log" >&2; die "page server did not start"; }
@@ -57,7 +61,7 @@ start_pageserver() {
 mount_dbfs() {
   local mnt="$1"
   mkdir -p "$mnt"
-  setsid "$here/bin/dbfs" mount --rw --pageserver "$PAGESERVER_ADDR" "$mnt" >"$work/dbfs.log" 2>&1 &
+  setsid "$here/bin/dbfs" mount --rw --pageserver "${DBFS_PAGESERVER:-$PAGESERVER_SOCKET}" "$mnt" >"$work/dbfs.log" 2>&1 &
   DBFS_PID=$!
   for _ in $(seq 1 300); do
     findmnt -n "$mnt" >/dev/null 2>&1 && return 0
@@ -87,8 +91,16 @@ init_cluster() {
   } | as_pg tee -a "$data/postgresql.conf" >/dev/null
 }
 
+# cluster_log DATADIR: where start_cluster writes PostgreSQL's log (a directory postgres may write).
+cluster_log() {
+  echo "$work/pglog/$(basename "$1").log"
+}
+
 start_cluster() {
-  as_pg "$PGBIN/pg_ctl" -D "$1" -l "$1.log" -w -t 300 start >/dev/null || { cat "$1.log" >&2; die "PostgreSQL on $1 did not start"; }
+  local log; log="$(cluster_log "$1")"
+  mkdir -p "$work/pglog"
+  [ "$(id -u)" = 0 ] && chown postgres:postgres "$work/pglog"
+  as_pg "$PGBIN/pg_ctl" -D "$1" -l "$log" -w -t 300 start >/dev/null || { cat "$log" >&2; die "PostgreSQL on $1 did not start"; }
 }
 
 stop_cluster() {

@@ -63,8 +63,10 @@ public class GetPageAtLsnBenchmark {
         @Override
         public List<DecodedRecord> read(List<WalRecordRef> records) {
             List<DecodedRecord> out = new ArrayList<>(records.size());
+            WalReader reader = WalReader.atRecord(wal, records.getFirst().lsn(), RedoBenchmark.SEG, 0);
             for (WalRecordRef r : records) {
-                out.add(((DecodedRecord) WalReader.atRecord(wal, r.lsn(), RedoBenchmark.SEG, 0).next()).copy());
+                reader.seek(r.lsn()); // as RemoteWal reads a chain: one reader, random access
+                out.add(((DecodedRecord) reader.next()).copy());
             }
             return out;
         }

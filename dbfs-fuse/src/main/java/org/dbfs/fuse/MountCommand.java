@@ -17,7 +17,8 @@ final class MountCommand implements Callable<Integer> {
     @Option(names = "--rw", required = true, description = "Mount read-write (the only mode so far).")
     boolean readWrite;
 
-    @Option(names = "--pageserver", required = true, paramLabel = "HOST:PORT", description = "The page server's gRPC address.")
+    @Option(names = "--pageserver", required = true, paramLabel = "HOST:PORT|unix:PATH",
+            description = "The page server: its gRPC address, or unix:PATH for its --listen-socket on this machine (fewer thread hand-offs per call).")
     String pageServer;
 
     @Option(names = {"-o", "--fuse-option"}, paramLabel = "OPTION", description = "Extra libfuse mount option (repeatable).")

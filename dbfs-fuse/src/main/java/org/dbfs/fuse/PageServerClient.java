@@ -1,5 +1,7 @@
 package org.dbfs.fuse;
 
+import com.google.protobuf.MessageLite;
+import com.google.protobuf.Parser;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import org.dbfs.protocol.pageserver.v1.GetAttrRequest;
@@ -24,12 +26,16 @@ import org.dbfs.protocol.pageserver.v1.SyncReply;
 import org.dbfs.protocol.pageserver.v1.SyncRequest;
 import org.dbfs.protocol.pageserver.v1.WriteFileRequest;
 
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * The mount's connection to one page server: blocking calls with a deadline, and every successful
  * mutation's acknowledgement fed to the {@link DurabilityTracker}. gRPC failures surface as
- * StatusRuntimeException for the caller to turn into an errno.
+ * StatusRuntimeException for the caller to turn into an errno. A target {@code unix:PATH} uses the
+ * page server's Unix-domain socket instead ({@link LocalSocketTransport}): same calls, same
+ * failures, fewer thread hand-offs.
  */
 final class PageServerClient implements AutoCloseable {
 
@@ -40,15 +46,24 @@ final class PageServerClient implements AutoCloseable {
     private final String target;
     private final ManagedChannel channel;
     private final PageServerGrpc.PageServerBlockingStub stub;
+    private final LocalSocketTransport local;
     private final DurabilityTracker durability = new DurabilityTracker();
 
-    PageServerClient(String hostAndPort) {
-        this.target = hostAndPort;
-        this.channel = NettyChannelBuilder.forTarget(hostAndPort)
-                .usePlaintext()
-                .maxInboundMessageSize(MAX_MESSAGE_BYTES)
-                .build();
-        this.stub = PageServerGrpc.newBlockingStub(channel);
+    /** @param target HOST:PORT (gRPC) or unix:PATH (the page server's --listen-socket) */
+    PageServerClient(String target) {
+        this.target = target;
+        if (target.startsWith("unix:")) {
+            this.local = new LocalSocketTransport(Path.of(target.substring("unix:".length())));
+            this.channel = null;
+            this.stub = null;
+        } else {
+            this.local = null;
+            this.channel = NettyChannelBuilder.forTarget(target)
+                    .usePlaintext()
+                    .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+                    .build();
+            this.stub = PageServerGrpc.newBlockingStub(channel);
+        }
     }
 
     String target() {
@@ -61,6 +76,12 @@ final class PageServerClient implements AutoCloseable {
 
     private PageServerGrpc.PageServerBlockingStub call() {
         return stub.withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
+    }
+
+    /** One call, on whichever transport this client has. */
+    private <Q extends MessageLite, R> R unary(String method, Q request, Parser<R> replyParser,
+                                               Function<PageServerGrpc.PageServerBlockingStub, Function<Q, R>> grpc) {
+        return local != null ? local.call(method, request, replyParser) : grpc.apply(call()).apply(request);
     }
 
     private MutationReply track(MutationReply r) {
@@ -78,59 +99,64 @@ final class PageServerClient implements AutoCloseable {
     }
 
     ServerInfoReply serverInfo() {
-        return call().serverInfo(ServerInfoRequest.getDefaultInstance());
+        return unary("ServerInfo", ServerInfoRequest.getDefaultInstance(), ServerInfoReply.parser(), s -> s::serverInfo);
     }
 
     NodeReply getAttr(String path) {
-        return call().getAttr(GetAttrRequest.newBuilder().setPath(path).build());
+        return unary("GetAttr", GetAttrRequest.newBuilder().setPath(path).build(), NodeReply.parser(), s -> s::getAttr);
     }
 
     NodeReply getAttr(long ino) {
-        return call().getAttr(GetAttrRequest.newBuilder().setIno(ino).build());
+        return unary("GetAttr", GetAttrRequest.newBuilder().setIno(ino).build(), NodeReply.parser(), s -> s::getAttr);
     }
 
     ReadDirReply readDir(String path) {
-        return call().readDir(ReadDirRequest.newBuilder().setPath(path).build());
+        return unary("ReadDir", ReadDirRequest.newBuilder().setPath(path).build(), ReadDirReply.parser(), s -> s::readDir);
     }
 
     ReadLinkReply readLink(String path) {
-        return call().readLink(ReadLinkRequest.newBuilder().setPath(path).build());
+        return unary("ReadLink", ReadLinkRequest.newBuilder().setPath(path).build(), ReadLinkReply.parser(), s -> s::readLink);
     }
 
     StatFsReply statFs() {
-        return call().statFs(StatFsRequest.getDefaultInstance());
+        return unary("StatFs", StatFsRequest.getDefaultInstance(), StatFsReply.parser(), s -> s::statFs);
     }
 
     ReadFileReply readFile(long ino, long offset, int length) {
-        return call().readFile(ReadFileRequest.newBuilder().setIno(ino).setOffset(offset).setLength(length).build());
+        return unary("ReadFile", ReadFileRequest.newBuilder().setIno(ino).setOffset(offset).setLength(length).build(),
+                ReadFileReply.parser(), s -> s::readFile);
     }
 
     NodeReply makeNode(MakeNodeRequest request) {
-        return track(call().makeNode(request));
+        return track(unary("MakeNode", request, NodeReply.parser(), s -> s::makeNode));
     }
 
     MutationReply remove(RemoveRequest request) {
-        return track(call().remove(request));
+        return track(unary("Remove", request, MutationReply.parser(), s -> s::remove));
     }
 
     MutationReply rename(RenameRequest request) {
-        return track(call().rename(request));
+        return track(unary("Rename", request, MutationReply.parser(), s -> s::rename));
     }
 
     NodeReply setAttr(SetAttrRequest request) {
-        return track(call().setAttr(request));
+        return track(unary("SetAttr", request, NodeReply.parser(), s -> s::setAttr));
     }
 
     MutationReply writeFile(WriteFileRequest request) {
-        return track(call().writeFile(request));
+        return track(unary("WriteFile", request, MutationReply.parser(), s -> s::writeFile));
     }
 
     SyncReply sync(long incarnation) {
-        return call().sync(SyncRequest.newBuilder().setIncarnation(incarnation).build());
+        return unary("Sync", SyncRequest.newBuilder().setIncarnation(incarnation).build(), SyncReply.parser(), s -> s::sync);
     }
 
     @Override
     public void close() throws InterruptedException {
+        if (local != null) {
+            local.close();
+            return;
+        }
         channel.shutdown();
         if (!channel.awaitTermination(10, TimeUnit.SECONDS)) {
             channel.shutdownNow();

@@ -20,18 +20,26 @@ final class MountFixture implements AutoCloseable {
     private final Path bucket;
     private final Path cache;
     final Path mountPoint;
+    private final Path socket;
     private PageServer pageServer;
     private int port;
     private DbfsMount mount;
 
-    private MountFixture(Path dir) throws IOException {
+    private MountFixture(Path dir, boolean overSocket) throws IOException {
         bucket = Files.createDirectories(dir.resolve("bucket"));
         cache = Files.createDirectories(dir.resolve("cache"));
         mountPoint = Files.createDirectories(dir.resolve("mnt"));
+        socket = overSocket ? dir.resolve("pageserver.sock") : null;
     }
 
+    /** The mount talks gRPC over TCP. */
     static MountFixture start(Path dir) throws Exception {
-        MountFixture f = new MountFixture(dir);
+        return start(dir, false);
+    }
+
+    /** @param overSocket the mount uses the page server's Unix-domain socket instead of gRPC */
+    static MountFixture start(Path dir, boolean overSocket) throws Exception {
+        MountFixture f = new MountFixture(dir, overSocket);
         try {
             f.startPageServer();
             f.mount();
@@ -42,13 +50,19 @@ final class MountFixture implements AutoCloseable {
         return f;
     }
 
-    String pageServerAddress() {
+    /** The page server's gRPC address, for tools. */
+    String grpcAddress() {
         return "127.0.0.1:" + port;
+    }
+
+    /** What the mount is given: HOST:PORT, or unix:PATH. */
+    String pageServerAddress() {
+        return socket != null ? "unix:" + socket : "127.0.0.1:" + port;
     }
 
     void startPageServer() throws IOException {
         PageServerConfig config = PageServerConfig.of(bucket.toUri().toString(), cache, PASSPHRASE.clone())
-                .withListen("127.0.0.1", port);
+                .withListen("127.0.0.1", port).withLocalSocket(socket);
         pageServer = PageServer.start(config);
         port = pageServer.port();
     }

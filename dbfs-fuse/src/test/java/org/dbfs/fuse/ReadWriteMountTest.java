@@ -43,7 +43,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * POSIX behaviour of the read-write mount: a real page server, a real FUSE mount (needs root and
- * /dev/fuse), file operations through the kernel.
+ * /dev/fuse), file operations through the kernel. The mount talks gRPC over TCP here and the page
+ * server's Unix-domain socket in {@link ReadWriteMountOverSocketTest}.
  */
 class ReadWriteMountTest {
 
@@ -60,9 +61,14 @@ class ReadWriteMountTest {
         assertTrue(((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0, "these tests mount FUSE with allow_other and chown: run them as root");
     }
 
+    /** Whether the mount talks to the page server over its Unix-domain socket rather than gRPC. */
+    boolean overSocket() {
+        return false;
+    }
+
     @BeforeEach
     void mount() throws Exception {
-        fixture = MountFixture.start(tmp);
+        fixture = MountFixture.start(tmp, overSocket());
         mnt = fixture.mountPoint;
     }
 
@@ -348,7 +354,7 @@ class ReadWriteMountTest {
         Path db = Files.createDirectories(mnt.resolve("base/6"));
         byte[] pages = relationPages(3, 0x4_0000_0040L);
         RelTag rel = RelTag.newBuilder().setSpcNode(1663).setDbNode(6).setRelNode(16500).build();
-        ManagedChannel channel = NettyChannelBuilder.forTarget(fixture.pageServerAddress()).usePlaintext().build();
+        ManagedChannel channel = NettyChannelBuilder.forTarget(fixture.grpcAddress()).usePlaintext().build();
         try (FileChannel ch = FileChannel.open(db.resolve("16500"), StandardOpenOption.CREATE_NEW,
                 StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             var server = PageServerGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
@@ -420,7 +426,7 @@ class ReadWriteMountTest {
         Files.write(tsDb.resolve("16402"), tsPages);
         assertArrayEquals(tsPages, Files.readAllBytes(location.resolve("PG_15_202209061/5/16402")));
 
-        ManagedChannel channel = NettyChannelBuilder.forTarget(fixture.pageServerAddress()).usePlaintext().build();
+        ManagedChannel channel = NettyChannelBuilder.forTarget(fixture.grpcAddress()).usePlaintext().build();
         try {
             RelTag vm = RelTag.newBuilder().setSpcNode(1663).setDbNode(5).setRelNode(16384).setForkNum(2).build();
             GetPagesRequest.Builder request = GetPagesRequest.newBuilder();

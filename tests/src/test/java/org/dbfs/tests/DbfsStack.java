@@ -11,7 +11,8 @@ import org.dbfs.pageserver.server.PageServerProcess;
 
 /**
  * The whole stack for one test: a page server in a child process (so it can be killed with -9),
- * a read-write DbFS mount in this JVM, and a PostgreSQL data directory on the mount.
+ * a read-write DbFS mount in this JVM connected to it by its Unix-domain socket, and a PostgreSQL
+ * data directory on the mount.
  */
 final class DbfsStack implements AutoCloseable {
     static final String PASSPHRASE = "end-to-end test passphrase";
@@ -54,7 +55,7 @@ final class DbfsStack implements AutoCloseable {
     /** @param moreArgs further page server options, e.g. --walservice */
     void startPageServer(List<String> moreArgs) throws IOException {
         List<String> args = new ArrayList<>(bucketArgs);
-        args.addAll(List.of("--cache-dir", root.resolve("cache").toString()));
+        args.addAll(List.of("--cache-dir", root.resolve("cache").toString(), "--listen-socket", socket().toString()));
         args.addAll(moreArgs);
         pageServer = PageServerProcess.start(args, env, root.resolve("logs"));
     }
@@ -68,8 +69,13 @@ final class DbfsStack implements AutoCloseable {
         pageServer = null;
     }
 
+    /** The page server's Unix-domain socket: the mount uses it, as scripts/quickstart's does (gRPC over TCP stays for tools). */
+    Path socket() {
+        return root.resolve("pageserver.sock");
+    }
+
     void mount() throws Exception {
-        mount = DbfsMount.mountReadWrite("127.0.0.1:" + pageServer.port(), mountPoint(), List.of());
+        mount = DbfsMount.mountReadWrite("unix:" + socket(), mountPoint(), List.of());
     }
 
     /** @return 0 if everything was durable at unmount, else -EIO */

@@ -48,6 +48,9 @@ public final class PageServerCli implements Callable<Integer> {
     @Option(names = "--pack-interval-ms", defaultValue = "30000", description = "... or after this many milliseconds (default ${DEFAULT-VALUE})")
     long packIntervalMs;
 
+    @Option(names = "--listen-socket", paramLabel = "PATH", description = "also serve on this Unix-domain socket, for a mount on this machine (dbfs mount --pageserver unix:PATH)")
+    Path listenSocket;
+
     @Option(names = "--walservice", paramLabel = "HOST:PORT", description = "the WAL service of this cluster: enables GetPage@LSN")
     String walservice;
 
@@ -67,7 +70,7 @@ public final class PageServerCli implements Callable<Integer> {
         char[] passphrase = bucket.passphrase();
         PageServerConfig config = new PageServerConfig(bucketUrl, bucket.s3Endpoint(), host, port, passphrase,
                 StoreOptions.defaults(cacheDir).withPacking(packBytes, Duration.ofMillis(packIntervalMs)),
-                walservice == null ? null : PageServerConfig.GetPageOptions.of(walservice, walLogHints));
+                walservice == null ? null : PageServerConfig.GetPageOptions.of(walservice, walLogHints), listenSocket);
         PageServer server = PageServer.start(config);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
@@ -76,8 +79,8 @@ public final class PageServerCli implements Callable<Integer> {
                 System.err.println("pageserver: shutdown: " + e.getMessage());
             }
         }, "shutdown"));
-        System.out.printf("pageserver listening on %s:%d (bucket %s, incarnation %d)%n", host, server.port(),
-                server.pageStore().bucket(), server.pageStore().incarnation());
+        System.out.printf("pageserver listening on %s:%d%s (bucket %s, incarnation %d)%n", host, server.port(),
+                listenSocket == null ? "" : " and unix:" + listenSocket, server.pageStore().bucket(), server.pageStore().incarnation());
         System.out.flush();
         server.awaitTermination();
         return 0;

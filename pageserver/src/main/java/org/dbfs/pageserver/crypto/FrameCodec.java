@@ -86,11 +86,19 @@ public final class FrameCodec {
     }
 
     public byte[] seal(byte[] plaintext, byte[] associatedData) {
+        return seal(plaintext, associatedData, true);
+    }
+
+    /**
+     * @param compress try zstd (kept only if smaller); false for data that is written once and soon
+     *                 dropped, such as journal records, whose pages are compressed when packed
+     */
+    public byte[] seal(byte[] plaintext, byte[] associatedData, boolean compress) {
         int n = plaintext.length;
         byte[] compressed = null;
         int compressedLen = Integer.MAX_VALUE;
         long bound = Zstd.compressBound(n);
-        if (n >= MIN_COMPRESS && bound <= Integer.MAX_VALUE - 64) {
+        if (compress && n >= MIN_COMPRESS && bound <= Integer.MAX_VALUE - 64) {
             compressed = scratch((int) bound);
             ZstdCompressCtx ctx = COMPRESSORS.take();
             try {

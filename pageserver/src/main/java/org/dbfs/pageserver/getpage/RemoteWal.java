@@ -89,8 +89,14 @@ public final class RemoteWal implements PageWal, AutoCloseable {
         Positions l = layout();
         WalSource source = load(records);
         List<DecodedRecord> out = new ArrayList<>(records.size());
+        WalReader reader = null;
         for (WalRecordRef r : records) {
-            WalReadResult result = WalReader.atRecord(source, r.lsn(), l.getWalSegmentSize(), l.getSystemIdentifier()).next();
+            if (reader == null) {
+                reader = WalReader.atRecord(source, r.lsn(), l.getWalSegmentSize(), l.getSystemIdentifier());
+            } else {
+                reader.seek(r.lsn());
+            }
+            WalReadResult result = reader.next();
             if (result instanceof WalEnd end) {
                 throw new PageNotMaterializableException("the WAL record at " + Lsn.format(r.lsn())
                         + " read back from WAL service " + target + " does not decode: " + end.message());

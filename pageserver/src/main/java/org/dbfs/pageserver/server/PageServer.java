@@ -26,8 +26,11 @@ public final class PageServer implements AutoCloseable {
     private final Server server;
     private final ExecutorService blocking;
     private final RemoteWal wal;
+    private final LocalSocketServer localSocket;
 
-    private PageServer(ObjectStore store, PageStore pageStore, Server server, ExecutorService blocking, RemoteWal wal) {
+    private PageServer(ObjectStore store, PageStore pageStore, Server server, ExecutorService blocking, RemoteWal wal,
+                       LocalSocketServer localSocket) {
+        this.localSocket = localSocket;
         this.store = store;
         this.pageStore = pageStore;
         this.server = server;
@@ -60,7 +63,17 @@ public final class PageServer implements AutoCloseable {
                     .maxInboundMessageSize(64 << 20)
                     .build()
                     .start();
-            return new PageServer(store, pageStore, server, blocking, wal);
+            LocalSocketServer local = null;
+            if (config.localSocket() != null) {
+                try {
+                    // Handlers run on the connection's own thread: no hand-off for blocking reads either.
+                    local = LocalSocketServer.start(config.localSocket(), PageServerService.onCallerThread(pageStore, materializer));
+                } catch (IOException e) {
+                    server.shutdownNow();
+                    throw new IOException("cannot listen on " + config.localSocket() + ": " + e.getMessage(), e);
+                }
+            }
+            return new PageServer(store, pageStore, server, blocking, wal, local);
         } catch (IOException | RuntimeException e) {
             if (wal != null) {
                 wal.close();
@@ -88,6 +101,9 @@ public final class PageServer implements AutoCloseable {
     /** Stops serving, makes the journal durable and releases the cache directory. */
     @Override
     public void close() throws IOException {
+        if (localSocket != null) {
+            localSocket.close();
+        }
         server.shutdown();
         try {
             if (!server.awaitTermination(10, TimeUnit.SECONDS)) {

@@ -12,9 +12,10 @@ import org.dbfs.pageserver.store.StoreOptions;
  * @param listenHost address to listen on
  * @param port       port to listen on; 0 picks a free one
  * @param getPage    where GetPage@LSN reads WAL, or null to serve without it
+ * @param localSocket a Unix-domain socket to serve the same API on for a mount on this machine, or null
  */
 public record PageServerConfig(String bucketUrl, String s3Endpoint, String listenHost, int port,
-                               char[] passphrase, StoreOptions storeOptions, GetPageOptions getPage) {
+                               char[] passphrase, StoreOptions storeOptions, GetPageOptions getPage, Path localSocket) {
 
     /**
      * GetPage@LSN settings.
@@ -31,23 +32,27 @@ public record PageServerConfig(String bucketUrl, String s3Endpoint, String liste
     }
 
     public static PageServerConfig of(String bucketUrl, Path cacheDir, char[] passphrase) {
-        return new PageServerConfig(bucketUrl, null, "127.0.0.1", 0, passphrase, StoreOptions.defaults(cacheDir), null);
+        return new PageServerConfig(bucketUrl, null, "127.0.0.1", 0, passphrase, StoreOptions.defaults(cacheDir), null, null);
     }
 
     public PageServerConfig withS3Endpoint(String endpoint) {
-        return new PageServerConfig(bucketUrl, endpoint, listenHost, port, passphrase, storeOptions, getPage);
+        return new PageServerConfig(bucketUrl, endpoint, listenHost, port, passphrase, storeOptions, getPage, localSocket);
     }
 
     public PageServerConfig withListen(String host, int listenPort) {
-        return new PageServerConfig(bucketUrl, s3Endpoint, host, listenPort, passphrase, storeOptions, getPage);
+        return new PageServerConfig(bucketUrl, s3Endpoint, host, listenPort, passphrase, storeOptions, getPage, localSocket);
     }
 
     public PageServerConfig withPacking(long bytes, Duration interval) {
         return new PageServerConfig(bucketUrl, s3Endpoint, listenHost, port, passphrase,
-                storeOptions.withPacking(bytes, interval), getPage);
+                storeOptions.withPacking(bytes, interval), getPage, localSocket);
+    }
+
+    public PageServerConfig withLocalSocket(Path socket) {
+        return new PageServerConfig(bucketUrl, s3Endpoint, listenHost, port, passphrase, storeOptions, getPage, socket);
     }
 
     public PageServerConfig withGetPage(GetPageOptions options) {
-        return new PageServerConfig(bucketUrl, s3Endpoint, listenHost, port, passphrase, storeOptions, options);
+        return new PageServerConfig(bucketUrl, s3Endpoint, listenHost, port, passphrase, storeOptions, options, localSocket);
     }
 }

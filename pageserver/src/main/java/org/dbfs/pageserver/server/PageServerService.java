@@ -66,13 +66,32 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
     private final FileSystemOps fs;
     private final Executor blocking;
     private final PageMaterializer materializer;
+    private final boolean threadPerCall;
 
-    /** @param materializer GetPage@LSN, or null when the server has no WAL service */
+    /**
+     * For gRPC: handlers on the event loops, blocking work on {@code blocking}, durable replies
+     * sent by the journal's sync thread.
+     *
+     * @param materializer GetPage@LSN, or null when the server has no WAL service
+     */
     PageServerService(PageStore store, Executor blocking, PageMaterializer materializer) {
+        this(store, blocking, materializer, false);
+    }
+
+    private PageServerService(PageStore store, Executor blocking, PageMaterializer materializer, boolean threadPerCall) {
         this.store = store;
         this.fs = new FileSystemOps(store);
         this.blocking = blocking;
         this.materializer = materializer;
+        this.threadPerCall = threadPerCall;
+    }
+
+    /**
+     * For a caller that gives each call its own thread ({@link LocalSocketServer}): everything runs
+     * on it, and a durable reply waits there, fsyncing itself when no fsync is under way.
+     */
+    static PageServerService onCallerThread(PageStore store, PageMaterializer materializer) {
+        return new PageServerService(store, Runnable::run, materializer, true);
     }
 
     @Override
@@ -197,6 +216,10 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
                         + "): writes acknowledged before the restart but not synced may be lost").asRuntimeException();
             }
             SyncReply reply = SyncReply.newBuilder().setIncarnation(store.incarnation()).build();
+            if (threadPerCall) {
+                store.awaitAllDurable();
+                return done(reply);
+            }
             return store.whenAllDurable().thenApply(v -> reply);
         });
     }
@@ -225,9 +248,17 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
      * again) waits for everything acknowledged so far, which includes whatever created it.
      */
     private <T> CompletableFuture<T> durably(FileSystemOps.Applied<T> applied, boolean durable,
-                                             java.util.function.UnaryOperator<T> mark) {
+                                             java.util.function.UnaryOperator<T> mark) throws IOException {
         if (!durable || errnoOf(applied.reply()) != 0) {
             return done(applied.reply());
+        }
+        if (threadPerCall) {
+            if (applied.token() != 0) {
+                store.awaitDurable(applied.token());
+            } else {
+                store.awaitAllDurable();
+            }
+            return done(mark.apply(applied.reply()));
         }
         CompletableFuture<Void> wait = applied.token() != 0 ? store.whenDurable(applied.token()) : store.whenAllDurable();
         return wait.thenApply(v -> mark.apply(applied.reply()));

@@ -248,6 +248,16 @@ public final class PageStore implements AutoCloseable {
         return journal.whenDurable(token);
     }
 
+    /** Returns once the journal is durable up to {@code token}, fsyncing on this thread if no fsync is under way. */
+    public void awaitDurable(long token) throws IOException {
+        journal.awaitDurable(token);
+    }
+
+    /** Returns once every commit acknowledged so far is durable (see {@link #awaitDurable}). */
+    public void awaitAllDurable() throws IOException {
+        journal.awaitDurable(journal.appendedBytes());
+    }
+
     /** Completes when every commit acknowledged so far is durable. */
     public CompletableFuture<Void> whenAllDurable() {
         return journal.whenDurable(journal.appendedBytes());

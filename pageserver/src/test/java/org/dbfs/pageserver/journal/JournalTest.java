@@ -62,6 +62,50 @@ class JournalTest {
         }
     }
 
+    /**
+     * Blocking callers fsync themselves (leader) or wait for the fsync under way (follower), while
+     * asynchronous waiters are answered by the sync thread or by a leader's fsync: every caller
+     * returns, each once its own record is durable, and every record replays.
+     */
+    @Test
+    void leadersFollowersAndAsyncWaitersAllGetTheirDurability() throws Exception {
+        int threads = 6;
+        int perThread = 200;
+        List<java.util.concurrent.CompletableFuture<Void>> async = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicLong seq = new java.util.concurrent.atomic.AtomicLong();
+        try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, r -> { })) {
+            List<Thread> workers = new ArrayList<>();
+            List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+            for (int t = 0; t < threads; t++) {
+                boolean blocking = t % 2 == 0;
+                workers.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        for (int i = 0; i < perThread; i++) {
+                            long token;
+                            synchronized (seq) { // records in seq order, as the page store appends them
+                                token = journal.append(record(seq.getAndIncrement(), new byte[100]));
+                            }
+                            if (blocking) {
+                                journal.awaitDurable(token);
+                            } else {
+                                async.add(journal.whenDurable(token));
+                            }
+                        }
+                    } catch (Throwable e) {
+                        failures.add(e);
+                    }
+                }));
+            }
+            for (Thread w : workers) {
+                w.join(60_000);
+            }
+            assertTrue(failures.isEmpty(), failures.toString());
+            java.util.concurrent.CompletableFuture.allOf(async.toArray(java.util.concurrent.CompletableFuture[]::new))
+                    .get(30, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        assertEquals(threads * perThread, replay().size());
+    }
+
     @Test
     void theNextExtentIsZeroedBeforeAppendsNeedIt() throws IOException, InterruptedException {
         try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, r -> { })) {

@@ -77,6 +77,19 @@ public final class WalReader {
         return new WalReader(source, lsn, segSize, sysid, true);
     }
 
+    /**
+     * Moves to the record starting at {@code recordStart}, as XLogBeginRead does (random access: the
+     * next record's xl_prev is not checked against the previous one). The buffers and the WAL page
+     * already read are kept, so reading scattered records of one source costs no new reader each.
+     */
+    public void seek(long recordStart) {
+        nextRecPtr = recordStart;
+        prevRecPtr = Lsn.INVALID;
+        findTarget = Lsn.INVALID;
+        findingPageStart = false;
+        overwrittenRecPtr = Lsn.INVALID;
+    }
+
     /** EndRecPtr of the last record returned (or the start position): where the next read begins. */
     public long position() {
         return findingPageStart ? findTarget : nextRecPtr;

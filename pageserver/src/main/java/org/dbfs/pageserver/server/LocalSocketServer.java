@@ -1,0 +1,222 @@
+package org.dbfs.pageserver.server;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.MessageLite;
+import com.google.protobuf.Parser;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.function.BiConsumer;
+import org.dbfs.protocol.local.LocalSocketFrames;
+import org.dbfs.protocol.pageserver.v1.GetAttrRequest;
+import org.dbfs.protocol.pageserver.v1.GetPageAtLsnRequest;
+import org.dbfs.protocol.pageserver.v1.GetPagesRequest;
+import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;
+import org.dbfs.protocol.pageserver.v1.PutPagesRequest;
+import org.dbfs.protocol.pageserver.v1.ReadDirRequest;
+import org.dbfs.protocol.pageserver.v1.ReadFileRequest;
+import org.dbfs.protocol.pageserver.v1.ReadLinkRequest;
+import org.dbfs.protocol.pageserver.v1.RemoveRequest;
+import org.dbfs.protocol.pageserver.v1.RenameRequest;
+import org.dbfs.protocol.pageserver.v1.ServerInfoRequest;
+import org.dbfs.protocol.pageserver.v1.SetAttrRequest;
+import org.dbfs.protocol.pageserver.v1.StatFsRequest;
+import org.dbfs.protocol.pageserver.v1.SyncRequest;
+import org.dbfs.protocol.pageserver.v1.WriteFileRequest;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The page server's API on a Unix-domain socket, for a mount on the same machine: the same calls,
+ * messages and status codes as gRPC (framing: {@link LocalSocketFrames}), but each connection
+ * has its own thread that reads a request, runs it and writes the reply itself.
+ *
+ * <p>Why: on these 2-vCPU VMs a thread hand-off costs tens of microseconds (an idle vCPU halts and
+ * must be woken), and a gRPC round trip makes several (client event loop, server event loop, worker
+ * pool, back). Here a call costs the socket wake-up each way, plus the journal's sync thread for a
+ * durable write. The mount keeps one connection per FUSE thread, so calls never queue behind each
+ * other on a connection.
+ */
+final class LocalSocketServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(LocalSocketServer.class);
+
+    private interface Handler {
+        MessageLite call(byte[] request) throws Exception;
+    }
+
+    private final Path path;
+    private final ServerSocketChannel listener;
+    private final Map<String, Handler> handlers;
+    private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
+    private final Thread acceptor;
+    private volatile boolean closing;
+
+    private LocalSocketServer(Path path, ServerSocketChannel listener, Map<String, Handler> handlers) {
+        this.path = path;
+        this.listener = listener;
+        this.handlers = handlers;
+        this.acceptor = Thread.ofPlatform().daemon().name("pageserver-socket-accept").unstarted(this::acceptLoop);
+    }
+
+    /**
+     * Listens on {@code path} (a stale socket file left by a killed page server is replaced) and
+     * serves {@code service}, whose handlers must run inline (a direct executor for blocking work).
+     */
+    static LocalSocketServer start(Path path, PageServerService service) throws IOException {
+        removeStaleSocket(path);
+        ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        listener.bind(UnixDomainSocketAddress.of(path));
+        LocalSocketServer server = new LocalSocketServer(path, listener, handlers(service));
+        server.acceptor.start();
+        return server;
+    }
+
+    /**
+     * Removes the socket file a page server that was killed left behind; refuses to remove anything
+     * else, or a socket that a running server still answers on.
+     */
+    private static void removeStaleSocket(Path path) throws IOException {
+        if (!Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        int mode = (Integer) Files.getAttribute(path, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        if ((mode & 0170000) != 0140000) { // S_IFMT, S_IFSOCK
+            throw new IOException(path + " exists and is not a socket; not replacing it");
+        }
+        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            probe.connect(UnixDomainSocketAddress.of(path));
+            throw new IOException(path + " is in use by another running page server");
+        } catch (java.net.ConnectException e) {
+            Files.delete(path); // nobody listens: left by a page server that was killed
+        }
+    }
+
+    private static Map<String, Handler> handlers(PageServerService s) {
+        return Map.ofEntries(
+                unary("GetPages", GetPagesRequest.parser(), s::getPages),
+                unary("GetPageAtLsn", GetPageAtLsnRequest.parser(), s::getPageAtLsn),
+                unary("PutPages", PutPagesRequest.parser(), s::putPages),
+                unary("GetAttr", GetAttrRequest.parser(), s::getAttr),
+                unary("ReadDir", ReadDirRequest.parser(), s::readDir),
+                unary("MakeNode", MakeNodeRequest.parser(), s::makeNode),
+                unary("Remove", RemoveRequest.parser(), s::remove),
+                unary("Rename", RenameRequest.parser(), s::rename),
+                unary("SetAttr", SetAttrRequest.parser(), s::setAttr),
+                unary("ReadLink", ReadLinkRequest.parser(), s::readLink),
+                unary("StatFs", StatFsRequest.parser(), s::statFs),
+                unary("ReadFile", ReadFileRequest.parser(), s::readFile),
+                unary("WriteFile", WriteFileRequest.parser(), s::writeFile),
+                unary("Sync", SyncRequest.parser(), s::sync),
+                unary("ServerInfo", ServerInfoRequest.parser(), s::serverInfo));
+    }
+
+    /** A handler that parses the request, runs the gRPC method and waits for its single reply. */
+    private static <Q, R extends MessageLite> Map.Entry<String, Handler> unary(String method, Parser<Q> parser,
+                                                                              BiConsumer<Q, StreamObserver<R>> impl) {
+        return Map.entry(method, bytes -> {
+            Q request = parser.parseFrom(bytes);
+            CompletableFuture<R> reply = new CompletableFuture<>();
+            impl.accept(request, new StreamObserver<>() {
+                @Override
+                public void onNext(R value) {
+                    reply.complete(value);
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    reply.completeExceptionally(t);
+                }
+
+                @Override
+                public void onCompleted() {
+                    if (!reply.isDone()) { // the normal end follows onNext: no exception built for it
+                        reply.completeExceptionally(Status.INTERNAL.withDescription(method + " completed without a reply").asRuntimeException());
+                    }
+                }
+            });
+            return reply.get();
+        });
+    }
+
+    private void acceptLoop() {
+        int n = 0;
+        while (!closing) {
+            try {
+                SocketChannel c = listener.accept();
+                connections.add(c);
+                Thread.ofPlatform().daemon().name("pageserver-socket-" + n++).start(() -> serve(c));
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                if (!closing) {
+                    log.error("local socket {}: accept failed: {}", path, e.toString());
+                }
+                return;
+            }
+        }
+    }
+
+    private void serve(SocketChannel c) {
+        try (c) {
+            LocalSocketFrames frames = new LocalSocketFrames(c);
+            while (true) {
+                LocalSocketFrames.Request req = frames.readRequest();
+                if (req == null) {
+                    return; // the mount closed the connection
+                }
+                Handler h = handlers.get(req.method());
+                if (h == null) {
+                    frames.writeError(Status.UNIMPLEMENTED.withDescription("no method " + req.method()));
+                    continue;
+                }
+                try {
+                    frames.writeReply(h.call(req.payload()));
+                } catch (ExecutionException e) {
+                    frames.writeError(statusOf(e.getCause()));
+                } catch (InvalidProtocolBufferException e) {
+                    frames.writeError(Status.INVALID_ARGUMENT.withDescription("malformed " + req.method() + " request: " + e.getMessage()));
+                } catch (StatusRuntimeException e) {
+                    frames.writeError(e.getStatus());
+                } catch (InterruptedException e) {
+                    return;
+                } catch (Exception e) {
+                    log.error("local socket: {} failed", req.method(), e);
+                    frames.writeError(Status.INTERNAL.withDescription(e.toString()));
+                }
+            }
+        } catch (IOException e) {
+            if (!closing) {
+                log.debug("local socket connection ended: {}", e.toString());
+            }
+        } finally {
+            connections.remove(c);
+        }
+    }
+
+    private static Status statusOf(Throwable t) {
+        return t instanceof StatusRuntimeException s ? s.getStatus() : Status.INTERNAL.withDescription(String.valueOf(t));
+    }
+
+    @Override
+    public void close() throws IOException {
+        closing = true;
+        listener.close();
+        for (SocketChannel c : connections) {
+            c.close();
+        }
+        Files.deleteIfExists(path);
+    }
+}
