@@ -135,6 +135,7 @@ class GetPageAtLsnTest {
         Map<Kind, Integer> compared = new EnumMap<>(Kind.class);
         List<String> mismatches = new ArrayList<>();
         long redone = 0;
+        long nanos = 0;
         try (Connection c = standby.connect();
              PreparedStatement raw = c.prepareStatement("SELECT get_raw_page(?, ?, ?)")) {
             List<String> rels = new ArrayList<>(TABLES);
@@ -153,7 +154,9 @@ class GetPageAtLsnTest {
                             rs.next();
                             theirs = rs.getBytes(1);
                         }
+                        long t0 = System.nanoTime();
                         GetPageAtLsnReply mine = getPage(ps, db, node, fork.equals("vm") ? 2 : 0, blk, x, 30_000);
+                        nanos += System.nanoTime() - t0;
                         String where = rel + " " + fork + " block " + blk;
                         if (mine.getAbsent()) {
                             mismatches.add(where + ": absent at the page server, the standby has it");
@@ -171,8 +174,10 @@ class GetPageAtLsnTest {
                 }
             }
         }
-        System.out.printf("GetPage@%s vs standby: compared %s; bases %s; %d records redone; %d mismatches%n",
-                fmt(x), compared, bases, redone, mismatches.size());
+        int pages = compared.values().stream().mapToInt(Integer::intValue).sum();
+        System.out.printf("GetPage@%s vs standby: compared %s; bases %s; %d records redone; %d mismatches; "
+                + "%.0f us per GetPageAtLsn call over gRPC (first materialization, WAL fetched from the WAL service)%n",
+                fmt(x), compared, bases, redone, mismatches.size(), pages == 0 ? 0.0 : nanos / 1e3 / pages);
         assertTrue(mismatches.isEmpty(), mismatches.size() + " pages differ, e.g.\n"
                 + String.join("\n", mismatches.subList(0, Math.min(10, mismatches.size()))));
         assertTrue(compared.getOrDefault(Kind.VM, 0) > 0 && compared.getOrDefault(Kind.BTREE, 0) > 100
