@@ -6,12 +6,13 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.dbfs.pageserver.store.RelTag;
 import org.dbfs.pgformat.wal.DecodedRecord;
@@ -41,6 +42,7 @@ public final class RemoteWal implements PageWal, AutoCloseable {
     private final String target;
     private final ManagedChannel channel;
     private final WalServiceGrpc.WalServiceBlockingStub stub;
+    private final WalServiceGrpc.WalServiceStub asyncStub;
     private final Cache<Long, byte[]> walPages;
     private volatile Positions layout;
     /** Highest indexed_up_to seen: WAL below it is durable at the service, so ReadWal will not wait for it. */
@@ -55,6 +57,7 @@ public final class RemoteWal implements PageWal, AutoCloseable {
         this.channel = NettyChannelBuilder.forAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)))
                 .usePlaintext().maxInboundMessageSize(64 << 20).build();
         this.stub = WalServiceGrpc.newBlockingStub(channel);
+        this.asyncStub = WalServiceGrpc.newStub(channel);
         this.walPages = Caffeine.newBuilder().maximumSize(cachedWalPages).build();
     }
 
@@ -125,22 +128,16 @@ public final class RemoteWal implements PageWal, AutoCloseable {
                 }
             }
         }
-        Iterator<Long> it = missing.iterator();
-        long runStart = -1;
-        long runEnd = -1;
-        while (it.hasNext()) {
-            long p = it.next();
-            if (p != runEnd) {
-                if (runStart >= 0) {
-                    fetch(runStart, runEnd, pages);
-                }
-                runStart = p;
+        List<long[]> runs = new ArrayList<>();
+        for (long p : missing) {
+            long[] last = runs.isEmpty() ? null : runs.getLast();
+            if (last != null && last[1] == p) {
+                last[1] = p + WAL_PAGE;
+            } else {
+                runs.add(new long[] {p, p + WAL_PAGE});
             }
-            runEnd = p + WAL_PAGE;
         }
-        if (runStart >= 0) {
-            fetch(runStart, runEnd, pages);
-        }
+        fetch(runs, pages);
         return (lsn, dst, off, len) -> {
             long p = lsn & -WAL_PAGE;
             byte[] page = pages.get(p);
@@ -154,32 +151,66 @@ public final class RemoteWal implements PageWal, AutoCloseable {
         };
     }
 
-    /** Reads [start, end) (end cut at the durable position: the last page may be partial, and is then not cached). */
-    private void fetch(long start, long end, Map<Long, byte[]> pages) {
-        long stop = Long.compareUnsigned(end, durableBelow) > 0 ? durableBelow : end;
-        if (Long.compareUnsigned(stop, start) <= 0) {
-            throw new PageNotMaterializableException("WAL at " + Lsn.format(start) + " is not durable at WAL service "
-                    + target + " (durable below " + Lsn.format(durableBelow) + ")");
+    /**
+     * Reads each run [start, end) (end cut at the durable position: the last page may be partial,
+     * and is then not cached), all at once: a chain's records are scattered over the WAL, and the
+     * calls' round trips then overlap instead of adding up.
+     */
+    private void fetch(List<long[]> runs, Map<Long, byte[]> pages) {
+        List<long[]> ranges = new ArrayList<>(runs.size());
+        List<CompletableFuture<byte[]>> reads = new ArrayList<>(runs.size());
+        for (long[] run : runs) {
+            long start = run[0];
+            long stop = Long.compareUnsigned(run[1], durableBelow) > 0 ? durableBelow : run[1];
+            if (Long.compareUnsigned(stop, start) <= 0) {
+                throw new PageNotMaterializableException("WAL at " + Lsn.format(start) + " is not durable at WAL service "
+                        + target + " (durable below " + Lsn.format(durableBelow) + ")");
+            }
+            ranges.add(new long[] {start, stop});
+            reads.add(read(start, stop));
         }
+        for (int i = 0; i < reads.size(); i++) {
+            byte[] bytes;
+            try {
+                bytes = reads.get(i).join();
+            } catch (java.util.concurrent.CompletionException e) {
+                throw e.getCause() instanceof StatusRuntimeException s ? relayed(s) : e;
+            }
+            long start = ranges.get(i)[0];
+            long stop = ranges.get(i)[1];
+            for (long p = start; p < stop; p += WAL_PAGE) {
+                int n = (int) Math.min(WAL_PAGE, stop - p);
+                byte[] page = java.util.Arrays.copyOfRange(bytes, (int) (p - start), (int) (p - start) + n);
+                pages.put(p, page);
+                if (n == WAL_PAGE) {
+                    walPages.put(p, page);
+                }
+            }
+        }
+    }
+
+    /** ReadWal of [start, stop), asynchronously. */
+    private CompletableFuture<byte[]> read(long start, long stop) {
+        CompletableFuture<byte[]> done = new CompletableFuture<>();
         byte[] bytes = new byte[(int) (stop - start)];
-        try {
-            Iterator<WalChunk> chunks = stub.withDeadlineAfter(CALL_SLACK_MS, TimeUnit.MILLISECONDS)
-                    .readWal(ReadWalRequest.newBuilder().setStartLsn(start).setEndLsn(stop).build());
-            while (chunks.hasNext()) {
-                WalChunk c = chunks.next();
-                c.getData().copyTo(bytes, (int) (c.getStartLsn() - start));
-            }
-        } catch (StatusRuntimeException e) {
-            throw relayed(e);
-        }
-        for (long p = start; p < stop; p += WAL_PAGE) {
-            int n = (int) Math.min(WAL_PAGE, stop - p);
-            byte[] page = java.util.Arrays.copyOfRange(bytes, (int) (p - start), (int) (p - start) + n);
-            pages.put(p, page);
-            if (n == WAL_PAGE) {
-                walPages.put(p, page);
-            }
-        }
+        asyncStub.withDeadlineAfter(CALL_SLACK_MS, TimeUnit.MILLISECONDS).readWal(
+                ReadWalRequest.newBuilder().setStartLsn(start).setEndLsn(stop).build(), new StreamObserver<>() {
+                    @Override
+                    public void onNext(WalChunk c) {
+                        c.getData().copyTo(bytes, (int) (c.getStartLsn() - start));
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        done.completeExceptionally(t);
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        done.complete(bytes);
+                    }
+                });
+        return done;
     }
 
     private Positions layout() {
