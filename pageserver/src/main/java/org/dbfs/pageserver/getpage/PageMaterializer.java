@@ -7,6 +7,7 @@ import java.util.List;
 import org.dbfs.pageserver.store.PageStore;
 import org.dbfs.pageserver.store.RelTag;
 import org.dbfs.pgformat.ForkNumber;
+import org.dbfs.pgformat.RelFileNode;
 import org.dbfs.pgformat.page.Page;
 import org.dbfs.pgformat.redo.BlockAction;
 import org.dbfs.pgformat.redo.RedoEngine;
@@ -123,6 +124,8 @@ public final class PageMaterializer {
         if (page == null) {
             page = new byte[Page.BLCKSZ];
         }
+        RelFileNode node = new RelFileNode(Integer.toUnsignedLong(rel.spcNode()), Integer.toUnsignedLong(rel.dbNode()),
+                Integer.toUnsignedLong(rel.relNode()));
         int redone = 0;
         int skipped = 0;
         RedoEngine engine = engines.get();
@@ -131,9 +134,7 @@ public final class PageMaterializer {
             DecodedRecord rec = decoded.get(i);
             if (records.get(i).vmClear()) {
                 for (VisibilityMap.Clear c : VisibilityMap.clearsOf(rec)) {
-                    if (c.vmBlock() == block && c.rel().relNode() == Integer.toUnsignedLong(rel.relNode())
-                            && c.rel().dbNode() == Integer.toUnsignedLong(rel.dbNode())
-                            && c.rel().spcNode() == Integer.toUnsignedLong(rel.spcNode())) {
+                    if (c.vmBlock() == block && c.rel().equals(node)) {
                         VisibilityMap.clear(page, c.heapBlock(), c.flags());
                     }
                 }
@@ -142,7 +143,8 @@ public final class PageMaterializer {
             }
             boolean touched = false;
             for (int b = 0; b <= rec.maxBlockId(); b++) {
-                if (rec.hasBlockRef(b) && refersTo(rec, b, rel, block)) {
+                if (rec.hasBlockRef(b) && rec.blockNumber(b) == block && rec.forkNum(b) == rel.forkNum()
+                        && rec.relFileNode(b).equals(node)) {
                     if (engine.apply(rec, b, page) == BlockAction.DONE) {
                         skipped++;
                     } else {
@@ -161,13 +163,6 @@ public final class PageMaterializer {
             cache.asMap().merge(id, mine, (old, now) -> Long.compareUnsigned(old.lsn(), now.lsn()) >= 0 ? old : now);
         }
         return new Materialized(page, Page.lsn(page), base, baseLsn, redone, skipped);
-    }
-
-    private static boolean refersTo(DecodedRecord rec, int b, RelTag rel, long block) {
-        return rec.blockNumber(b) == block && rec.forkNum(b) == rel.forkNum()
-                && rec.relNode(b) == Integer.toUnsignedLong(rel.relNode())
-                && rec.dbNode(b) == Integer.toUnsignedLong(rel.dbNode())
-                && rec.spcNode(b) == Integer.toUnsignedLong(rel.spcNode());
     }
 
     /** The records that end at or before {@code lsn}: the ones redo to {@code lsn} has applied. */

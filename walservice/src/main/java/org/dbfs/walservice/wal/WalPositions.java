@@ -100,14 +100,7 @@ public final class WalPositions {
 
     /** Waits until the flushed position is past {@code lsn} and the layout is known; returns the flushed position. */
     public synchronized long awaitFlushedBeyond(long lsn, long timeoutMillis) throws InterruptedException {
-        long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
-        while (localStart < 0 || flushed <= lsn) {
-            long left = (deadline - System.nanoTime()) / 1_000_000;
-            if (left <= 0) {
-                break;
-            }
-            wait(left);
-        }
+        waitUntil(() -> localStart >= 0 && flushed > lsn, timeoutMillis);
         return flushed;
     }
 
@@ -116,15 +109,20 @@ public final class WalPositions {
      * position (below {@code lsn} on timeout or failure).
      */
     public synchronized long awaitIndexed(long lsn, long timeoutMillis) throws InterruptedException {
+        waitUntil(() -> Long.compareUnsigned(indexed, lsn) >= 0 || !indexError.isEmpty(), timeoutMillis);
+        return indexed;
+    }
+
+    /** Caller holds the monitor: waits until {@code done} holds or the time is up. */
+    private void waitUntil(java.util.function.BooleanSupplier done, long timeoutMillis) throws InterruptedException {
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
-        while (Long.compareUnsigned(indexed, lsn) < 0 && indexError.isEmpty()) {
+        while (!done.getAsBoolean()) {
             long left = (deadline - System.nanoTime()) / 1_000_000;
             if (left <= 0) {
-                break;
+                return;
             }
             wait(left);
         }
-        return indexed;
     }
 
     /** Wakes the waiters (at shutdown). */
