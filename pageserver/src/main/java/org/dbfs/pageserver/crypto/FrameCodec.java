@@ -75,9 +75,41 @@ public final class FrameCodec {
     private static final ThreadLocal<byte[][]> SCRATCH = ThreadLocal.withInitial(() -> new byte[][] {new byte[0]});
 
     private final XChaCha20Poly1305 aead;
+    /** Input keying material for the keys derived from the bucket key (journal files). */
+    private final byte[] derivationKey;
 
     FrameCodec(byte[] key) {
         this.aead = new XChaCha20Poly1305(key);
+        this.derivationKey = key.clone();
+    }
+
+    /**
+     * The frames of one journal file: AES-256-GCM under a key of its own, HKDF-SHA256 of the bucket
+     * key with the file name as info (see {@link GcmFrames} for why not XChaCha20-Poly1305).
+     */
+    public GcmFrames journalFrames(String fileName) {
+        org.bouncycastle.crypto.generators.HKDFBytesGenerator hkdf =
+                new org.bouncycastle.crypto.generators.HKDFBytesGenerator(new org.bouncycastle.crypto.digests.SHA256Digest());
+        hkdf.init(new org.bouncycastle.crypto.params.HKDFParameters(derivationKey, null,
+                ("dbfs journal file " + fileName).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        byte[] key = new byte[32];
+        hkdf.generateBytes(key, 0, key.length);
+        return new GcmFrames(key);
+    }
+
+    /** This codec without compression, as a {@link FrameSealer} (journal files written before AES-GCM). */
+    public FrameSealer uncompressed() {
+        return new FrameSealer() {
+            @Override
+            public byte[] seal(byte[] plaintext, byte[] associatedData) {
+                return FrameCodec.this.seal(plaintext, associatedData, false);
+            }
+
+            @Override
+            public byte[] open(byte[] frame, byte[] associatedData, String where) {
+                return FrameCodec.this.open(frame, associatedData, where);
+            }
+        };
     }
 
     /** A codec for a raw 32-byte key, for tests and benchmarks; DbFS gets its codec from {@link BucketKeys}. */
@@ -225,7 +257,7 @@ public final class FrameCodec {
         return holder[0];
     }
 
-    private static SecureRandom newRandom() {
+    static SecureRandom newRandom() {
         try {
             return SecureRandom.getInstance("DRBG");
         } catch (NoSuchAlgorithmException e) {

@@ -16,6 +16,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.dbfs.pageserver.crypto.FrameCodec;
+import org.dbfs.pageserver.crypto.FrameSealer;
 import org.dbfs.pageserver.crypto.IntegrityException;
 import org.dbfs.pageserver.format.JournalRecord;
 import org.slf4j.Logger;
@@ -50,6 +51,8 @@ import org.slf4j.LoggerFactory;
 public final class Journal implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Journal.class);
     private static final String SUFFIX = ".journal";
+    /** Files sealed with AES-256-GCM under a per-file key; older ".journal" files (XChaCha20-Poly1305) still replay. */
+    private static final String GCM_SUFFIX = ".gcm.journal";
     private static final int MAX_FRAME = 256 << 20;
     static final int EXTENT_BYTES = 8 << 20;
 
@@ -66,6 +69,7 @@ public final class Journal implements AutoCloseable {
 
     private FileChannel channel;
     private String fileName;
+    private FrameSealer sealer; // of the current file
     private long filePosition; // end of the last record in the current file
     private long allocated;    // bytes of the current file already filled with zeros and synced
     private long written;      // logical bytes appended since open, across files
@@ -101,6 +105,7 @@ public final class Journal implements AutoCloseable {
         } else {
             Path last = files.getLast();
             journal.fileName = last.getFileName().toString();
+            journal.sealer = journal.sealerFor(journal.fileName);
             journal.channel = FileChannel.open(last, StandardOpenOption.WRITE);
             journal.filePosition = journal.endOfRecords;
             journal.allocated = journal.channel.size();
@@ -120,7 +125,8 @@ public final class Journal implements AutoCloseable {
             }
             // Not compressed: the record lives here only until it is packed, and its pages are
             // compressed then; compressing twice cost the commit path a quarter of the page server's CPU.
-            byte[] frame = codec.seal(plain, FrameCodec.associatedData(fileName, filePosition + 4), false);
+            // AES-GCM in new files: see GcmFrames.
+            byte[] frame = sealer.seal(plain, FrameCodec.associatedData(fileName, filePosition + 4));
             ByteBuffer buf = ByteBuffer.allocate(4 + frame.length).order(ByteOrder.LITTLE_ENDIAN);
             buf.putInt(frame.length).put(frame).flip();
             long start = filePosition;
@@ -401,7 +407,8 @@ public final class Journal implements AutoCloseable {
     }
 
     private void startFile(long firstSeq) throws IOException {
-        fileName = String.format("%020d%s", firstSeq, SUFFIX);
+        fileName = String.format("%020d%s", firstSeq, GCM_SUFFIX);
+        sealer = sealerFor(fileName);
         Path path = dir.resolve(fileName);
         channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         channel.truncate(0);
@@ -516,22 +523,27 @@ public final class Journal implements AutoCloseable {
     }
 
     private static long firstSeq(Path file) {
-        String n = file.getFileName().toString();
-        return Long.parseLong(n.substring(0, n.length() - SUFFIX.length()));
+        return Long.parseLong(file.getFileName().toString().substring(0, 20)); // %020d, then a suffix
+    }
+
+    /** How the frames of journal file {@code name} are sealed, by its suffix. */
+    private FrameSealer sealerFor(String name) {
+        return name.endsWith(GCM_SUFFIX) ? codec.journalFrames(name) : codec.uncompressed();
     }
 
     /** Replays one file; returns the highest seq seen. */
     private long replayFile(Path file, boolean last, Consumer<JournalRecord> replay) throws IOException {
         String name = file.getFileName().toString();
+        FrameSealer sealer = sealerFor(name);
         long lastSeq = -1;
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             long size = ch.size();
             long pos = 0;
             while (pos < size && !endMarker(ch, pos, size)) {
-                JournalRecord record = readFrame(ch, name, pos, size);
+                JournalRecord record = readFrame(ch, sealer, name, pos, size);
                 if (record == null) {
                     long nextFrame = frameEnd(ch, pos, size);
-                    if (!last || (nextFrame > 0 && nextFrame < size && readFrame(ch, name, nextFrame, size) != null)) {
+                    if (!last || (nextFrame > 0 && nextFrame < size && readFrame(ch, sealer, name, nextFrame, size) != null)) {
                         throw new IntegrityException("journal file " + file + " is corrupt at position " + pos
                                 + " (records follow it, so this is not a torn last write). The page server will not"
                                 + " start on a damaged journal; keep a copy of " + dir + " for inspection.");
@@ -571,7 +583,7 @@ public final class Journal implements AutoCloseable {
         return n <= 0 || n > MAX_FRAME ? -1 : pos + 4 + n;
     }
 
-    private JournalRecord readFrame(FileChannel ch, String name, long pos, long size) throws IOException {
+    private JournalRecord readFrame(FileChannel ch, FrameSealer sealer, String name, long pos, long size) throws IOException {
         long end = frameEnd(ch, pos, size);
         if (end < 0 || end > size) {
             return null;
@@ -583,7 +595,7 @@ public final class Journal implements AutoCloseable {
             }
         }
         try {
-            byte[] plain = codec.open(buf.array(), FrameCodec.associatedData(name, pos + 4), name + "@" + (pos + 4));
+            byte[] plain = sealer.open(buf.array(), FrameCodec.associatedData(name, pos + 4), name + "@" + (pos + 4));
             return JournalRecord.parseFrom(plain);
         } catch (IntegrityException | InvalidProtocolBufferException e) {
             return null;

@@ -106,6 +106,43 @@ class JournalTest {
         assertEquals(threads * perThread, replay().size());
     }
 
+    /**
+     * A journal file written before AES-GCM (".journal", XChaCha20-Poly1305 frames) replays, takes
+     * further appends in its own format, and the next file is AES-GCM; a frame moved to another file
+     * does not open there (each file has its own key).
+     */
+    @Test
+    void anOlderXChaChaJournalFileReplaysAndNewFilesUseAesGcm() throws IOException {
+        Path old = dir.resolve(String.format("%020d.journal", 0));
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(old,
+                java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+            long pos = 0;
+            for (int seq = 0; seq < 3; seq++) {
+                byte[] frame = CODEC.uncompressed().seal(record(seq, new byte[] {(byte) seq}).toByteArray(),
+                        FrameCodec.associatedData(old.getFileName().toString(), pos + 4));
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 + frame.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                b.putInt(frame.length).put(frame).flip();
+                pos += ch.write(b, pos);
+            }
+            ch.write(java.nio.ByteBuffer.allocate(4), pos); // the zero length that ends the records
+        }
+        try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, r -> { })) {
+            journal.awaitDurable(journal.append(record(3, new byte[] {3})));
+            journal.roll(4);
+            journal.awaitDurable(journal.append(record(4, new byte[] {4})));
+        }
+        List<JournalRecord> seen = replay();
+        assertEquals(List.of(0L, 1L, 2L, 3L, 4L), seen.stream().map(JournalRecord::getSeq).toList());
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of(String.format("%020d.journal", 0), String.format("%020d.gcm.journal", 4)),
+                    files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".journal")).sorted().toList());
+        }
+        byte[] sealed = CODEC.journalFrames("a.gcm.journal").seal(new byte[] {1, 2, 3}, new byte[] {9});
+        assertArrayEquals(new byte[] {1, 2, 3}, CODEC.journalFrames("a.gcm.journal").open(sealed, new byte[] {9}, "a"));
+        org.junit.jupiter.api.Assertions.assertThrows(org.dbfs.pageserver.crypto.IntegrityException.class,
+                () -> CODEC.journalFrames("b.gcm.journal").open(sealed, new byte[] {9}, "b"));
+    }
+
     @Test
     void theNextExtentIsZeroedBeforeAppendsNeedIt() throws IOException, InterruptedException {
         try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, r -> { })) {
