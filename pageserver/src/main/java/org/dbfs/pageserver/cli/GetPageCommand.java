@@ -57,14 +57,15 @@ public final class GetPageCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--lsn wants X/Y (hex, as PostgreSQL prints LSNs), got " + lsn);
         }
-        int colon = pageserver.lastIndexOf(':');
-        if (colon <= 0) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--pageserver wants HOST:PORT, got " + pageserver);
+        HostPort server;
+        try {
+            server = HostPort.parse("--pageserver", pageserver);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         String where = rel.spcNode() + "/" + Integer.toUnsignedString(rel.dbNode()) + "/" + Integer.toUnsignedString(rel.relNode())
                 + " " + address.fork + " block " + Integer.toUnsignedString(block) + " at " + Lsn.format(at);
-        ManagedChannel channel = NettyChannelBuilder.forAddress(pageserver.substring(0, colon),
-                Integer.parseInt(pageserver.substring(colon + 1))).usePlaintext().build();
+        ManagedChannel channel = NettyChannelBuilder.forAddress(server.host(), server.port()).usePlaintext().build();
         try {
             GetPageAtLsnReply reply = PageServerGrpc.newBlockingStub(channel)
                     .withDeadlineAfter(maxWaitMs + 60_000L, TimeUnit.MILLISECONDS)

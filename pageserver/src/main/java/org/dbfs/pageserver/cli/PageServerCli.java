@@ -60,12 +60,14 @@ public final class PageServerCli implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         RequiredOptions.require(spec, cacheDir, "--cache-dir=<cacheDir>");
-        int colon = listen.lastIndexOf(':');
-        if (colon < 0) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--listen wants HOST:PORT, got " + listen);
+        HostPort address;
+        try {
+            address = HostPort.parse("--listen", listen);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
         }
-        String host = listen.substring(0, colon);
-        int port = Integer.parseInt(listen.substring(colon + 1));
+        String host = address.host();
+        int port = address.port();
         String bucketUrl = bucket.requireBucket();
         char[] passphrase = bucket.passphrase();
         PageServerConfig config = new PageServerConfig(bucketUrl, bucket.s3Endpoint(), host, port, passphrase,

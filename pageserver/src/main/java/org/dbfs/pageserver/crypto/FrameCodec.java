@@ -257,7 +257,12 @@ public final class FrameCodec {
         return holder[0];
     }
 
-    static SecureRandom newRandom() {
+    /** Fills {@code nonce} from this thread's DRBG (shared by every frame format of the package). */
+    static void randomNonce(byte[] nonce) {
+        RANDOM.get().nextBytes(nonce);
+    }
+
+    private static SecureRandom newRandom() {
         try {
             return SecureRandom.getInstance("DRBG");
         } catch (NoSuchAlgorithmException e) {

@@ -1,7 +1,6 @@
 package org.dbfs.pageserver.crypto;
 
 import java.security.GeneralSecurityException;
-import java.security.SecureRandom;
 import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
 import javax.crypto.spec.GCMParameterSpec;
@@ -26,7 +25,6 @@ public final class GcmFrames implements FrameSealer {
             throw new IllegalStateException("this JDK has no AES/GCM/NoPadding", e);
         }
     });
-    private static final ThreadLocal<SecureRandom> RANDOM = ThreadLocal.withInitial(FrameCodec::newRandom);
 
     private final SecretKeySpec key;
 
@@ -41,7 +39,7 @@ public final class GcmFrames implements FrameSealer {
     public byte[] seal(byte[] plaintext, byte[] associatedData) {
         byte[] frame = new byte[NONCE_BYTES + plaintext.length + TAG_BYTES];
         byte[] nonce = new byte[NONCE_BYTES];
-        RANDOM.get().nextBytes(nonce);
+        FrameCodec.randomNonce(nonce);
         System.arraycopy(nonce, 0, frame, 0, NONCE_BYTES);
         Cipher c = CIPHER.get();
         try {

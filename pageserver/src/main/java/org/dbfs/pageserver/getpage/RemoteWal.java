@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.dbfs.pageserver.cli.HostPort;
 import org.dbfs.pageserver.store.RelTag;
 import org.dbfs.pgformat.wal.DecodedRecord;
 import org.dbfs.pgformat.wal.Lsn;
@@ -49,12 +50,9 @@ public final class RemoteWal implements PageWal, AutoCloseable {
     private volatile long durableBelow;
 
     public RemoteWal(String hostPort, long cachedWalPages) {
-        int colon = hostPort.lastIndexOf(':');
-        if (colon <= 0) {
-            throw new IllegalArgumentException("--walservice wants HOST:PORT, got " + hostPort);
-        }
+        HostPort service = HostPort.parse("--walservice", hostPort);
         this.target = hostPort;
-        this.channel = NettyChannelBuilder.forAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)))
+        this.channel = NettyChannelBuilder.forAddress(service.host(), service.port())
                 .usePlaintext().maxInboundMessageSize(64 << 20).build();
         this.stub = WalServiceGrpc.newBlockingStub(channel);
         this.asyncStub = WalServiceGrpc.newStub(channel);

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.dbfs.pageserver.cli.BucketOptions;
+import org.dbfs.pageserver.cli.HostPort;
 import org.dbfs.pageserver.cli.PageAddressOptions;
 import org.dbfs.pageserver.store.RelTag;
 import org.dbfs.pgformat.wal.DecodedRecord;
@@ -94,9 +95,9 @@ final class PageHistoryCommand implements Callable<Integer> {
     }
 
     private void fromService(PageKey page) throws IOException {
-        int colon = walservice.lastIndexOf(':');
-        ManagedChannel channel = NettyChannelBuilder.forAddress(walservice.substring(0, colon),
-                Integer.parseInt(walservice.substring(colon + 1))).usePlaintext().maxInboundMessageSize(64 << 20).build();
+        HostPort service = HostPort.parse("--walservice", walservice);
+        ManagedChannel channel = NettyChannelBuilder.forAddress(service.host(), service.port()).usePlaintext()
+                .maxInboundMessageSize(64 << 20).build();
         try {
             WalServiceGrpc.WalServiceBlockingStub client = WalServiceGrpc.newBlockingStub(channel);
             Positions pos = client.withDeadlineAfter(30, TimeUnit.SECONDS).getPositions(GetPositionsRequest.getDefaultInstance());

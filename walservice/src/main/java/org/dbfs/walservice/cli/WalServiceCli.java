@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.dbfs.pageserver.cli.PageServerCli;
 import org.dbfs.pageserver.cli.BucketOptions;
+import org.dbfs.pageserver.cli.HostPort;
 import org.dbfs.pageserver.cli.RequiredOptions;
 import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.walservice.index.DecodingRecordIndexer;
@@ -62,12 +63,14 @@ public final class WalServiceCli implements Callable<Integer> {
         requireOption(slot, "--slot=NAME");
         requireOption(dataDir, "--data-dir=DIR");
         String bucketUrl = bucket.requireBucket();
-        int colon = listen.lastIndexOf(':');
-        if (colon < 0) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--listen wants HOST:PORT, got " + listen);
+        HostPort address;
+        try {
+            address = HostPort.parse("--listen", listen);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
         }
-        String host = listen.substring(0, colon);
-        int port = Integer.parseInt(listen.substring(colon + 1));
+        String host = address.host();
+        int port = address.port();
         char[] passphrase = bucket.passphrase();
         WalServerConfig config = new WalServerConfig(PrimaryConnInfo.parse(primary), slot, bucketUrl, bucket.s3Endpoint(), passphrase,
                 host, port, dataDir, noIndex ? null : DecodingRecordIndexer::open);
