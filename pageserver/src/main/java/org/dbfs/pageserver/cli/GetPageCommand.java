@@ -57,12 +57,7 @@ public final class GetPageCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--lsn wants X/Y (hex, as PostgreSQL prints LSNs), got " + lsn);
         }
-        HostPort server;
-        try {
-            server = HostPort.parse("--pageserver", pageserver);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-        }
+        HostPort server = HostPort.option(spec.commandLine(), "--pageserver", pageserver);
         String where = rel.spcNode() + "/" + Integer.toUnsignedString(rel.dbNode()) + "/" + Integer.toUnsignedString(rel.relNode())
                 + " " + address.fork + " block " + Integer.toUnsignedString(block) + " at " + Lsn.format(at);
         ManagedChannel channel = NettyChannelBuilder.forAddress(server.host(), server.port()).usePlaintext().build();

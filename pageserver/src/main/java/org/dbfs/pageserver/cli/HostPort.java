@@ -15,4 +15,13 @@ public record HostPort(String host, int port) {
         }
         throw new IllegalArgumentException(option + " wants HOST:PORT, got " + text);
     }
+
+    /** {@link #parse(String, String)} for a command's option: a usage error of {@code cmd} if malformed. */
+    public static HostPort option(picocli.CommandLine cmd, String option, String text) {
+        try {
+            return parse(option, text);
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(cmd, e.getMessage());
+        }
+    }
 }

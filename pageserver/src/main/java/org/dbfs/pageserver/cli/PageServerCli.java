@@ -60,12 +60,7 @@ public final class PageServerCli implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         RequiredOptions.require(spec, cacheDir, "--cache-dir=<cacheDir>");
-        HostPort address;
-        try {
-            address = HostPort.parse("--listen", listen);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
-        }
+        HostPort address = HostPort.option(new CommandLine(this), "--listen", listen);
         String host = address.host();
         int port = address.port();
         String bucketUrl = bucket.requireBucket();

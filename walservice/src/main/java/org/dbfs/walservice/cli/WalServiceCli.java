@@ -63,12 +63,7 @@ public final class WalServiceCli implements Callable<Integer> {
         requireOption(slot, "--slot=NAME");
         requireOption(dataDir, "--data-dir=DIR");
         String bucketUrl = bucket.requireBucket();
-        HostPort address;
-        try {
-            address = HostPort.parse("--listen", listen);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
-        }
+        HostPort address = HostPort.option(new CommandLine(this), "--listen", listen);
         String host = address.host();
         int port = address.port();
         char[] passphrase = bucket.passphrase();
