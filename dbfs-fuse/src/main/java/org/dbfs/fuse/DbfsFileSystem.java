@@ -487,7 +487,14 @@ final class DbfsFileSystem implements FuseOperations {
                 return truncated;
             }
         }
-        fi.setFh(openFiles.add(openFile(attr, flags)));
+        OpenFiles.OpenFile file = openFile(attr, flags);
+        if (file.syncWrites()) {
+            // Each write(2) comes here at once and is answered when durable: one request, where
+            // through the page cache an O_DSYNC write costs a write-back and an fsync request. The
+            // kernel keeps other opens' cached pages coherent with these writes (ReadWriteMountTest).
+            DirectIo.enable(fi);
+        }
+        fi.setFh(openFiles.add(file));
         return 0;
     }
 

@@ -3,6 +3,7 @@ package org.dbfs.fuse;
 import com.google.protobuf.ByteString;
 import org.dbfs.pgformat.PageHeader;
 import org.dbfs.pgformat.PgConstants;
+import org.dbfs.protocol.pageserver.v1.MutationReply;
 import org.dbfs.protocol.pageserver.v1.WriteFileRequest;
 
 /**
@@ -36,6 +37,7 @@ final class FileWrites {
         if (!file.syncWrites() && isWholePages(offset, data.length)) {
             return -buffer.write(file.ino(), file.relation(), offset, data).errno();
         }
+        DurabilityTracker.Pending before = client.durability().pending();
         int flushed = buffer.flushOverlapping(file.ino(), offset, data.length).errno();
         if (flushed != 0) {
             return -flushed;
@@ -50,12 +52,13 @@ final class FileWrites {
                 request.addPageLsns(lsn);
             }
         }
-        int result = -client.writeFile(request.build()).getErrno();
+        MutationReply reply = client.writeFile(request.build());
         openAttrs.forget(file.ino()); // the page server moved size and mtime; the write buffer did not see it
-        if (result == 0 && file.syncWrites()) {
-            result = syncBarrier.sync(); // O_SYNC/O_DSYNC: durable before write(2) returns
+        if (reply.getErrno() != 0) {
+            return -reply.getErrno();
         }
-        return result;
+        // O_SYNC/O_DSYNC: durable before write(2) returns; like fsync, it covers this mount's earlier writes.
+        return file.syncWrites() ? syncBarrier.coveredByDurableWrite(before, reply.getIncarnation()) : 0;
     }
 
     /**

@@ -336,6 +336,55 @@ class ReadWriteMountTest {
     }
 
     @Test
+    void oDsyncWritesAreDurableOnReturnAndCoherentWithCachedOpens() throws Exception {
+        Path f = mnt.resolve("wal");
+        byte[] a = filled(16384, 'A');
+        Files.write(f, a);
+        try (FileChannel cached = FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE);
+             FileChannel dsync = FileChannel.open(f, StandardOpenOption.WRITE, StandardOpenOption.READ,
+                     StandardOpenOption.DSYNC)) {
+            assertArrayEquals(a, readAt(cached, 0, a.length), "page cache filled by this read");
+            dsync.write(ByteBuffer.wrap(filled(8192, 'B')), 8192);
+            assertArrayEquals(filled(8192, 'B'), readAt(cached, 8192, 8192), "a cached open sees the O_DSYNC write");
+            dsync.write(ByteBuffer.wrap(filled(100, 'C')), 24576); // grows the file past a hole
+            assertEquals(24676, Files.size(f));
+            assertArrayEquals(new byte[8192], readAt(cached, 16384, 8192), "the hole reads as zeros");
+
+            cached.write(ByteBuffer.wrap(filled(10, 'D')), 0); // in the page cache only, not yet fsynced
+            assertArrayEquals(filled(10, 'D'), readAt(dsync, 0, 10), "the O_DSYNC open sees a cached write");
+            cached.force(false);
+
+            dsync.write(ByteBuffer.wrap(filled(8192, 'E')), 8192);
+            fixture.stopPageServer();
+            fixture.startPageServer();
+            // Had the mount acknowledged the O_DSYNC write before it was durable, this fsync would
+            // report the restart as lost writes (see the test below).
+            dsync.force(false);
+        }
+        byte[] expected = new byte[24676];
+        System.arraycopy(filled(10, 'D'), 0, expected, 0, 10);
+        System.arraycopy(a, 10, expected, 10, 8182);
+        System.arraycopy(filled(8192, 'E'), 0, expected, 8192, 8192);
+        System.arraycopy(filled(100, 'C'), 0, expected, 24576, 100);
+        fixture.unmount();
+        fixture.mount();
+        assertArrayEquals(expected, Files.readAllBytes(f), "as written, from the restarted page server");
+    }
+
+    private static byte[] filled(int length, char c) {
+        byte[] b = new byte[length];
+        java.util.Arrays.fill(b, (byte) c);
+        return b;
+    }
+
+    private static byte[] readAt(FileChannel ch, long position, int length) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(length);
+        while (buf.hasRemaining() && ch.read(buf, position + buf.position()) >= 0) {
+        }
+        return buf.array();
+    }
+
+    @Test
     void fsyncFailsOnceAfterPageServerRestartLostUnsyncedWrites() throws Exception {
         Path f = mnt.resolve("f");
         try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
