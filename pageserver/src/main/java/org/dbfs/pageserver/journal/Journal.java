@@ -7,6 +7,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,11 +35,15 @@ import org.slf4j.LoggerFactory;
  *   +------------------+----------------------------------------------+
  * </pre>
  *
- * No separate checksum: the frame's authentication tag is one. A length of 0 ends the records:
- * files are preallocated with zeros in {@value #EXTENT_BYTES}-byte steps, so that the fdatasync of
- * a commit writes data only and never has to journal a new file size (on ext4 that halves it). The
- * next step is zeroed on a background thread once the current one is half used, so appends do not
- * stop for it (they wait only if writes outrun it). At
+ * No separate checksum: the frame's authentication tag is one. A length of 0 ends the records, and
+ * every append writes one after its frame (the next append overwrites it). A file's blocks are
+ * written before records go there, so that the fdatasync of a commit writes data only and never has
+ * to journal a new file size or extent (on ext4 that halves it): a new file is preallocated with
+ * zeros in {@value #EXTENT_BYTES}-byte steps, the next step zeroed on a background thread once the
+ * current one is half used (appends wait only if writes outrun it). Zeroing doubles what reaches
+ * the disk, so a packed file is kept as a spare ({@value #MAX_SPARES} at most) and the next file
+ * reuses it, as PostgreSQL recycles WAL segments: its old frames do not open under the new name's
+ * key, and the zero length written after each record keeps them from ever following a good one. At
  * open, the last file may end in a torn frame (a write that was never acknowledged); it is cut off.
  * A bad frame with a good one after it, or in an older file, is corruption and stops the start.
  *
@@ -53,8 +58,11 @@ public final class Journal implements AutoCloseable {
     private static final String SUFFIX = ".journal";
     /** Files sealed with AES-256-GCM under a per-file key; older ".journal" files (XChaCha20-Poly1305) still replay. */
     private static final String GCM_SUFFIX = ".gcm.journal";
+    /** A packed file kept for reuse: {@code <its name>.spare}. */
+    private static final String SPARE_SUFFIX = ".spare";
     private static final int MAX_FRAME = 256 << 20;
     static final int EXTENT_BYTES = 8 << 20;
+    static final int MAX_SPARES = 2;
 
     private final Path dir;
     private final FrameCodec codec;
@@ -127,17 +135,17 @@ public final class Journal implements AutoCloseable {
             // compressed then; compressing twice cost the commit path a quarter of the page server's CPU.
             // AES-GCM in new files: see GcmFrames.
             byte[] frame = sealer.seal(plain, FrameCodec.associatedData(fileName, filePosition + 4));
-            ByteBuffer buf = ByteBuffer.allocate(4 + frame.length).order(ByteOrder.LITTLE_ENDIAN);
-            buf.putInt(frame.length).put(frame).flip();
+            // The frame, then the zero length that ends the records after it.
+            ByteBuffer buf = ByteBuffer.allocate(4 + frame.length + 4).order(ByteOrder.LITTLE_ENDIAN);
+            buf.putInt(frame.length).put(frame).putInt(0).flip();
             long start = filePosition;
             try {
-                // Room for this record plus the zero length that ends the records after it.
-                ensureAllocated(start + buf.remaining() + 4);
+                ensureAllocated(start + buf.remaining());
                 while (buf.hasRemaining()) {
                     channel.write(buf, start + buf.position());
                 }
             } catch (IOException e) {
-                undoPartialWrite(start, e);
+                undoPartialWrite(start, buf.capacity(), e);
                 throw new IOException(describeWriteFailure(e), e);
             }
             filePosition += 4 + frame.length;
@@ -338,7 +346,10 @@ public final class Journal implements AutoCloseable {
         }
     }
 
-    /** Deletes the files all of whose records are at or below {@code packedSeq}. */
+    /**
+     * Retires the files all of whose records are at or below {@code packedSeq}: kept as spares for
+     * later files while there are fewer than {@value #MAX_SPARES}, else deleted.
+     */
     public void deleteUpTo(long packedSeq) throws IOException {
         lock.lock();
         try {
@@ -346,11 +357,24 @@ public final class Journal implements AutoCloseable {
             for (int i = 0; i + 1 < files.size(); i++) {
                 long nextFirst = firstSeq(files.get(i + 1));
                 if (nextFirst <= packedSeq + 1 && !files.get(i).getFileName().toString().equals(fileName)) {
-                    Files.delete(files.get(i));
+                    retire(files.get(i));
                 }
             }
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * A crash may lose the rename; the file then comes back under its old name, with records the
+     * page store skips as packed, as it would if a delete were lost.
+     */
+    private void retire(Path file) throws IOException {
+        String name = file.getFileName().toString();
+        if (name.endsWith(GCM_SUFFIX) && spares().size() < MAX_SPARES) {
+            Files.move(file, dir.resolve(name + SPARE_SUFFIX), StandardCopyOption.ATOMIC_MOVE);
+        } else {
+            Files.delete(file);
         }
     }
 
@@ -410,10 +434,19 @@ public final class Journal implements AutoCloseable {
         fileName = String.format("%020d%s", firstSeq, GCM_SUFFIX);
         sealer = sealerFor(fileName);
         Path path = dir.resolve(fileName);
-        channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        channel.truncate(0);
+        List<Path> spares = spares();
+        if (spares.isEmpty()) {
+            channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            channel.truncate(0);
+            allocated = 0;
+        } else {
+            Files.move(spares.getFirst(), path, StandardCopyOption.ATOMIC_MOVE);
+            channel = FileChannel.open(path, StandardOpenOption.WRITE);
+            allocated = channel.size(); // zeroed, written and synced, size included, when it was first used
+            zeroRange(channel, 0, 4); // no records yet, whatever its old frames say
+            channel.force(false);
+        }
         filePosition = 0;
-        allocated = 0;
         ensureAllocated(4);
         // The new name must survive a crash before any record in it is acknowledged.
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
@@ -486,10 +519,10 @@ public final class Journal implements AutoCloseable {
         }
     }
 
-    private void undoPartialWrite(long start, IOException cause) {
+    private void undoPartialWrite(long start, int length, IOException cause) {
         try {
             // Zero what the failed write may have left, so replay stops at start.
-            zeroRange(channel, start, allocated);
+            zeroRange(channel, start, Math.max(start + 4, Math.min(allocated, start + length)));
         } catch (IOException e) {
             cause.addSuppressed(e);
             failure = cause;
@@ -519,6 +552,12 @@ public final class Journal implements AutoCloseable {
     private List<Path> files() throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
             return new ArrayList<>(s.filter(p -> p.getFileName().toString().endsWith(SUFFIX)).sorted().toList());
+        }
+    }
+
+    private List<Path> spares() throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return new ArrayList<>(s.filter(p -> p.getFileName().toString().endsWith(SPARE_SUFFIX)).sorted().toList());
         }
     }
 

@@ -186,4 +186,58 @@ class JournalTest {
         }
         assertEquals(List.of(0L, 2L), replay().stream().map(JournalRecord::getSeq).toList());
     }
+
+    @Test
+    void packedFilesAreReusedUnzeroedAndTheirOldFramesNeverReplay() throws IOException {
+        Random random = new Random(7);
+        byte[] small = new byte[100];
+        try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, r -> { })) {
+            long token = 0;
+            for (int seq = 0; seq < 24; seq++) { // ~3 MiB of old frames
+                byte[] data = new byte[128 << 10];
+                random.nextBytes(data);
+                token = journal.append(record(seq, data));
+            }
+            journal.awaitDurable(token);
+            journal.roll(24);
+            journal.deleteUpTo(23);
+            assertEquals(List.of(journalName(0) + ".spare", journalName(24)), fileNames());
+
+            journal.awaitDurable(journal.append(record(24, small)));
+            journal.awaitDurable(journal.append(record(25, small)));
+            journal.roll(26);
+            assertEquals(List.of(journalName(24), journalName(26)), fileNames(), "the spare became the next file");
+            assertEquals(Journal.EXTENT_BYTES, Files.size(dir.resolve(journalName(26))));
+            journal.awaitDurable(journal.append(record(26, small)));
+
+            journal.deleteUpTo(25);
+            journal.roll(27);
+            journal.awaitDurable(journal.append(record(27, small)));
+            assertEquals(List.of(journalName(26), journalName(27)), fileNames());
+        }
+        byte[] reused = Files.readAllBytes(dir.resolve(journalName(26)));
+        int end = 4 + java.nio.ByteBuffer.wrap(reused, 0, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt();
+        assertEquals(0, java.nio.ByteBuffer.wrap(reused, end, 4).getInt(), "a zero length ends the records");
+        assertTrue(java.util.stream.IntStream.range(end + 4, end + 4096).anyMatch(i -> reused[i] != 0),
+                "not zeroed again: the old frames are still there");
+        // File 26 is not the last one: its old frames after the end must not read as corruption.
+        assertEquals(List.of(26L, 27L), replay().stream().map(JournalRecord::getSeq).toList());
+
+        // A torn record in a reused last file, with old frames after it, is cut like any torn tail.
+        Path last = dir.resolve(journalName(27));
+        byte[] bytes = Files.readAllBytes(last);
+        bytes[30] ^= 1;
+        Files.write(last, bytes);
+        assertEquals(List.of(26L), replay().stream().map(JournalRecord::getSeq).toList());
+    }
+
+    private static String journalName(long firstSeq) {
+        return String.format("%020d.gcm.journal", firstSeq);
+    }
+
+    private List<String> fileNames() throws IOException {
+        try (var files = Files.list(dir)) {
+            return files.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
 }
