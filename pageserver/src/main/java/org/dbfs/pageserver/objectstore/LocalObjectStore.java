@@ -84,6 +84,11 @@ public final class LocalObjectStore implements ObjectStore {
     }
 
     @Override
+    public Optional<Path> localFile(String key) {
+        return Optional.of(pathOf(key));
+    }
+
+    @Override
     public byte[] get(String key) {
         Path path = pathOf(key);
         try {

@@ -1,5 +1,6 @@
 package org.dbfs.pageserver.objectstore;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 
@@ -46,6 +47,14 @@ public interface ObjectStore extends AutoCloseable {
 
     /** Deleting an absent key is not an error. */
     void delete(String key);
+
+    /**
+     * The object's own file, if this bucket is a directory on this machine: a reader can use it as
+     * it would a downloaded copy. Empty for remote buckets.
+     */
+    default Optional<Path> localFile(String key) {
+        return Optional.empty();
+    }
 
     @Override
     void close();

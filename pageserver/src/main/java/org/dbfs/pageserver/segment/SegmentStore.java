@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads block versions out of segment objects: memory cache of opened frames, then the local cache
- * directory (whole segment files), then a ranged GET on the object store. A segment read by ranged
+ * directory (whole segment files; for a bucket on this machine, the object files themselves), then
+ * a ranged GET on the object store. A segment read by ranged
  * GET is downloaded whole in the background so later reads stay local.
  *
  * <p>Every frame is authenticated on the way out of the cache directory or the bucket, so a flipped
@@ -76,8 +77,14 @@ public final class SegmentStore implements AutoCloseable {
         return segments.size();
     }
 
-    /** Keeps a just-uploaded segment in the cache directory. */
+    /**
+     * Keeps a just-uploaded segment in the cache directory; not for a bucket on this machine, whose
+     * object file is read instead (a copy would double what every pack writes).
+     */
     public void cacheLocally(String objectName, byte[] bytes) throws IOException {
+        if (store.localFile(objectName).isPresent()) {
+            return;
+        }
         Path target = localPath(objectName);
         Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
         Files.write(tmp, bytes);
@@ -176,7 +183,8 @@ public final class SegmentStore implements AutoCloseable {
         if (ch != null) {
             return ch;
         }
-        Path path = localPath(ref(id).getName());
+        String name = ref(id).getName();
+        Path path = store.localFile(name).orElseGet(() -> localPath(name));
         if (!Files.exists(path)) {
             return null;
         }
@@ -195,7 +203,9 @@ public final class SegmentStore implements AutoCloseable {
             if (ch != null) {
                 ch.close();
             }
-            Files.deleteIfExists(localPath(ref(id).getName()));
+            if (store.localFile(ref(id).getName()).isEmpty()) { // never the bucket's own object
+                Files.deleteIfExists(localPath(ref(id).getName()));
+            }
         } catch (IOException e) {
             log.warn("could not drop cached segment {}: {}", ref(id).getName(), e.toString());
         }

@@ -160,6 +160,22 @@ public class PageStoreTest {
         store = PageStore.open(bucket, CODEC, StoreOptions.defaults(tmp.resolve("fresh-cache")));
         IntegrityException e = assertThrows(IntegrityException.class, () -> store.readPage(REL, 2, 0));
         assertTrue(e.getMessage().contains(segment.getFileName().toString()), e.getMessage());
+        assertTrue(Files.exists(segment), "a damaged object stays in the bucket for inspection");
+    }
+
+    @Test
+    void aLocalBucketsSegmentsAreReadInPlaceNotCopiedIntoTheCache() throws IOException {
+        put(REL, 5, 10, page(10, "packed"));
+        store.packNow();
+        try (Stream<Path> s = Files.walk(bucketDir.resolve("segments"))) {
+            assertEquals(1, s.filter(p -> p.toString().endsWith(".seg")).count());
+        }
+        reopen(cacheDir);
+        assertArrayEquals(page(10, "packed"), store.readPage(REL, 5, 0).data());
+        try (Stream<Path> s = Files.walk(cacheDir)) {
+            List<Path> copies = s.filter(p -> p.toString().contains(".seg")).toList();
+            assertEquals(List.of(), copies, "the bucket's object is the local copy");
+        }
     }
 
     @Test
