@@ -4,12 +4,9 @@ import com.github.luben.zstd.Zstd;
 import com.github.luben.zstd.ZstdCompressCtx;
 import com.github.luben.zstd.ZstdDecompressCtx;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.Arrays;
-import javax.crypto.AEADBadTagException;
-import javax.crypto.Cipher;
 
 /**
  * Turns a plaintext into a sealed frame and back: compress (zstd) then encrypt
@@ -152,24 +149,12 @@ public final class FrameCodec {
         RANDOM.get().nextBytes(nonce);
         System.arraycopy(nonce, 0, frame, NONCE_OFFSET, NONCE_BYTES);
 
-        byte[] header = new byte[headerLen];
-        header[PAYLOAD_CODEC_OFFSET] = zstd ? CODEC_ZSTD : CODEC_RAW;
+        frame[CIPHERTEXT_OFFSET + PAYLOAD_CODEC_OFFSET] = zstd ? CODEC_ZSTD : CODEC_RAW;
         if (zstd) {
-            putBe32(header, PAYLOAD_LENGTH_OFFSET_ZSTD, n);
+            putBe32(frame, CIPHERTEXT_OFFSET + PAYLOAD_LENGTH_OFFSET_ZSTD, n);
         }
-        // Header and body go through the cipher separately so the body is never copied into
-        // a payload buffer first.
-        Cipher c = aead.init(Cipher.ENCRYPT_MODE, frame, NONCE_OFFSET, associatedData);
-        try {
-            int off = CIPHERTEXT_OFFSET;
-            off += c.update(header, 0, headerLen, frame, off);
-            off += c.doFinal(body, 0, bodyLen, frame, off);
-            if (off != frame.length) {
-                throw new IllegalStateException("ChaCha20-Poly1305 wrote " + off + " of " + frame.length + " frame bytes");
-            }
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("ChaCha20-Poly1305 encryption failed", e);
-        }
+        System.arraycopy(body, 0, frame, CIPHERTEXT_OFFSET + headerLen, bodyLen);
+        aead.sealInPlace(frame, NONCE_OFFSET, associatedData, frame, CIPHERTEXT_OFFSET, headerLen + bodyLen);
         return frame;
     }
 
@@ -181,17 +166,8 @@ public final class FrameCodec {
         }
         int payloadLen = frame.length - CIPHERTEXT_OFFSET - TAG_BYTES;
         byte[] payload = scratch(payloadLen);
-        Cipher c = aead.init(Cipher.DECRYPT_MODE, frame, NONCE_OFFSET, associatedData);
-        int got;
-        try {
-            got = c.doFinal(frame, CIPHERTEXT_OFFSET, frame.length - CIPHERTEXT_OFFSET, payload, 0);
-        } catch (AEADBadTagException e) {
-            throw corrupt(where, "its authentication tag does not match", e);
-        } catch (GeneralSecurityException e) {
-            throw corrupt(where, "decryption failed (" + e.getMessage() + ")", e);
-        }
-        if (got != payloadLen) {
-            throw new IllegalStateException("ChaCha20-Poly1305 returned " + got + " of " + payloadLen + " payload bytes");
+        if (!aead.open(frame, NONCE_OFFSET, associatedData, frame, CIPHERTEXT_OFFSET, frame.length - CIPHERTEXT_OFFSET, payload)) {
+            throw corrupt(where, "its authentication tag does not match", null);
         }
         return switch (payload[PAYLOAD_CODEC_OFFSET]) {
             case CODEC_RAW -> Arrays.copyOfRange(payload, PAYLOAD_DATA_OFFSET_RAW, payloadLen);
