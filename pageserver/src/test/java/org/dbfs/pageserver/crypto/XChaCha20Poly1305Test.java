@@ -14,6 +14,17 @@ import org.junit.jupiter.api.Test;
 class XChaCha20Poly1305Test {
     private static final HexFormat HEX = HexFormat.of();
 
+    /** draft-irtf-cfrg-xchacha-03, appendix A.3.1: key 80..9f, nonce 40..57. */
+    private static final byte[] A31_PLAINTEXT = ("Ladies and Gentlemen of the class of '99: If I could offer you only"
+            + " one tip for the future, sunscreen would be it.").getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] A31_AD = HEX.parseHex("50515253c0c1c2c3c4c5c6c7");
+    private static final byte[] A31_SEALED = HEX.parseHex(
+            "bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb"
+            + "731c7f1b0b4aa6440bf3a82f4eda7e39ae64c6708c54c216cb96b72e1213b452"
+            + "2f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369488f76b2383565d3fff9"
+            + "21f9664c97637da9768812f615c68b13b52e"
+            + "c0875924c1c7987947deafd8780acf49");
+
     private static byte[] range(int from, int count) {
         byte[] b = new byte[count];
         for (int i = 0; i < count; i++) {
@@ -35,18 +46,11 @@ class XChaCha20Poly1305Test {
     /** draft-irtf-cfrg-xchacha-03, appendix A.3.1 (also what libsodium 1.0.18 produces). */
     @Test
     void aeadKnownAnswer() throws Exception {
-        byte[] plaintext = ("Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the"
-                + " future, sunscreen would be it.").getBytes(StandardCharsets.US_ASCII);
-        byte[] ad = HEX.parseHex("50515253c0c1c2c3c4c5c6c7");
-        byte[] key = range(0x80, 32);
+        byte[] plaintext = A31_PLAINTEXT;
+        byte[] ad = A31_AD;
         byte[] nonce = range(0x40, 24);
-        byte[] expected = HEX.parseHex(
-                "bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb"
-                + "731c7f1b0b4aa6440bf3a82f4eda7e39ae64c6708c54c216cb96b72e1213b452"
-                + "2f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369488f76b2383565d3fff9"
-                + "21f9664c97637da9768812f615c68b13b52e"
-                + "c0875924c1c7987947deafd8780acf49");
-        XChaCha20Poly1305 aead = new XChaCha20Poly1305(key);
+        byte[] expected = A31_SEALED;
+        XChaCha20Poly1305 aead = new XChaCha20Poly1305(range(0x80, 32));
         assertArrayEquals(expected, aead.encrypt(nonce, ad, plaintext));
         assertArrayEquals(plaintext, aead.decrypt(nonce, ad, expected));
     }
@@ -87,18 +91,12 @@ class XChaCha20Poly1305Test {
     @Test
     void libSodiumAndTheJdkSealTheSameBytes() {
         assertTrue(LibSodium.get().isPresent(), "libsodium23 is installed here (.ci/run installs it); the fast path must be tested");
-        byte[] plaintext = ("Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the"
-                + " future, sunscreen would be it.").getBytes(StandardCharsets.US_ASCII);
-        byte[] ad = HEX.parseHex("50515253c0c1c2c3c4c5c6c7");
+        byte[] plaintext = A31_PLAINTEXT;
+        byte[] ad = A31_AD;
         byte[] key = range(0x80, 32);
         byte[] frameNonce = new byte[3 + 24]; // the nonce at an offset, as in a frame
         System.arraycopy(range(0x40, 24), 0, frameNonce, 3, 24);
-        byte[] expected = HEX.parseHex(
-                "bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb"
-                + "731c7f1b0b4aa6440bf3a82f4eda7e39ae64c6708c54c216cb96b72e1213b452"
-                + "2f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369488f76b2383565d3fff9"
-                + "21f9664c97637da9768812f615c68b13b52e"
-                + "c0875924c1c7987947deafd8780acf49");
+        byte[] expected = A31_SEALED;
         XChaCha20Poly1305 sodium = new XChaCha20Poly1305(key, true);
         XChaCha20Poly1305 jdk = new XChaCha20Poly1305(key, false);
         assertTrue(sodium.usesLibSodium());
