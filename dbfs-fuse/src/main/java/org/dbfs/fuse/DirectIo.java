@@ -3,7 +3,10 @@ package org.dbfs.fuse;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.reflect.Method;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.cryptomator.jfuse.api.FileInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Sets libfuse's {@code direct_io} flag on an open, which jfuse 0.7.1 does not expose: the kernel
@@ -17,28 +20,48 @@ import org.cryptomator.jfuse.api.FileInfo;
  * bit 1 of the 32-bit word at offset 4.
  */
 final class DirectIo {
+    private static final Logger log = LoggerFactory.getLogger(DirectIo.class);
 
     private static final long BITS_OFFSET = 4;
     private static final int DIRECT_IO = 1 << 1;
+    /** jfuse's FileInfo record accessor for the native struct, per implementation class. */
+    private static final ClassValue<Method> SEGMENT_ACCESSOR = new ClassValue<>() {
+        @Override
+        protected Method computeValue(Class<?> type) {
+            try {
+                Method accessor = type.getMethod("segment");
+                accessor.setAccessible(true);
+                return accessor;
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                return null;
+            }
+        }
+    };
+    private static final AtomicBoolean warned = new AtomicBoolean();
 
     private DirectIo() {
     }
 
-    /** @throws IllegalStateException if this jfuse does not hand out the native struct */
-    static void enable(FileInfo fi) {
-        MemorySegment info = segment(fi);
-        int bits = info.get(ValueLayout.JAVA_INT_UNALIGNED, BITS_OFFSET);
-        info.set(ValueLayout.JAVA_INT_UNALIGNED, BITS_OFFSET, bits | DIRECT_IO);
-    }
-
-    private static MemorySegment segment(FileInfo fi) {
+    /**
+     * @return false if this jfuse does not hand out the native struct; the open then goes through
+     *         the page cache, where O_DSYNC still holds (the kernel fsyncs after each write)
+     */
+    static boolean enable(FileInfo fi) {
         try {
-            Method accessor = fi.getClass().getMethod("segment");
-            accessor.setAccessible(true);
-            return ((MemorySegment) accessor.invoke(fi)).reinterpret(BITS_OFFSET + Integer.BYTES);
-        } catch (ReflectiveOperationException | ClassCastException e) {
-            throw new IllegalStateException("jfuse's FileInfo (" + fi.getClass().getName()
-                    + ") does not expose struct fuse_file_info", e);
+            Method accessor = SEGMENT_ACCESSOR.get(fi.getClass());
+            if (accessor == null) {
+                throw new IllegalStateException("no segment() on " + fi.getClass().getName());
+            }
+            MemorySegment info = ((MemorySegment) accessor.invoke(fi)).reinterpret(BITS_OFFSET + Integer.BYTES);
+            int bits = info.get(ValueLayout.JAVA_INT_UNALIGNED, BITS_OFFSET);
+            info.set(ValueLayout.JAVA_INT_UNALIGNED, BITS_OFFSET, bits | DIRECT_IO);
+            return true;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            if (warned.compareAndSet(false, true)) {
+                log.warn("cannot set direct_io on O_DSYNC opens with this jfuse ({}); they go through the page cache,"
+                        + " two FUSE requests per write instead of one", e.toString());
+            }
+            return false;
         }
     }
 }
