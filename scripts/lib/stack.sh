@@ -25,12 +25,8 @@ build_if_needed() {
 }
 
 check_prerequisites() {
-  [ -x "$PGBIN/postgres" ] || die "PostgreSQL 15 is not installed (apt-get install postgresql-15)"
+  "$here/scripts/lib/install-prerequisites" || exit 1
   [ -e /dev/fuse ] || die "/dev/fuse is missing: FUSE is not available on this machine"
-  command -v fusermount3 >/dev/null || die "fusermount3 is missing (apt-get install fuse3)"
-  ls /usr/lib/x86_64-linux-gnu/libsodium.so.23* >/dev/null 2>&1 \
-      || say "libsodium23 is missing: the page server will seal with the JDK's XChaCha20-Poly1305, about 3x slower (apt-get install libsodium23)"
-  if [ "$(id -u)" = 0 ]; then id postgres >/dev/null 2>&1 || useradd --system --create-home postgres; fi
 }
 
 free_port() {
