@@ -2,8 +2,8 @@ package org.dbfs.benchmarks;
 
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import org.dbfs.pageserver.crypto.FrameCodec;
-import org.dbfs.pageserver.crypto.GcmFrames;
+import org.dbfs.bucket.crypto.FrameCodec;
+import org.dbfs.bucket.crypto.GcmFrames;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;

@@ -9,7 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import org.dbfs.pageserver.objectstore.ObjectStore;
+import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.walservice.index.PageKey;
 import org.junit.jupiter.api.Test;

@@ -11,7 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.dbfs.pageserver.objectstore.ObjectStore;
+import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.walservice.archive.ArchiveCatalog;
 import org.dbfs.walservice.archive.ArchiveReader;
 import org.dbfs.walservice.index.PageKey;

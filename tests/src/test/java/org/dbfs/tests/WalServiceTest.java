@@ -20,7 +20,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.dbfs.pageserver.objectstore.ObjectStore;
+import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.protocol.walservice.v1.Positions;
 import org.dbfs.protocol.walservice.v1.ReadWalRequest;
 import org.dbfs.protocol.walservice.v1.WalChunk;

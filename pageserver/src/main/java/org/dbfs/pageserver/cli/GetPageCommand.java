@@ -9,6 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import org.dbfs.bucket.cli.ExitCodes;
+import org.dbfs.bucket.cli.HostPort;
 import org.dbfs.pageserver.store.RelTag;
 import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.protocol.pageserver.v1.GetPageAtLsnReply;
@@ -80,7 +82,7 @@ public final class GetPageCommand implements Callable<Integer> {
             return 0;
         } catch (StatusRuntimeException e) {
             System.err.println("pageserver getpage: " + e.getStatus().getCode() + ": " + e.getStatus().getDescription());
-            return e.getStatus().getCode() == Status.Code.UNAVAILABLE ? PageServerCli.EXIT_BUCKET_UNAVAILABLE : 1;
+            return e.getStatus().getCode() == Status.Code.UNAVAILABLE ? ExitCodes.BUCKET_UNAVAILABLE : 1;
         } finally {
             channel.shutdownNow();
         }

@@ -3,9 +3,10 @@ package org.dbfs.pageserver.cli;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import org.dbfs.pageserver.crypto.IntegrityException;
-import org.dbfs.pageserver.crypto.WrongPassphraseException;
-import org.dbfs.pageserver.objectstore.ObjectStoreException;
+import org.dbfs.bucket.cli.BucketOptions;
+import org.dbfs.bucket.cli.ExitCodes;
+import org.dbfs.bucket.cli.HostPort;
+import org.dbfs.bucket.cli.RequiredOptions;
 import org.dbfs.pageserver.redocheck.RedoCheckCommand;
 import org.dbfs.pageserver.server.PageServer;
 import org.dbfs.pageserver.server.PageServerConfig;
@@ -25,11 +26,6 @@ import picocli.CommandLine.Spec;
 @Command(name = "pageserver", mixinStandardHelpOptions = true, subcommands = {RedoCheckCommand.class, GetPageCommand.class},
         description = "Serves LSN-versioned PostgreSQL pages and files from an encrypted bucket.")
 public final class PageServerCli implements Callable<Integer> {
-    static final int EXIT_WRONG_PASSPHRASE = 2;
-    static final int EXIT_BUCKET_UNAVAILABLE = 3;
-    static final int EXIT_CORRUPT = 4;
-    static final int EXIT_LOCAL_IO = 5;
-
     @Spec
     CommandSpec spec;
 
@@ -83,26 +79,9 @@ public final class PageServerCli implements Callable<Integer> {
         return 0;
     }
 
-    /** Prints {@code e} for an operator and maps it to the exit codes DbFS services share (2 passphrase, 3 bucket, 4 corrupt, 5 local I/O). */
-    public static int exitCode(String program, Exception e) {
-        System.err.println(program + ": " + e.getMessage());
-        return switch (e) {
-            case WrongPassphraseException w -> EXIT_WRONG_PASSPHRASE;
-            case org.dbfs.pageserver.crypto.UnreadableKeyObjectException u -> EXIT_CORRUPT;
-            case IllegalArgumentException a -> 1;
-            case ObjectStoreException o -> EXIT_BUCKET_UNAVAILABLE;
-            case IntegrityException i -> EXIT_CORRUPT;
-            case java.io.IOException io -> EXIT_LOCAL_IO;
-            default -> {
-                e.printStackTrace();
-                yield 1;
-            }
-        };
-    }
-
     public static void main(String[] args) {
         CommandLine cmd = new CommandLine(new PageServerCli());
-        cmd.setExecutionExceptionHandler((e, commandLine, parseResult) -> exitCode("pageserver", e));
+        cmd.setExecutionExceptionHandler((e, commandLine, parseResult) -> ExitCodes.of("pageserver", e));
         System.exit(cmd.execute(args));
     }
 }

@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.dbfs.pageserver.cli.HostPort;
+import org.dbfs.bucket.cli.HostPort;
 import org.dbfs.pageserver.store.RelTag;
 import org.dbfs.pgformat.wal.DecodedRecord;
 import org.dbfs.pgformat.wal.Lsn;

@@ -18,11 +18,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import org.dbfs.pageserver.crypto.FrameCodec;
-import org.dbfs.pageserver.crypto.IntegrityException;
+import org.dbfs.bucket.crypto.FrameCodec;
+import org.dbfs.bucket.crypto.IntegrityException;
 import org.dbfs.pageserver.format.SegmentFooter;
 import org.dbfs.pageserver.format.SegmentRef;
-import org.dbfs.pageserver.objectstore.ObjectStore;
+import org.dbfs.bucket.objectstore.ObjectStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,7 +1,7 @@
 package org.dbfs.pageserver.segment;
 
 import java.io.ByteArrayOutputStream;
-import org.dbfs.pageserver.crypto.FrameCodec;
+import org.dbfs.bucket.crypto.FrameCodec;
 import org.dbfs.pageserver.format.SegmentEntry;
 import org.dbfs.pageserver.format.SegmentFooter;
 

@@ -7,12 +7,12 @@ import java.net.InetSocketAddress;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import org.dbfs.pageserver.crypto.BucketKeys;
-import org.dbfs.pageserver.crypto.FrameCodec;
+import org.dbfs.bucket.crypto.BucketKeys;
+import org.dbfs.bucket.crypto.FrameCodec;
 import org.dbfs.pageserver.getpage.PageMaterializer;
 import org.dbfs.pageserver.getpage.RemoteWal;
-import org.dbfs.pageserver.objectstore.ObjectStore;
-import org.dbfs.pageserver.objectstore.ObjectStores;
+import org.dbfs.bucket.objectstore.ObjectStore;
+import org.dbfs.bucket.objectstore.ObjectStores;
 import org.dbfs.pageserver.store.PageStore;
 
 /**

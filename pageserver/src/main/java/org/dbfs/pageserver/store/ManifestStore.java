@@ -2,11 +2,11 @@ package org.dbfs.pageserver.store;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.util.Optional;
-import org.dbfs.pageserver.crypto.FrameCodec;
-import org.dbfs.pageserver.crypto.IntegrityException;
+import org.dbfs.bucket.crypto.FrameCodec;
+import org.dbfs.bucket.crypto.IntegrityException;
 import org.dbfs.pageserver.format.Manifest;
-import org.dbfs.pageserver.objectstore.ObjectStore;
-import org.dbfs.pageserver.objectstore.PreconditionFailedException;
+import org.dbfs.bucket.objectstore.ObjectStore;
+import org.dbfs.bucket.objectstore.PreconditionFailedException;
 
 /**
  * The manifest object: which segments and which namespace snapshot make up the bucket's state.

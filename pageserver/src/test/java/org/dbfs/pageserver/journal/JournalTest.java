@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import org.dbfs.pageserver.crypto.FrameCodec;
+import org.dbfs.bucket.crypto.FrameCodec;
 import org.dbfs.pageserver.format.FileBlockRecord;
 import org.dbfs.pageserver.format.JournalRecord;
 import org.junit.jupiter.api.Test;
@@ -139,7 +139,7 @@ class JournalTest {
         }
         byte[] sealed = CODEC.journalFrames("a.gcm.journal").seal(new byte[] {1, 2, 3}, new byte[] {9});
         assertArrayEquals(new byte[] {1, 2, 3}, CODEC.journalFrames("a.gcm.journal").open(sealed, new byte[] {9}, "a"));
-        org.junit.jupiter.api.Assertions.assertThrows(org.dbfs.pageserver.crypto.IntegrityException.class,
+        org.junit.jupiter.api.Assertions.assertThrows(org.dbfs.bucket.crypto.IntegrityException.class,
                 () -> CODEC.journalFrames("b.gcm.journal").open(sealed, new byte[] {9}, "b"));
     }
 

@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.dbfs.pageserver.objectstore.S3ProxyServer;
+import org.dbfs.bucket.objectstore.S3ProxyServer;
 import org.dbfs.protocol.pageserver.v1.GetAttrRequest;
 import org.dbfs.protocol.pageserver.v1.GetPagesRequest;
 import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;

@@ -2,7 +2,7 @@ package org.dbfs.walservice.archive;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.dbfs.pageserver.objectstore.ObjectStore;
+import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.pgformat.wal.Lsn;
 
 /**

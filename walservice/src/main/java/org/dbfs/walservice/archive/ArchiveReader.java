@@ -1,8 +1,8 @@
 package org.dbfs.walservice.archive;
 
-import org.dbfs.pageserver.crypto.FrameCodec;
-import org.dbfs.pageserver.crypto.IntegrityException;
-import org.dbfs.pageserver.objectstore.ObjectStore;
+import org.dbfs.bucket.crypto.FrameCodec;
+import org.dbfs.bucket.crypto.IntegrityException;
+import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.walservice.wal.WalNotAvailableException;
 

@@ -1,9 +1,9 @@
 package org.dbfs.walservice.archive;
 
 import java.io.IOException;
-import org.dbfs.pageserver.crypto.FrameCodec;
-import org.dbfs.pageserver.objectstore.ObjectStore;
-import org.dbfs.pageserver.objectstore.PreconditionFailedException;
+import org.dbfs.bucket.crypto.FrameCodec;
+import org.dbfs.bucket.objectstore.ObjectStore;
+import org.dbfs.bucket.objectstore.PreconditionFailedException;
 import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.walservice.wal.WalPositions;
 import org.dbfs.walservice.wal.WalSegments;

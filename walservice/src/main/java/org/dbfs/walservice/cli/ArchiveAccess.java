@@ -1,8 +1,8 @@
 package org.dbfs.walservice.cli;
 
-import org.dbfs.pageserver.cli.BucketOptions;
-import org.dbfs.pageserver.crypto.BucketKeys;
-import org.dbfs.pageserver.objectstore.ObjectStore;
+import org.dbfs.bucket.cli.BucketOptions;
+import org.dbfs.bucket.crypto.BucketKeys;
+import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.pgformat.wal.WalReader;
 import org.dbfs.walservice.archive.ArchiveCatalog;

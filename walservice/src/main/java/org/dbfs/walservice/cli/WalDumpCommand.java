@@ -2,7 +2,7 @@ package org.dbfs.walservice.cli;
 
 import java.io.PrintStream;
 import java.util.concurrent.Callable;
-import org.dbfs.pageserver.cli.BucketOptions;
+import org.dbfs.bucket.cli.BucketOptions;
 import org.dbfs.pgformat.wal.DecodedRecord;
 import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.pgformat.wal.WalDumpLine;

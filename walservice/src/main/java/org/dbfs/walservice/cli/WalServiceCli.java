@@ -2,10 +2,10 @@ package org.dbfs.walservice.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.dbfs.pageserver.cli.PageServerCli;
-import org.dbfs.pageserver.cli.BucketOptions;
-import org.dbfs.pageserver.cli.HostPort;
-import org.dbfs.pageserver.cli.RequiredOptions;
+import org.dbfs.bucket.cli.ExitCodes;
+import org.dbfs.bucket.cli.BucketOptions;
+import org.dbfs.bucket.cli.HostPort;
+import org.dbfs.bucket.cli.RequiredOptions;
 import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.walservice.index.DecodingRecordIndexer;
 import org.dbfs.walservice.replication.PrimaryConnInfo;
@@ -100,7 +100,7 @@ public final class WalServiceCli implements Callable<Integer> {
 
     public static void main(String[] args) {
         CommandLine cmd = new CommandLine(new WalServiceCli());
-        cmd.setExecutionExceptionHandler((e, commandLine, parseResult) -> PageServerCli.exitCode("walservice", e));
+        cmd.setExecutionExceptionHandler((e, commandLine, parseResult) -> ExitCodes.of("walservice", e));
         System.exit(cmd.execute(args));
     }
 }

@@ -5,7 +5,7 @@ import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.TimeUnit;
-import org.dbfs.pageserver.crypto.IntegrityException;
+import org.dbfs.bucket.crypto.IntegrityException;
 import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.protocol.walservice.v1.GetPageRecordsReply;
 import org.dbfs.protocol.walservice.v1.GetPageRecordsRequest;

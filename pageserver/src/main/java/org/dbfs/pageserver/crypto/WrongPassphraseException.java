@@ -1,8 +1,0 @@
-package org.dbfs.pageserver.crypto;
-
-/** The passphrase does not open the bucket's key check. Nothing was changed. */
-public class WrongPassphraseException extends RuntimeException {
-    public WrongPassphraseException(String message) {
-        super(message);
-    }
-}
