@@ -33,6 +33,7 @@ public final class ExitCodes {
             case RefusedStartException r -> BUCKET_REFUSED;
             case ObjectStoreException o -> BUCKET_UNAVAILABLE;
             case IntegrityException i -> CORRUPT;
+            case java.io.IOException io when io.getCause() instanceof ObjectStoreException -> BUCKET_UNAVAILABLE;
             case java.io.IOException io -> LOCAL_IO;
             default -> {
                 e.printStackTrace();

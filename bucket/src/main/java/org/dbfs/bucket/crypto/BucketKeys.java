@@ -11,7 +11,7 @@ import org.dbfs.bucket.objectstore.PreconditionFailedException;
  * corruption before anything is read or written. The format is described in {@link KeyObject}.
  */
 public final class BucketKeys {
-    public static final String OBJECT_NAME = "dbfs-key";
+    public static final String OBJECT_NAME = org.dbfs.bucket.BucketLayout.KEY;
 
     private BucketKeys() {}
 

@@ -3,6 +3,7 @@ package org.dbfs.pageserver.cli;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import org.dbfs.bucket.cli.BucketOptions;
 import org.dbfs.bucket.cli.ExitCodes;
 import org.dbfs.bucket.cli.HostPort;
@@ -17,9 +18,11 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import sun.misc.Signal;
 
 /**
- * {@code pageserver --bucket URL --listen HOST:PORT --cache-dir DIR}: runs until SIGTERM/SIGINT.
+ * {@code pageserver --bucket URL --listen HOST:PORT --cache-dir DIR}: runs until SIGTERM/SIGINT, then stops
+ * cleanly (exit 0 once the bucket holds every acknowledged write).
  * Subcommands {@code redo-check} ({@link RedoCheckCommand}) and {@code getpage} ({@link GetPageCommand}); the server's own options are checked in
  * {@link #call()} rather than declared required, so that it does not demand them.
  */
@@ -50,6 +53,18 @@ public final class PageServerCli implements Callable<Integer> {
     @Option(names = "--walservice", paramLabel = "HOST:PORT", description = "the WAL service of this cluster: enables GetPage@LSN")
     String walservice;
 
+    @Option(names = "--accept-journal-loss", description = "start even though the bucket's newest acknowledged writes"
+            + " are in another page server's journal, which is gone: they are given up for good (see docs/pageserver-api.md)")
+    boolean acceptJournalLoss;
+
+    @Option(names = "--lease-ttl-ms", defaultValue = "30000", description = "the writer lease's time to live; a page server"
+            + " that died holds the bucket this long (default ${DEFAULT-VALUE})")
+    long leaseTtlMs;
+
+    @Option(names = "--drain-timeout-ms", defaultValue = "60000", description = "how long a clean stop retries an"
+            + " unreachable bucket before it exits non-zero, keeping the journal (default ${DEFAULT-VALUE})")
+    long drainTimeoutMs;
+
     @Option(names = "--wal-log-hints", description = "the cluster runs with wal_log_hints = on or data checksums (redo then sets pd_lsn as PostgreSQL does)")
     boolean walLogHints;
 
@@ -62,20 +77,35 @@ public final class PageServerCli implements Callable<Integer> {
         String bucketUrl = bucket.requireBucket();
         char[] passphrase = bucket.passphrase();
         PageServerConfig config = new PageServerConfig(bucketUrl, bucket.s3Endpoint(), host, port, passphrase,
-                StoreOptions.defaults(cacheDir).withPacking(packBytes, Duration.ofMillis(packIntervalMs)),
+                StoreOptions.defaults(cacheDir).withPacking(packBytes, Duration.ofMillis(packIntervalMs))
+                        .withLease(Duration.ofMillis(leaseTtlMs), acceptJournalLoss)
+                        .withDrainTimeout(Duration.ofMillis(drainTimeoutMs)),
                 walservice == null ? null : PageServerConfig.GetPageOptions.of(walservice, walLogHints), listenSocket);
         PageServer server = PageServer.start(config);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                server.close();
-            } catch (Exception e) {
-                System.err.println("pageserver: shutdown: " + e.getMessage());
-            }
-        }, "shutdown"));
-        System.out.printf("pageserver listening on %s:%d%s (bucket %s, incarnation %d)%n", host, server.port(),
-                listenSocket == null ? "" : " and unix:" + listenSocket, server.pageStore().bucket(), server.pageStore().incarnation());
+        // SIGTERM and SIGINT stop cleanly from this thread, so that the exit code says whether the
+        // bucket was left complete (a shutdown hook cannot choose it).
+        CountDownLatch stop = new CountDownLatch(1);
+        String[] signal = new String[1];
+        for (String name : new String[] {"TERM", "INT"}) {
+            Signal.handle(new Signal(name), s -> {
+                if (stop.getCount() == 0) {
+                    System.err.println("pageserver: already stopping (packing the journal into the bucket); kill -9"
+                            + " abandons that, and the next start then needs this --cache-dir");
+                    return;
+                }
+                signal[0] = "SIG" + s.getName();
+                stop.countDown();
+            });
+        }
+        System.out.printf("pageserver listening on %s:%d%s (bucket %s, writer generation %d, incarnation %d)%n", host,
+                server.port(), listenSocket == null ? "" : " and unix:" + listenSocket, server.pageStore().bucket(),
+                server.pageStore().writerGeneration(), server.pageStore().incarnation());
         System.out.flush();
-        server.awaitTermination();
+        stop.await();
+        System.out.println("pageserver: " + signal[0] + ": stopping cleanly (packing every acknowledged write into the bucket)");
+        System.out.flush();
+        server.close();
+        System.out.println("pageserver: stopped; the bucket is complete");
         return 0;
     }
 

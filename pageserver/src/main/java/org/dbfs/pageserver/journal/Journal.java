@@ -378,6 +378,28 @@ public final class Journal implements AutoCloseable {
         }
     }
 
+    /**
+     * Fails the journal for good with {@code cause}: every later append and durability wait, and
+     * every one pending now, gets an error, even for records an fsync in flight makes durable. For
+     * a writer that learned it was replaced; what is on disk stays there for a restart.
+     */
+    public void fail(IOException cause) {
+        List<Waiter> ready = new ArrayList<>();
+        IOException failed;
+        lock.lock();
+        try {
+            if (failure == null) {
+                failure = cause;
+            }
+            collectReadyLocked(ready);
+            synced.signalAll();
+            failed = failedJournal();
+        } finally {
+            lock.unlock();
+        }
+        complete(ready, failed);
+    }
+
     /** The token that covers everything appended so far. */
     public long appendedBytes() {
         lock.lock();

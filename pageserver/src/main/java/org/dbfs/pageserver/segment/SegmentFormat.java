@@ -39,11 +39,6 @@ public final class SegmentFormat {
 
     private SegmentFormat() {}
 
-    /** "segments/<20-digit min seq>-<20-digit max seq>.seg": listing order is journal order. */
-    public static String objectName(long minSeq, long maxSeq) {
-        return String.format("segments/%020d-%020d.seg", minSeq, maxSeq);
-    }
-
     static byte[] header() {
         ByteBuffer b = ByteBuffer.allocate(HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
         b.put(HEADER_MAGIC).putInt(FORMAT_VERSION).putInt(0);

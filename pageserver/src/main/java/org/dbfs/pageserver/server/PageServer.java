@@ -14,6 +14,8 @@ import org.dbfs.pageserver.getpage.RemoteWal;
 import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.bucket.objectstore.ObjectStores;
 import org.dbfs.pageserver.store.PageStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A running page server: the bucket, its page store and the gRPC endpoint. Start order matters for
@@ -21,6 +23,8 @@ import org.dbfs.pageserver.store.PageStore;
  * check before the cache directory (journal) is touched.
  */
 public final class PageServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(PageServer.class);
+
     private final ObjectStore store;
     private final PageStore pageStore;
     private final Server server;
@@ -98,7 +102,11 @@ public final class PageServer implements AutoCloseable {
         server.awaitTermination();
     }
 
-    /** Stops serving, makes the journal durable and releases the cache directory. */
+    /**
+     * The clean stop: stops serving, packs every acknowledged write into the bucket, marks it
+     * complete and releases the writer lease (see {@link PageStore#drain}), then releases the cache
+     * directory. Throws if the bucket could not be made complete; the journal then keeps the writes.
+     */
     @Override
     public void close() throws IOException {
         if (localSocket != null) {
@@ -118,7 +126,11 @@ public final class PageServer implements AutoCloseable {
             wal.close();
         }
         try {
-            pageStore.sync();
+            PageStore.Packed last = pageStore.drain();
+            log.info("clean stop: packed {} versions (journal seq {}..{}) into {}; bucket {} is complete at journal seq {}"
+                    + " and its writer lease (generation {}) is released", last.versions(), last.fromSeq(), last.toSeq(),
+                    last.segment() == null ? "no new segment" : last.segment(), store.describe(), pageStore.packedSeq(),
+                    pageStore.writerGeneration());
         } finally {
             pageStore.close();
             store.close();

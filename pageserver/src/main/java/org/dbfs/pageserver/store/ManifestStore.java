@@ -2,6 +2,7 @@ package org.dbfs.pageserver.store;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.util.Optional;
+import org.dbfs.bucket.BucketLayout;
 import org.dbfs.bucket.crypto.FrameCodec;
 import org.dbfs.bucket.crypto.IntegrityException;
 import org.dbfs.pageserver.format.Manifest;
@@ -16,7 +17,7 @@ import org.dbfs.bucket.objectstore.PreconditionFailedException;
  * <p>Not thread-safe; the packer is its only writer.
  */
 public final class ManifestStore {
-    public static final String OBJECT_NAME = "manifest";
+    public static final String OBJECT_NAME = BucketLayout.MANIFEST;
     public static final int FORMAT_VERSION = 1;
 
     private final ObjectStore store;

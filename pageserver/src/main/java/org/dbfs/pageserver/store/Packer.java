@@ -10,8 +10,9 @@ import org.dbfs.pageserver.format.Manifest;
 import org.dbfs.pageserver.format.NamespaceSnapshot;
 import org.dbfs.pageserver.format.SegmentEntry;
 import org.dbfs.pageserver.format.SegmentRef;
+import org.dbfs.bucket.BucketLayout;
 import org.dbfs.bucket.objectstore.ObjectStoreException;
-import org.dbfs.pageserver.segment.SegmentFormat;
+import org.dbfs.bucket.objectstore.PreconditionFailedException;
 import org.dbfs.pageserver.segment.SegmentWriter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,7 +25,10 @@ import org.slf4j.LoggerFactory;
  * changed, compare-and-swap the manifest to (segments + new one, packed_seq = S), then point the
  * index at the segment and delete the journal files below S. A crash anywhere before the manifest
  * swap leaves the old manifest valid and the journal intact; an orphaned segment object is
- * harmless (garbage collection, a later issue, removes objects no manifest names).
+ * harmless (garbage collection, a later issue, removes objects no manifest names). Objects are
+ * named with this writer's lease generation and created only if absent ({@link BucketLayout}), so
+ * no other writer's upload can replace an object a manifest names. Losing the manifest's
+ * compare-and-swap means another writer took the bucket: the store is fenced at once.
  *
  * <p>Runs on its own thread; {@link #packOnce} is also callable directly and is serialized.
  */
@@ -85,9 +89,7 @@ final class Packer {
                 packOnce();
                 backoffMs = 1000;
             } catch (ManifestStore.ManifestConflictException e) {
-                fatal = e;
-                log.error("{}", e.getMessage());
-                return;
+                return; // fenced in write()
             } catch (ObjectStoreException | IOException e) {
                 log.error("packing into {} failed, will retry in {} ms (writes stay durable in the journal): {}",
                         ps.store.describe(), backoffMs, e.getMessage());
@@ -101,7 +103,17 @@ final class Packer {
         }
     }
 
-    synchronized void packOnce() throws IOException {
+    private void packOnce() throws IOException {
+        packOnce(false);
+    }
+
+    /**
+     * Packs every record committed so far.
+     *
+     * @param markClean also clear the manifest's unpacked-writes mark (the clean stop: no commit
+     *                  can follow)
+     */
+    synchronized PageStore.Packed packOnce(boolean markClean) throws IOException {
         if (fatal != null) {
             throw fatal;
         }
@@ -111,10 +123,12 @@ final class Packer {
         ps.commitLock.lock();
         try {
             seq = ps.lastSeq;
-            if (seq == prevPacked) {
-                return;
+            if (seq == prevPacked && !(markClean && ps.manifest.hasUnpacked())) {
+                return PageStore.Packed.NOTHING;
             }
-            ps.journal.roll(seq + 1);
+            if (seq > prevPacked) {
+                ps.journal.roll(seq + 1);
+            }
             if (ps.namespaceSeq > prevPacked || ps.manifest.getNamespaceObject().isEmpty()) {
                 nsSnapshot = ps.namespace.snapshot(seq);
             }
@@ -127,7 +141,7 @@ final class Packer {
         collect(ps.fileBlocks, seq, candidates);
         candidates.sort(Candidate.ORDER);
         try {
-            write(prevPacked, seq, nsSnapshot, candidates);
+            return write(prevPacked, seq, nsSnapshot, candidates, markClean);
         } catch (IOException | RuntimeException e) {
             // Nothing moved: hand the versions back so the next attempt packs them.
             for (Candidate c : candidates) {
@@ -137,18 +151,22 @@ final class Packer {
         }
     }
 
-    private void write(long prevPacked, long seq, NamespaceSnapshot nsSnapshot, List<Candidate> candidates)
-            throws IOException {
+    private PageStore.Packed write(long prevPacked, long seq, NamespaceSnapshot nsSnapshot, List<Candidate> candidates,
+                         boolean markClean) throws IOException {
 
         Manifest.Builder next = ps.manifest.toBuilder()
                 .setFormatVersion(ManifestStore.FORMAT_VERSION)
                 .setGeneration(ps.manifest.getGeneration() + 1)
+                .setWriterGeneration(ps.writerGeneration)
                 .setPackedSeq(seq);
+        if (markClean) {
+            next.clearUnpacked();
+        }
         String segmentName = null;
         SegmentRef ref = null;
         List<SegmentEntry> written = new ArrayList<>(candidates.size());
         if (!candidates.isEmpty()) {
-            segmentName = SegmentFormat.objectName(prevPacked + 1, seq);
+            segmentName = new BucketLayout.Segment(prevPacked + 1, seq, ps.writerGeneration).name();
             SegmentWriter writer = new SegmentWriter(segmentName, ps.codec);
             for (Candidate c : candidates) {
                 SegmentEntry.Builder e = SegmentEntry.newBuilder().setBlock(c.list.block())
@@ -162,8 +180,7 @@ final class Packer {
                 written.add(writer.add(e, c.version.data()));
             }
             SegmentWriter.Finished done = writer.finish();
-            // Unconditional: the name is fixed by the journal range, and a retry after a failed manifest swap rewrites it.
-            ps.store.put(segmentName, done.bytes());
+            createOwn(segmentName, done.bytes());
             ps.segments.cacheLocally(segmentName, done.bytes());
             ref = SegmentRef.newBuilder().setName(segmentName).setSize(done.bytes().length)
                     .setMinSeq(prevPacked + 1).setMaxSeq(seq).setEntries(written.size())
@@ -172,12 +189,18 @@ final class Packer {
         }
         String oldNamespace = ps.manifest.getNamespaceObject();
         if (nsSnapshot != null) {
-            String nsName = String.format("namespace/%020d.ns", seq);
-            ps.store.put(nsName, ps.codec.seal(nsSnapshot.toByteArray(), FrameCodec.associatedData(nsName, 0)));
+            String nsName = new BucketLayout.NamespaceSnapshot(seq, ps.writerGeneration).name();
+            createOwn(nsName, ps.codec.seal(nsSnapshot.toByteArray(), FrameCodec.associatedData(nsName, 0)));
             next.setNamespaceObject(nsName);
         }
         Manifest built = next.build();
-        ps.manifests.commit(built);
+        try {
+            ps.manifests.commit(built);
+        } catch (ManifestStore.ManifestConflictException e) {
+            fatal = e;
+            ps.fence(e);
+            throw e;
+        }
         ps.manifest = built;
 
         if (ref != null) {
@@ -195,6 +218,20 @@ final class Packer {
             ps.store.delete(oldNamespace);
         }
         log.debug("packed seq {}..{}: {} versions into {}", prevPacked + 1, seq, candidates.size(), segmentName);
+        return new PageStore.Packed(prevPacked + 1, seq, candidates.size(), segmentName);
+    }
+
+    /**
+     * Creates an object under a name carrying this writer's generation. Only this writer makes such
+     * names, so one that exists already is this writer's own upload from an attempt whose manifest
+     * swap failed (a bucket outage), and is replaced.
+     */
+    private void createOwn(String name, byte[] bytes) {
+        try {
+            ps.store.putIfAbsent(name, bytes);
+        } catch (PreconditionFailedException e) {
+            ps.store.put(name, bytes);
+        }
     }
 
     private static <K> void collect(BlockIndex<K> index, long seq, List<Candidate> out) {

@@ -5,13 +5,21 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
+import java.net.InetAddress;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
+import java.time.Clock;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.stream.Stream;
+import org.dbfs.bucket.BucketLayout;
+import org.dbfs.bucket.cli.RefusedStartException;
+import org.dbfs.bucket.lease.LeaseStore;
+import org.dbfs.bucket.objectstore.ObjectStoreException;
 import org.dbfs.bucket.crypto.FrameCodec;
 import org.dbfs.bucket.crypto.IntegrityException;
 import org.dbfs.pageserver.format.BlockRangeDrop;
@@ -22,7 +30,9 @@ import org.dbfs.pageserver.format.NamespaceSnapshot;
 import org.dbfs.pageserver.format.PageVersionRecord;
 import org.dbfs.pageserver.format.SegmentEntry;
 import org.dbfs.pageserver.format.SegmentRef;
+import org.dbfs.pageserver.format.UnpackedWrites;
 import org.dbfs.pageserver.journal.Journal;
+import org.dbfs.pageserver.journal.JournalIdentity;
 import org.dbfs.pageserver.namespace.Namespace;
 import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.pageserver.segment.SegmentStore;
@@ -60,6 +70,12 @@ public final class PageStore implements AutoCloseable {
     final SegmentStore segments;
     final ManifestStore manifests;
     private final long incarnation = new SecureRandom().nextLong() & Long.MAX_VALUE;
+    private final LeaseStore leases;
+    private LeaseStore.Held lease;
+    long writerGeneration;
+    private String journalId;
+    private boolean stopping; // guarded by commitLock
+    private volatile RuntimeException fenced;
     private final FileChannel lockChannel;
     private final FileLock dirLock;
     Journal journal;
@@ -77,6 +93,7 @@ public final class PageStore implements AutoCloseable {
         this.dirLock = dirLock;
         this.segments = new SegmentStore(store, codec, options.segmentCacheDir(), options.memoryCacheBytes());
         this.manifests = new ManifestStore(store, codec);
+        this.leases = new LeaseStore(store, codec, BucketLayout.WRITER_LEASE, Clock.systemUTC(), options.leaseTtl());
     }
 
     /**
@@ -108,8 +125,19 @@ public final class PageStore implements AutoCloseable {
         return ps;
     }
 
+    /**
+     * Becomes the bucket's writer ({@link WriterClaim}: may refuse, having changed nothing), loads
+     * the packed state, replays this journal's unpacked records, then marks the manifest as having
+     * unpacked writes in this journal, before any write is acknowledged.
+     */
     private void recover() throws IOException {
-        manifest = manifests.load().orElse(Manifest.newBuilder().setFormatVersion(ManifestStore.FORMAT_VERSION).build());
+        Manifest loaded = manifests.load().orElse(Manifest.newBuilder().setFormatVersion(ManifestStore.FORMAT_VERSION).build());
+        journalId = JournalIdentity.readOrCreate(options.journalDir());
+        String cacheDir = options.cacheDir().toAbsolutePath().toString();
+        lease = WriterClaim.claim(leases, loaded, new WriterClaim.Claimant(holderName(), journalId, cacheDir,
+                options.acceptJournalLoss()), store.describe());
+        writerGeneration = lease.generation();
+        manifest = loaded;
         for (SegmentRef ref : manifest.getSegmentsList()) {
             loadSegment(segments.register(ref));
         }
@@ -119,22 +147,101 @@ public final class PageStore implements AutoCloseable {
         long packed = manifest.getPackedSeq();
         lastSeq = packed;
         namespaceSeq = packed;
+        // A bucket from before leases names no journal: its one writer's journal is this one.
+        boolean ownsUnpacked = loaded.getWriterGeneration() == 0
+                || (loaded.hasUnpacked() && loaded.getUnpacked().getJournal().equals(journalId));
+        long[] foreign = new long[2]; // records above packed that the bucket does not expect from this journal; max seq
         journal = Journal.open(options.journalDir(), codec, options.journalRollBytes(), record -> {
             if (record.getSeq() > packed) {
-                apply(record);
-                lastSeq = Math.max(lastSeq, record.getSeq());
+                if (ownsUnpacked) {
+                    apply(record);
+                    lastSeq = Math.max(lastSeq, record.getSeq());
+                } else {
+                    foreign[0]++;
+                    foreign[1] = Math.max(foreign[1], record.getSeq());
+                }
             }
         });
+        if (foreign[0] > 0) {
+            setAsideForeignJournal(foreign[0], packed, foreign[1]);
+        }
+        Manifest claimed = manifest.toBuilder().setFormatVersion(ManifestStore.FORMAT_VERSION)
+                .setGeneration(manifest.getGeneration() + 1).setWriterGeneration(writerGeneration)
+                .setUnpacked(UnpackedWrites.newBuilder().setJournal(journalId).setHolder(lease.lease().holder())
+                        .setCacheDir(cacheDir).setSinceGeneration(writerGeneration))
+                .build();
+        try {
+            manifests.commit(claimed);
+        } catch (ManifestStore.ManifestConflictException e) {
+            throw new RefusedStartException("the manifest of " + store.describe()
+                    + " changed while this page server was starting: another page server is writing to it. " + e.getMessage());
+        }
+        manifest = claimed;
+        lease.renewInBackground(lost -> fence(lost));
         if (namespace.isEmpty()) {
             long now = System.currentTimeMillis() * 1_000_000L;
             commit(JournalRecord.newBuilder().addPutInodes(org.dbfs.pageserver.format.InodeRecord.newBuilder()
                     .setIno(Namespace.ROOT_INO).setType(org.dbfs.pageserver.namespace.NodeTypes.DIRECTORY)
                     .setMode(0755).setNlink(2).setAtimeNs(now).setMtimeNs(now).setCtimeNs(now)), true);
         }
-        log.info("page store open: bucket={} segments={} packedSeq={} lastSeq={} inodes={}", store.describe(),
-                segments.count(), packed, lastSeq, namespace.inodeCount());
+        log.info("page store open: bucket={} writer generation={} journal={} segments={} packedSeq={} lastSeq={} inodes={}",
+                store.describe(), writerGeneration, journalId, segments.count(), packed, lastSeq, namespace.inodeCount());
         packer = new Packer(this);
         packer.start();
+    }
+
+    /**
+     * This journal holds records the bucket has moved past without it (an operator accepted its loss
+     * and another writer went on): replaying them would mix two histories. They are moved aside,
+     * never deleted, and never served.
+     */
+    private void setAsideForeignJournal(long records, long packed, long maxSeq) throws IOException {
+        journal.close();
+        Path aside = options.cacheDir().resolve("journal-set-aside-" + System.currentTimeMillis());
+        Files.createDirectories(aside);
+        try (Stream<Path> files = Files.list(options.journalDir())) {
+            for (Path f : files.filter(f -> !f.getFileName().toString().equals(JournalIdentity.FILE_NAME)).toList()) {
+                Files.move(f, aside.resolve(f.getFileName()));
+            }
+        }
+        log.warn("journal {} holds {} records (seq up to {}) above the bucket's packed seq {} that the bucket does not"
+                + " expect from it (their loss was accepted and another writer went on); moved them to {} unreplayed",
+                journalId, records, maxSeq, packed, aside);
+        journal = Journal.open(options.journalDir(), codec, options.journalRollBytes(), record -> {});
+    }
+
+    private static String holderName() {
+        String host;
+        try {
+            host = InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            host = "unknown-host";
+        }
+        return host + "/" + ProcessHandle.current().pid();
+    }
+
+    /**
+     * This page server is no longer the bucket's writer (its lease or manifest was taken over): every
+     * write, acknowledged or waiting, fails from now on. The journal stays on disk.
+     */
+    void fence(RuntimeException cause) {
+        if (fenced != null) {
+            return;
+        }
+        fenced = cause;
+        log.error("this page server is no longer the writer of {}; refusing every write from now on: {}",
+                store.describe(), cause.getMessage());
+        journal.fail(new IOException("this page server is no longer the writer of " + store.describe()
+                + " (" + cause.getMessage() + "); writes are refused, and its journal stays in " + options.journalDir(), cause));
+    }
+
+    /** Non-null once this page server was replaced as the bucket's writer. */
+    public RuntimeException fenced() {
+        return fenced;
+    }
+
+    public long writerGeneration() {
+        return writerGeneration;
     }
 
     private void loadSegment(int id) {
@@ -213,6 +320,9 @@ public final class PageStore implements AutoCloseable {
         JournalRecord.Builder record = JournalRecord.newBuilder();
         commitLock.lock();
         try {
+            if (stopping) {
+                throw new IOException("the page server is stopping; the write was not acknowledged");
+            }
             int errno = mutation.build(namespace, record);
             if (errno != 0) {
                 return new Outcome(errno, null);
@@ -344,9 +454,70 @@ public final class PageStore implements AutoCloseable {
 
     public record StoredBlock(long lsn, byte[] data) {}
 
-    /** Packs everything committed so far into a segment now (tests and shutdown use this). */
+    /** What one pack moved into the bucket: journal records {@code fromSeq..toSeq}, as {@code versions} versions. */
+    public record Packed(long fromSeq, long toSeq, int versions, String segment) {
+        static final Packed NOTHING = new Packed(0, 0, 0, null);
+    }
+
+    /** Packs everything committed so far into a segment now (tests use this). */
     public void packNow() throws IOException {
-        packer.packOnce();
+        packer.packOnce(false);
+    }
+
+    /**
+     * The clean stop: refuses new writes, packs every acknowledged one into the bucket, marks the
+     * manifest as having no unpacked writes and releases the writer lease, so that the bucket alone
+     * serves exactly the last acknowledged state. Retries an unreachable bucket for
+     * {@code drainTimeout}; failing that, the journal keeps the writes and the manifest keeps naming
+     * it, so a later start refuses to rewind.
+     *
+     * @return what the final pack did, for the log
+     */
+    public Packed drain() throws IOException {
+        commitLock.lock();
+        try {
+            stopping = true;
+        } finally {
+            commitLock.unlock();
+        }
+        packer.stop();
+        if (fenced != null) {
+            throw new IOException("not draining into " + store.describe() + ": this page server was replaced as its"
+                    + " writer (" + fenced.getMessage() + "); its journal stays in " + options.journalDir(), fenced);
+        }
+        long deadline = System.nanoTime() + options.drainTimeout().toNanos();
+        long backoffMs = 500;
+        Packed packed;
+        while (true) {
+            try {
+                packed = packer.packOnce(true);
+                break;
+            } catch (ManifestStore.ManifestConflictException e) {
+                fence(e);
+                throw new IOException(e.getMessage(), e);
+            } catch (ObjectStoreException | IOException e) {
+                if (System.nanoTime() - deadline > 0) {
+                    throw new IOException("the clean stop could not pack into " + store.describe() + " within "
+                            + options.drainTimeout().toSeconds() + " s (" + e.getMessage() + "). Nothing is lost: the"
+                            + " writes after journal seq " + manifest.getPackedSeq() + " stay in journal " + journalId
+                            + " in " + options.journalDir() + ", and the bucket says so; start the page server again"
+                            + " with this --cache-dir once the bucket is reachable", e);
+                }
+                log.warn("clean stop: packing into {} failed, retrying in {} ms: {}", store.describe(), backoffMs, e.getMessage());
+                sleepQuietly(backoffMs);
+                backoffMs = Math.min(backoffMs * 2, 5_000);
+            }
+        }
+        lease.release();
+        return packed;
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Override
@@ -366,6 +537,9 @@ public final class PageStore implements AutoCloseable {
             log.warn("closing journal: {}", e.toString());
         }
         segments.close();
+        if (lease != null) {
+            lease.close();
+        }
         try {
             dirLock.release();
             lockChannel.close();

@@ -94,6 +94,18 @@ public final class PageServerProcess implements AutoCloseable {
         }
     }
 
+    /** SIGTERM, then waits (up to two minutes) for the clean stop; returns the exit code. */
+    public int stopCleanly() throws InterruptedException {
+        closeChannel();
+        process.destroy();
+        if (!process.waitFor(120, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            process.waitFor(30, TimeUnit.SECONDS);
+            throw new IllegalStateException("the page server did not stop within 120 s of SIGTERM");
+        }
+        return process.exitValue();
+    }
+
     /** SIGTERM and wait: the graceful stop. */
     @Override
     public void close() throws InterruptedException {

@@ -11,7 +11,7 @@ import org.dbfs.pgformat.wal.Lsn;
  * bucket's sorted listing the LSN order.
  */
 public record ArchiveObjectName(int timeline, long startLsn, long endLsn) implements Comparable<ArchiveObjectName> {
-    public static final String ROOT = "wal/";
+    public static final String ROOT = org.dbfs.bucket.BucketLayout.WAL_ARCHIVE;
     private static final Pattern NAME = Pattern.compile("wal/([0-9A-F]{8})/([0-9A-F]{16})-([0-9A-F]{16})");
 
     public ArchiveObjectName {

@@ -1,0 +1,38 @@
+package org.dbfs.bucket;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class BucketLayoutTest {
+    @Test
+    void segmentNamesRoundTripAndSortInSequenceOrder() {
+        BucketLayout.Segment s = new BucketLayout.Segment(1, 42, 7);
+        assertEquals("segments/00000000000000000001-00000000000000000042-g0000000007.seg", s.name());
+        assertEquals(s, BucketLayout.Segment.parse(s.name()).orElseThrow());
+        List<String> names = new ArrayList<>(List.of(new BucketLayout.Segment(100, 200, 1).name(),
+                new BucketLayout.Segment(9, 99, 3).name()));
+        names.sort(null);
+        assertEquals(new BucketLayout.Segment(9, 99, 3).name(), names.getFirst());
+    }
+
+    @Test
+    void namesFromBeforeGenerationsParseAsGenerationZero() {
+        assertEquals(new BucketLayout.Segment(1, 5, 0),
+                BucketLayout.Segment.parse("segments/00000000000000000001-00000000000000000005.seg").orElseThrow());
+        assertEquals(new BucketLayout.NamespaceSnapshot(5, 0),
+                BucketLayout.NamespaceSnapshot.parse("namespace/00000000000000000005.ns").orElseThrow());
+    }
+
+    @Test
+    void namespaceNamesRoundTripAndOtherKeysDoNotParse() {
+        BucketLayout.NamespaceSnapshot n = new BucketLayout.NamespaceSnapshot(12, 3);
+        assertEquals(n, BucketLayout.NamespaceSnapshot.parse(n.name()).orElseThrow());
+        assertTrue(BucketLayout.Segment.parse(n.name()).isEmpty());
+        assertTrue(BucketLayout.Segment.parse("segments/1-2.seg").isEmpty());
+        assertTrue(BucketLayout.NamespaceSnapshot.parse(BucketLayout.MANIFEST).isEmpty());
+    }
+}
