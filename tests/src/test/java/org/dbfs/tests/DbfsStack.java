@@ -22,6 +22,7 @@ final class DbfsStack implements AutoCloseable {
     private final Map<String, String> env;
     private PageServerProcess pageServer;
     private DbfsMount mount;
+    private String cacheDir = "cache";
 
     /**
      * @param root       a fresh directory; made traversable for the postgres user
@@ -55,9 +56,33 @@ final class DbfsStack implements AutoCloseable {
     /** @param moreArgs further page server options, e.g. --walservice */
     void startPageServer(List<String> moreArgs) throws IOException {
         List<String> args = new ArrayList<>(bucketArgs);
-        args.addAll(List.of("--cache-dir", root.resolve("cache").toString(), "--listen-socket", socket().toString()));
+        args.addAll(List.of("--cache-dir", cacheDir().toString(), "--listen-socket", socket().toString()));
         args.addAll(moreArgs);
         pageServer = PageServerProcess.start(args, env, root.resolve("logs"));
+    }
+
+    /** The page server's arguments and environment, to run it by hand (e.g. expecting a refusal). */
+    ProcessBuilder pageServerCommand(List<String> moreArgs) throws IOException {
+        List<String> args = new ArrayList<>(bucketArgs);
+        args.addAll(List.of("--cache-dir", cacheDir().toString(), "--listen", "127.0.0.1:0"));
+        args.addAll(moreArgs);
+        return PageServerProcess.command(args, env, root.resolve("logs"));
+    }
+
+    /** Later page servers use {@code name} below the stack's root as their cache directory (a new machine). */
+    void useCacheDir(String name) {
+        cacheDir = name;
+    }
+
+    Path cacheDir() {
+        return root.resolve(cacheDir);
+    }
+
+    /** SIGTERM: the page server packs everything into the bucket; returns its exit code. */
+    int stopPageServerCleanly() throws InterruptedException {
+        int code = pageServer.stopCleanly();
+        pageServer = null;
+        return code;
     }
 
     PageServerProcess pageServer() {
