@@ -40,15 +40,20 @@ class BucketIsTheTruthTest {
         assertEquals(500500, pg.queryLong("SELECT sum(id) FROM marker"));
     }
 
+    /** A page server that packs nothing on its own, the mount, and PostgreSQL initialized and started on it. */
+    static PostgresCluster startPrimary(DbfsStack stack, Path work) throws Exception {
+        stack.startPageServer(NO_PACKING);
+        stack.mount();
+        PostgresCluster pg = PostgresCluster.initdb(stack.dataDirectory(), work, List.of(PostgresOnDbfsTest.PRIMARY_CONF));
+        pg.start();
+        return pg;
+    }
+
     @Test
     void afterACleanStopTheBucketAloneServesTheLastState() throws Exception {
         try (DbfsStack stack = DbfsStack.onLocalBucket(tmp.resolve("stack"))) {
-            stack.startPageServer(NO_PACKING);
-            stack.mount();
             Path work = tmp.resolve("pg");
-            try (PostgresCluster pg = PostgresCluster.initdb(stack.dataDirectory(), work,
-                    List.of(PostgresOnDbfsTest.PRIMARY_CONF))) {
-                pg.start();
+            try (PostgresCluster pg = startPrimary(stack, work)) {
                 pg.pgbench(work, "-i", "-s", "3", "-q");
                 pg.pgbench(work, "-c", "2", "-j", "2", "-t", "200");
                 createMarker(pg);
@@ -73,12 +78,8 @@ class BucketIsTheTruthTest {
     @Test
     void afterKill9WithUnpackedWritesOnlyTheirJournalMayServeTheBucket() throws Exception {
         try (DbfsStack stack = DbfsStack.onLocalBucket(tmp.resolve("stack"))) {
-            stack.startPageServer(NO_PACKING);
-            stack.mount();
             Path work = tmp.resolve("pg");
-            try (PostgresCluster pg = PostgresCluster.initdb(stack.dataDirectory(), work,
-                    List.of(PostgresOnDbfsTest.PRIMARY_CONF))) {
-                pg.start();
+            try (PostgresCluster pg = startPrimary(stack, work)) {
                 pg.pgbench(work, "-i", "-s", "2", "-q");
                 createMarker(pg);
                 pg.stop();

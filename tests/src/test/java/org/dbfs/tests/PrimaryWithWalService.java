@@ -10,8 +10,8 @@ import java.util.function.BooleanSupplier;
 import org.dbfs.bucket.crypto.BucketKeys;
 import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.bucket.objectstore.ObjectStores;
-import org.dbfs.walservice.archive.ArchiveReader;
 import org.dbfs.pgformat.wal.Lsn;
+import org.dbfs.walservice.archive.ArchiveReader;
 import org.dbfs.walservice.wal.WalSegments;
 
 /**

@@ -4,10 +4,10 @@ import java.nio.file.Path;
 import org.dbfs.bucket.crypto.Passphrases;
 import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.bucket.objectstore.ObjectStores;
-import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /**
  * The bucket options every DbFS command that opens a bucket shares (picocli mixin): {@code --bucket},

@@ -1,7 +1,7 @@
 package org.dbfs.bucket.cli;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine;
 
 /**
  * Options a root command needs only when it runs itself, not when one of its subcommands runs:

@@ -123,7 +123,11 @@ public final class LeaseStore {
                 throw new LeaseLostException("the lease " + where() + " (generation " + lease.generation() + ") was lost before", null);
             }
             Instant now = clock.instant();
-            Lease next = lease.renewed(now, now.plus(ttl));
+            writeOver(lease.renewed(now, now.plus(ttl)));
+        }
+
+        /** Caller holds this: replaces the lease object if it is still the one this holder wrote last. */
+        private void writeOver(Lease next) {
             try {
                 etag = store.putIfMatch(objectName, seal(next), etag);
             } catch (PreconditionFailedException e) {
@@ -180,17 +184,9 @@ public final class LeaseStore {
         public void release() {
             stopRenewing();
             synchronized (this) {
-                if (lost) {
-                    return;
+                if (!lost) {
+                    writeOver(lease.releasedAt(clock.instant()));
                 }
-                Lease next = lease.releasedAt(clock.instant());
-                try {
-                    etag = store.putIfMatch(objectName, seal(next), etag);
-                } catch (PreconditionFailedException e) {
-                    lost = true;
-                    throw new LeaseLostException(lostMessage(), e);
-                }
-                lease = next;
             }
         }
 

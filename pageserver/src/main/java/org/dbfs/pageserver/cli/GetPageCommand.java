@@ -17,10 +17,10 @@ import org.dbfs.protocol.pageserver.v1.GetPageAtLsnReply;
 import org.dbfs.protocol.pageserver.v1.GetPageAtLsnRequest;
 import org.dbfs.protocol.pageserver.v1.PageRef;
 import org.dbfs.protocol.pageserver.v1.PageServerGrpc;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * {@code pageserver getpage --pageserver HOST:PORT --rel SPC/DB/RELNODE --fork main --block N --lsn X/Y

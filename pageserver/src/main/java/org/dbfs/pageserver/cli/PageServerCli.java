@@ -12,12 +12,12 @@ import org.dbfs.pageserver.redocheck.RedoCheckCommand;
 import org.dbfs.pageserver.server.PageServer;
 import org.dbfs.pageserver.server.PageServerConfig;
 import org.dbfs.pageserver.store.StoreOptions;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 import sun.misc.Signal;
 
 /**

@@ -20,9 +20,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.dbfs.bucket.crypto.FrameCodec;
 import org.dbfs.bucket.crypto.IntegrityException;
+import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.pageserver.format.SegmentFooter;
 import org.dbfs.pageserver.format.SegmentRef;
-import org.dbfs.bucket.objectstore.ObjectStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

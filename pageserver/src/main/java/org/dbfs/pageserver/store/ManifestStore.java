@@ -5,9 +5,9 @@ import java.util.Optional;
 import org.dbfs.bucket.BucketLayout;
 import org.dbfs.bucket.crypto.FrameCodec;
 import org.dbfs.bucket.crypto.IntegrityException;
-import org.dbfs.pageserver.format.Manifest;
 import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.bucket.objectstore.PreconditionFailedException;
+import org.dbfs.pageserver.format.Manifest;
 
 /**
  * The manifest object: which segments and which namespace snapshot make up the bucket's state.

@@ -32,10 +32,10 @@ import org.dbfs.walservice.index.PageKey;
 import org.dbfs.walservice.index.PageRef;
 import org.dbfs.walservice.index.RecordFlags;
 import org.dbfs.walservice.wal.WalNotAvailableException;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * {@code walservice page-history --rel SPC/DB/RELNODE --fork main --block N [--start LSN] [--end LSN]}

@@ -2,8 +2,8 @@ package org.dbfs.walservice.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.dbfs.bucket.cli.ExitCodes;
 import org.dbfs.bucket.cli.BucketOptions;
+import org.dbfs.bucket.cli.ExitCodes;
 import org.dbfs.bucket.cli.HostPort;
 import org.dbfs.bucket.cli.RequiredOptions;
 import org.dbfs.pgformat.wal.Lsn;
