@@ -13,6 +13,10 @@ class BucketLayoutTest {
         BucketLayout.Segment s = new BucketLayout.Segment(1, 42, 7);
         assertEquals("segments/00000000000000000001-00000000000000000042-g0000000007.seg", s.name());
         assertEquals(s, BucketLayout.Segment.parse(s.name()).orElseThrow());
+        BucketLayout.Segment rewritten = new BucketLayout.Segment(1, 42, 7, 99);
+        assertEquals("segments/00000000000000000001-00000000000000000042-g0000000007-r00000000000000000099.seg",
+                rewritten.name());
+        assertEquals(rewritten, BucketLayout.Segment.parse(rewritten.name()).orElseThrow());
         List<String> names = new ArrayList<>(List.of(new BucketLayout.Segment(100, 200, 1).name(),
                 new BucketLayout.Segment(9, 99, 3).name()));
         names.sort(null);

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -24,6 +25,8 @@ import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.protocol.walservice.v1.Positions;
 import org.dbfs.protocol.walservice.v1.ReadWalRequest;
 import org.dbfs.protocol.walservice.v1.WalChunk;
+import org.dbfs.walservice.replication.WalReceiver;
+import org.dbfs.walservice.wal.WalSegments;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -103,6 +106,35 @@ class WalServiceTest {
                 samples.add(svc.positions());
                 assertMonotonic(samples);
             }
+        }
+    }
+
+    @Test
+    void localSegmentsGoOnceArchivedAndIndexedAndReadWalServesThemFromTheArchive() throws Exception {
+        try (PrimaryWithWalService p = PrimaryWithWalService.start(tmp);
+             WalServiceProcess svc = p.startService()) {
+            long start = p.lsn("pg_current_wal_flush_lsn()");
+            await("the service to reach the primary", 60, () -> svc.positions().getFlushedLsn() >= start);
+            try (Connection c = p.pg.connect(); Statement s = c.createStatement()) {
+                s.execute("CREATE TABLE t (id int, payload text)");
+                for (int i = 0; i < 4; i++) {
+                    s.execute("INSERT INTO t SELECT g, repeat('x', 100) FROM generate_series(1, 20000) g");
+                    s.execute("SELECT pg_switch_wal()");
+                }
+            }
+            long flush = p.lsn("pg_current_wal_flush_lsn()");
+            WalSegments segs = new WalSegments(16 << 20);
+            Path firstLocal = WalReceiver.walDir(p.dataDir).resolve(segs.fileNameFor(1, start));
+            await("archived and indexed past four segment switches", 120, () -> svc.positions().getArchivedLsn() >= flush
+                    && svc.positions().getIndexedLsn() >= flush);
+            await("the first local segment " + firstLocal.getFileName() + " to be deleted", 60, () -> !Files.exists(firstLocal));
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
+            var it = svc.client().readWal(ReadWalRequest.newBuilder().setStartLsn(start).setEndLsn(flush).build());
+            while (it.hasNext()) {
+                it.next().getData().writeTo(got);
+            }
+            assertArrayEquals(p.primaryWal(start, flush), got.toByteArray(), "served from the archive once gone locally");
+            assertTrue(svc.log().contains("deleted") && svc.log().contains("local WAL segments"), svc.log());
         }
     }
 

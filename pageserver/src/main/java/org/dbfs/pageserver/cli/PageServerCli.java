@@ -5,12 +5,14 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.dbfs.bucket.cli.BucketOptions;
+import org.dbfs.bucket.cli.DurationConverter;
 import org.dbfs.bucket.cli.ExitCodes;
 import org.dbfs.bucket.cli.HostPort;
 import org.dbfs.bucket.cli.RequiredOptions;
 import org.dbfs.pageserver.redocheck.RedoCheckCommand;
 import org.dbfs.pageserver.server.PageServer;
 import org.dbfs.pageserver.server.PageServerConfig;
+import org.dbfs.pageserver.store.GcOptions;
 import org.dbfs.pageserver.store.StoreOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -65,6 +67,20 @@ public final class PageServerCli implements Callable<Integer> {
             + " unreachable bucket before it exits non-zero, keeping the journal (default ${DEFAULT-VALUE})")
     long drainTimeoutMs;
 
+    @Option(names = "--retention", defaultValue = "24h", converter = DurationConverter.class, paramLabel = "DURATION",
+            description = "keep the versions needed to read any LSN of this window (a point-in-time window: 0, 60s, 15min,"
+            + " 24h, 7d); older ones are collected (default ${DEFAULT-VALUE}; see docs/bucket-lifecycle.md)")
+    Duration retention;
+
+    @Option(names = "--gc-interval", defaultValue = "60s", converter = DurationConverter.class, paramLabel = "DURATION",
+            description = "how often garbage collection runs (default ${DEFAULT-VALUE})")
+    Duration gcInterval;
+
+    @Option(names = "--gc-grace", defaultValue = "60s", converter = DurationConverter.class, paramLabel = "DURATION",
+            description = "an object no manifest names is deleted this long after it was first seen so, for readers in"
+            + " flight (default ${DEFAULT-VALUE})")
+    Duration gcGrace;
+
     @Option(names = "--wal-log-hints", description = "the cluster runs with wal_log_hints = on or data checksums (redo then sets pd_lsn as PostgreSQL does)")
     boolean walLogHints;
 
@@ -79,7 +95,8 @@ public final class PageServerCli implements Callable<Integer> {
         PageServerConfig config = new PageServerConfig(bucketUrl, bucket.s3Endpoint(), host, port, passphrase,
                 StoreOptions.defaults(cacheDir).withPacking(packBytes, Duration.ofMillis(packIntervalMs))
                         .withLease(Duration.ofMillis(leaseTtlMs), acceptJournalLoss)
-                        .withDrainTimeout(Duration.ofMillis(drainTimeoutMs)),
+                        .withDrainTimeout(Duration.ofMillis(drainTimeoutMs))
+                        .withGc(GcOptions.defaults().withRetention(retention).withTiming(gcInterval, gcGrace)),
                 walservice == null ? null : PageServerConfig.GetPageOptions.of(walservice, walLogHints), listenSocket);
         PageServer server = PageServer.start(config);
         // SIGTERM and SIGINT stop cleanly from this thread, so that the exit code says whether the

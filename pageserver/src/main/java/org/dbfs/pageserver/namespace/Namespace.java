@@ -30,6 +30,11 @@ public final class Namespace {
         return inodes.isEmpty();
     }
 
+    /** Every inode, unlinked ones still open included (nlink 0). */
+    public java.util.Collection<InodeRecord> inodes() {
+        return java.util.Collections.unmodifiableCollection(inodes.values());
+    }
+
     public InodeRecord inode(long ino) {
         return inodes.get(ino);
     }

@@ -45,6 +45,7 @@ public final class SegmentStore implements AutoCloseable {
     private final List<SegmentRef> segments = new CopyOnWriteArrayList<>();
     private final ConcurrentHashMap<Integer, FileChannel> localFiles = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Integer, Boolean> downloading = new ConcurrentHashMap<>();
+    private final java.util.Set<Integer> retired = ConcurrentHashMap.newKeySet();
     private final Cache<Long, byte[]> frames;
     private final ExecutorService downloader = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "segment-download");
@@ -73,8 +74,31 @@ public final class SegmentStore implements AutoCloseable {
         return segments.get(id);
     }
 
+    /** Segments in use (registered and not retired). */
     public int count() {
+        return segments.size() - retired.size();
+    }
+
+    /** All ids ever registered in this run, retired ones included. */
+    public int registered() {
         return segments.size();
+    }
+
+    public boolean isRetired(int id) {
+        return retired.contains(id);
+    }
+
+    /**
+     * The manifest no longer names segment {@code id} (garbage collection rewrote it). Versions that
+     * still point at it, held by a reader in flight, read on until {@link #forget}.
+     */
+    public void retire(int id) {
+        retired.add(id);
+    }
+
+    /** Its object is being deleted: drops the cached copy and the open channel. */
+    public void forget(int id) {
+        evictLocal(id);
     }
 
     /**

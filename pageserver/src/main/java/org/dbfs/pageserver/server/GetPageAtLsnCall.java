@@ -7,6 +7,7 @@ import org.dbfs.pageserver.getpage.Materialized;
 import org.dbfs.pageserver.getpage.PageMaterializer;
 import org.dbfs.pageserver.getpage.PageNotMaterializableException;
 import org.dbfs.pageserver.getpage.WalNotIndexedException;
+import org.dbfs.pageserver.store.BeforeHorizonException;
 import org.dbfs.pageserver.store.RelTag;
 import org.dbfs.pgformat.ForkNumber;
 import org.dbfs.pgformat.redo.RedoException;
@@ -40,7 +41,7 @@ final class GetPageAtLsnCall {
         Materialized m;
         try {
             m = materializer.materialize(rel, block, req.getLsn(), waitMs);
-        } catch (WalNotIndexedException e) {
+        } catch (WalNotIndexedException | BeforeHorizonException e) {
             throw failure(Status.OUT_OF_RANGE, what, e);
         } catch (PageNotMaterializableException e) {
             throw failure(Status.FAILED_PRECONDITION, what, e);

@@ -14,6 +14,7 @@ import org.dbfs.pageserver.format.PageVersionRecord;
 import org.dbfs.pageserver.format.RelTagRecord;
 import org.dbfs.pageserver.getpage.PageMaterializer;
 import org.dbfs.pageserver.store.FileSystemOps;
+import org.dbfs.pageserver.store.BeforeHorizonException;
 import org.dbfs.pageserver.store.PageStore;
 import org.dbfs.pageserver.store.RelTag;
 import org.dbfs.protocol.pageserver.v1.GetAttrRequest;
@@ -304,6 +305,7 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
                 yield Status.DATA_LOSS.withDescription(i.getMessage()).asRuntimeException();
             }
             case ObjectStoreUnavailableException u -> Status.UNAVAILABLE.withDescription(u.getMessage()).asRuntimeException();
+            case BeforeHorizonException h -> Status.OUT_OF_RANGE.withDescription(h.getMessage()).asRuntimeException();
             case IOException io -> {
                 log.error("request failed: {}", io.getMessage());
                 yield Status.INTERNAL.withDescription(io.getMessage()).asRuntimeException();

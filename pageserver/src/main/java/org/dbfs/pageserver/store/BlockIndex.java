@@ -7,6 +7,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
 
 /**
  * Every known version of every block of one kind of owner (relations or file inodes), in memory.
@@ -82,6 +83,30 @@ public final class BlockIndex<K> {
             }
         }
         return -1;
+    }
+
+    /** Visits every block's version list (garbage collection); lists added meanwhile may be missed. */
+    void forEach(BiConsumer<K, VersionList> visitor) {
+        owners.forEach((owner, blocks) -> blocks.values().forEach(list -> visitor.accept(owner, list)));
+    }
+
+    /**
+     * Forgets a block whose list garbage collection emptied. The caller holds the page store's
+     * commit lock, so no write can be adding to the list while it goes.
+     */
+    void removeIfEmpty(K owner, long block) {
+        ConcurrentSkipListMap<Long, VersionList> blocks = owners.get(owner);
+        if (blocks == null) {
+            return;
+        }
+        VersionList list = blocks.get(block);
+        if (list != null && list.isEmpty()) {
+            blocks.remove(block);
+            unpacked.remove(list);
+        }
+        if (blocks.isEmpty()) {
+            owners.remove(owner);
+        }
     }
 
     /** Removes and returns the lists holding unpacked versions; the packer re-adds leftovers. */

@@ -1,8 +1,8 @@
 package org.dbfs.pageserver.store;
 
 import java.io.IOException;
+import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.dbfs.bucket.BucketLayout;
@@ -11,6 +11,7 @@ import org.dbfs.bucket.objectstore.ObjectStoreException;
 import org.dbfs.bucket.objectstore.PreconditionFailedException;
 import org.dbfs.pageserver.format.Manifest;
 import org.dbfs.pageserver.format.NamespaceSnapshot;
+import org.dbfs.pageserver.format.PackMark;
 import org.dbfs.pageserver.format.SegmentEntry;
 import org.dbfs.pageserver.format.SegmentRef;
 import org.dbfs.pageserver.segment.SegmentWriter;
@@ -36,6 +37,7 @@ final class Packer {
     private static final Logger log = LoggerFactory.getLogger(Packer.class);
 
     private final PageStore ps;
+    private final GarbageCollector gc;
     private final Thread thread;
     private final Object wakeLock = new Object();
     private boolean wakeRequested;
@@ -44,6 +46,7 @@ final class Packer {
 
     Packer(PageStore ps) {
         this.ps = ps;
+        this.gc = new GarbageCollector(ps);
         this.thread = new Thread(this::run, "packer");
         this.thread.setDaemon(true);
     }
@@ -87,6 +90,7 @@ final class Packer {
             }
             try {
                 packOnce();
+                collectGarbageIfDue();
                 backoffMs = 1000;
             } catch (ManifestStore.ManifestConflictException e) {
                 return; // fenced in write()
@@ -107,6 +111,21 @@ final class Packer {
         packOnce(false);
     }
 
+    private synchronized void collectGarbageIfDue() throws IOException {
+        if (fatal == null && ps.fenced() == null) {
+            gc.runIfDue();
+        }
+    }
+
+    /** One garbage collection now, whatever the interval (tests, and an operator's request later). */
+    synchronized GarbageCollector.Totals collectGarbage() throws IOException {
+        if (fatal != null) {
+            throw fatal;
+        }
+        gc.run(ps.clock.instant());
+        return gc.totals();
+    }
+
     /**
      * Packs every record committed so far.
      *
@@ -119,10 +138,12 @@ final class Packer {
         }
         long prevPacked = ps.manifest.getPackedSeq();
         long seq;
+        long maxLsn;
         NamespaceSnapshot nsSnapshot = null;
         ps.commitLock.lock();
         try {
             seq = ps.lastSeq;
+            maxLsn = ps.maxPageLsn;
             if (seq == prevPacked && !(markClean && ps.manifest.hasUnpacked())) {
                 return PageStore.Packed.NOTHING;
             }
@@ -136,29 +157,33 @@ final class Packer {
             ps.commitLock.unlock();
         }
 
-        List<Candidate> candidates = new ArrayList<>();
+        List<VersionRef> candidates = new ArrayList<>();
         collect(ps.pages, seq, candidates);
         collect(ps.fileBlocks, seq, candidates);
-        candidates.sort(Candidate.ORDER);
+        candidates.sort(VersionRef.ORDER);
         try {
-            return write(prevPacked, seq, nsSnapshot, candidates, markClean);
+            return write(prevPacked, seq, maxLsn, nsSnapshot, candidates, markClean);
         } catch (IOException | RuntimeException e) {
             // Nothing moved: hand the versions back so the next attempt packs them.
-            for (Candidate c : candidates) {
-                (c.list.owner() instanceof RelTag ? ps.pages : ps.fileBlocks).markUnpacked(c.list);
+            for (VersionRef c : candidates) {
+                (c.list().owner() instanceof RelTag ? ps.pages : ps.fileBlocks).markUnpacked(c.list());
             }
             throw e;
         }
     }
 
-    private PageStore.Packed write(long prevPacked, long seq, NamespaceSnapshot nsSnapshot, List<Candidate> candidates,
-                         boolean markClean) throws IOException {
+    private PageStore.Packed write(long prevPacked, long seq, long maxLsn, NamespaceSnapshot nsSnapshot,
+                                   List<VersionRef> candidates, boolean markClean) throws IOException {
+        Instant now = ps.clock.instant();
+        List<PackMark> marks = new ArrayList<>(ps.manifest.getPackMarksList());
+        marks.add(PackMark.newBuilder().setTimeMs(now.toEpochMilli()).setSeq(seq).setMaxLsn(maxLsn).build());
 
         Manifest.Builder next = ps.manifest.toBuilder()
                 .setFormatVersion(ManifestStore.FORMAT_VERSION)
                 .setGeneration(ps.manifest.getGeneration() + 1)
                 .setWriterGeneration(ps.writerGeneration)
-                .setPackedSeq(seq);
+                .setPackedSeq(seq)
+                .clearPackMarks().addAllPackMarks(Horizon.trim(marks, now, ps.options.gc().retention()));
         if (markClean) {
             next.clearUnpacked();
         }
@@ -168,16 +193,8 @@ final class Packer {
         if (!candidates.isEmpty()) {
             segmentName = new BucketLayout.Segment(prevPacked + 1, seq, ps.writerGeneration).name();
             SegmentWriter writer = new SegmentWriter(segmentName, ps.codec);
-            for (Candidate c : candidates) {
-                SegmentEntry.Builder e = SegmentEntry.newBuilder().setBlock(c.list.block())
-                        .setLsn(c.version.tombstone() ? 0 : c.version.lsn()).setSeq(c.version.seq())
-                        .setTombstone(c.version.tombstone());
-                if (c.list.owner() instanceof RelTag rel) {
-                    e.setRel(rel.toRecord());
-                } else {
-                    e.setIno((Long) c.list.owner());
-                }
-                written.add(writer.add(e, c.version.data()));
+            for (VersionRef c : candidates) {
+                written.add(writer.add(c.entry(), c.version().data()));
             }
             SegmentWriter.Finished done = writer.finish();
             createOwn(segmentName, done.bytes());
@@ -206,10 +223,10 @@ final class Packer {
         if (ref != null) {
             int id = ps.segments.register(ref);
             for (int i = 0; i < candidates.size(); i++) {
-                Candidate c = candidates.get(i);
+                VersionRef c = candidates.get(i);
                 SegmentEntry e = written.get(i);
-                if (c.list.markPacked(c.version.seq(), id, e.getOffset(), e.getLength()) && c.version.data() != null) {
-                    ps.unpackedBytes.addAndGet(-c.version.data().length);
+                if (c.list().markPacked(c.version().seq(), id, e.getOffset(), e.getLength()) && c.version().data() != null) {
+                    ps.unpackedBytes.addAndGet(-c.version().data().length);
                 }
             }
         }
@@ -234,7 +251,7 @@ final class Packer {
         }
     }
 
-    private static <K> void collect(BlockIndex<K> index, long seq, List<Candidate> out) {
+    private static <K> void collect(BlockIndex<K> index, long seq, List<VersionRef> out) {
         for (VersionList list : index.drainUnpacked()) {
             boolean leftover = false;
             for (Version v : list.snapshot()) {
@@ -242,7 +259,7 @@ final class Packer {
                     continue;
                 }
                 if (v.seq() <= seq) {
-                    out.add(new Candidate(list, v));
+                    out.add(new VersionRef(list, v));
                 } else {
                     leftover = true;
                 }
@@ -258,28 +275,6 @@ final class Packer {
             Thread.sleep(ms);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    /** Segment order: relation pages by (spc, db, rel, fork), then file blocks by inode; block; seq. */
-    private record Candidate(VersionList list, Version version) {
-        static final Comparator<Candidate> ORDER = Comparator
-                .comparingInt((Candidate c) -> c.list.owner() instanceof RelTag ? 0 : 1)
-                .thenComparing(Candidate::compareOwners)
-                .thenComparingLong(c -> c.list.block())
-                .thenComparingLong(c -> c.version.seq());
-
-        private static int compareOwners(Candidate a, Candidate b) {
-            if (a.list.owner() instanceof RelTag x && b.list.owner() instanceof RelTag y) {
-                int c = Integer.compareUnsigned(x.spcNode(), y.spcNode());
-                c = c != 0 ? c : Integer.compareUnsigned(x.dbNode(), y.dbNode());
-                c = c != 0 ? c : Integer.compareUnsigned(x.relNode(), y.relNode());
-                return c != 0 ? c : Integer.compare(x.forkNum(), y.forkNum());
-            }
-            if (a.list.owner() instanceof Long x && b.list.owner() instanceof Long y) {
-                return Long.compare(x, y);
-            }
-            return 0;
         }
     }
 }

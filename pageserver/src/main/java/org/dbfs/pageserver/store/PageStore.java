@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.InstantSource;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -28,6 +29,7 @@ import org.dbfs.pageserver.format.FileBlockRecord;
 import org.dbfs.pageserver.format.JournalRecord;
 import org.dbfs.pageserver.format.Manifest;
 import org.dbfs.pageserver.format.NamespaceSnapshot;
+import org.dbfs.pageserver.format.PackMark;
 import org.dbfs.pageserver.format.PageVersionRecord;
 import org.dbfs.pageserver.format.SegmentEntry;
 import org.dbfs.pageserver.format.SegmentRef;
@@ -36,6 +38,7 @@ import org.dbfs.pageserver.journal.Journal;
 import org.dbfs.pageserver.journal.JournalIdentity;
 import org.dbfs.pageserver.namespace.Namespace;
 import org.dbfs.pageserver.segment.SegmentStore;
+import org.dbfs.pgformat.wal.Lsn;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -82,6 +85,9 @@ public final class PageStore implements AutoCloseable {
     Manifest manifest;
     volatile long lastSeq;
     volatile long namespaceSeq; // last seq that changed the namespace
+    volatile long maxPageLsn; // the highest pd_lsn written so far (pack marks map times to it)
+    volatile Horizon horizon = Horizon.NONE; // reads below it are refused: GC may have dropped what they need
+    final InstantSource clock = Clock.systemUTC();
     private Packer packer;
 
     private PageStore(ObjectStore store, FrameCodec codec, StoreOptions options, FileChannel lockChannel,
@@ -146,6 +152,10 @@ public final class PageStore implements AutoCloseable {
         }
         long packed = manifest.getPackedSeq();
         lastSeq = packed;
+        horizon = new Horizon(manifest.getGcHorizonLsn(), manifest.getGcHorizonSeq(), "collected before this start");
+        for (PackMark m : manifest.getPackMarksList()) {
+            maxPageLsn = Math.max(maxPageLsn, m.getMaxLsn());
+        }
         namespaceSeq = packed;
         // A bucket from before leases names no journal: its one writer's journal is this one.
         boolean ownsUnpacked = loaded.getWriterGeneration() == 0
@@ -404,6 +414,9 @@ public final class PageStore implements AutoCloseable {
             fileBlocks.drop(d.getIno(), d.getFromBlock(), d.getToBlock(), seq);
         }
         for (PageVersionRecord p : r.getPagesList()) {
+            if (Long.compareUnsigned(p.getLsn(), maxPageLsn) > 0) {
+                maxPageLsn = p.getLsn();
+            }
             pages.put(RelTag.of(p.getRel()), Integer.toUnsignedLong(p.getBlockNum()),
                     Version.inMemory(p.getLsn(), seq, p.getData().toByteArray()));
         }
@@ -425,8 +438,18 @@ public final class PageStore implements AutoCloseable {
         }
     }
 
-    /** A page as of {@code asOfLsn} (0 = latest written), or null if absent. */
+    /**
+     * A page as of {@code asOfLsn} (0 = latest written), or null if absent.
+     *
+     * @throws BeforeHorizonException if {@code asOfLsn} is below the retention horizon
+     */
     public StoredBlock readPage(RelTag rel, long block, long asOfLsn) {
+        Horizon h = horizon;
+        if (asOfLsn != 0 && Long.compareUnsigned(asOfLsn, h.lsn()) < 0) {
+            throw new BeforeHorizonException("LSN " + Lsn.format(asOfLsn) + " is before the retention horizon "
+                    + h + ": versions older than it were collected. Read at an LSN at or after it, or start the"
+                    + " page server with a longer --retention before the history is needed");
+        }
         VersionList list = pages.get(rel, block);
         if (list == null) {
             return null;
@@ -462,6 +485,16 @@ public final class PageStore implements AutoCloseable {
     /** Packs everything committed so far into a segment now (tests use this). */
     public void packNow() throws IOException {
         packer.packOnce(false);
+    }
+
+    /** Runs one garbage collection now; returns the totals since start. */
+    public GarbageCollector.Totals collectGarbage() throws IOException {
+        return packer.collectGarbage();
+    }
+
+    /** Reads as of an LSN below this are refused. */
+    public Horizon horizon() {
+        return horizon;
     }
 
     /**

@@ -15,28 +15,37 @@ import java.time.Duration;
  * @param acceptJournalLoss start on a bucket whose unpacked writes are in a journal this store
  *                          does not have, giving them up (never the default)
  * @param drainTimeout      how long a clean stop keeps trying to pack into an unreachable bucket
+ * @param gc                garbage collection policy
  */
 public record StoreOptions(Path cacheDir, long packBytes, Duration packInterval, long memoryCacheBytes,
-                           long journalRollBytes, Duration leaseTtl, boolean acceptJournalLoss, Duration drainTimeout) {
+                           long journalRollBytes, Duration leaseTtl, boolean acceptJournalLoss, Duration drainTimeout,
+                           GcOptions gc) {
 
+    /** Opened frames kept in memory: 512 MiB, or a quarter of the heap if that is less. */
     public static StoreOptions defaults(Path cacheDir) {
-        return new StoreOptions(cacheDir, 64L << 20, Duration.ofSeconds(30), 512L << 20, 128L << 20,
-                Duration.ofSeconds(30), false, Duration.ofSeconds(60));
+        long frameCache = Math.min(512L << 20, Runtime.getRuntime().maxMemory() / 4);
+        return new StoreOptions(cacheDir, 64L << 20, Duration.ofSeconds(30), frameCache, 128L << 20,
+                Duration.ofSeconds(30), false, Duration.ofSeconds(60), GcOptions.defaults());
+    }
+
+    public StoreOptions withGc(GcOptions policy) {
+        return new StoreOptions(cacheDir, packBytes, packInterval, memoryCacheBytes, journalRollBytes, leaseTtl,
+                acceptJournalLoss, drainTimeout, policy);
     }
 
     public StoreOptions withPacking(long bytes, Duration interval) {
         return new StoreOptions(cacheDir, bytes, interval, memoryCacheBytes, journalRollBytes, leaseTtl,
-                acceptJournalLoss, drainTimeout);
+                acceptJournalLoss, drainTimeout, gc);
     }
 
     public StoreOptions withLease(Duration ttl, boolean acceptLoss) {
         return new StoreOptions(cacheDir, packBytes, packInterval, memoryCacheBytes, journalRollBytes, ttl,
-                acceptLoss, drainTimeout);
+                acceptLoss, drainTimeout, gc);
     }
 
     public StoreOptions withDrainTimeout(Duration timeout) {
         return new StoreOptions(cacheDir, packBytes, packInterval, memoryCacheBytes, journalRollBytes, leaseTtl,
-                acceptJournalLoss, timeout);
+                acceptJournalLoss, timeout, gc);
     }
 
     public Path journalDir() {

@@ -1,6 +1,9 @@
 package org.dbfs.pageserver.store;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.function.BiPredicate;
 
 /**
  * The versions of one block, ordered by journal sequence.
@@ -95,6 +98,41 @@ public final class VersionList {
         copy[pos] = version;
         System.arraycopy(v, pos, copy, pos + 1, v.length - pos);
         versions = copy;
+    }
+
+    /**
+     * Removes the versions {@code keep} rejects (garbage collection) and returns them. The
+     * predicate sees each version with the whole list, oldest first.
+     */
+    synchronized List<Version> retain(BiPredicate<Version, Version[]> keep) {
+        Version[] v = versions;
+        List<Version> dropped = new ArrayList<>();
+        List<Version> kept = new ArrayList<>(v.length);
+        for (Version version : v) {
+            (keep.test(version, v) ? kept : dropped).add(version);
+        }
+        if (!dropped.isEmpty()) {
+            versions = kept.isEmpty() ? EMPTY : kept.toArray(EMPTY);
+        }
+        return dropped;
+    }
+
+    synchronized boolean isEmpty() {
+        return versions.length == 0;
+    }
+
+    /** Points the version with {@code seq} in segment {@code from} at its copy in segment {@code to}; false if it went meanwhile. */
+    synchronized boolean relocate(long seq, int from, int to, long offset, int length) {
+        Version[] v = versions;
+        for (int i = v.length - 1; i >= 0; i--) {
+            if (v[i].seq() == seq && v[i].segment() == from) {
+                Version[] copy = v.clone();
+                copy[i] = v[i].movedTo(to, offset, length);
+                versions = copy;
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Points the version with {@code seq} at its segment frame, if it is still there. */

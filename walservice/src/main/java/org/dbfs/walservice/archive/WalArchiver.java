@@ -5,6 +5,7 @@ import org.dbfs.bucket.crypto.FrameCodec;
 import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.bucket.objectstore.PreconditionFailedException;
 import org.dbfs.pgformat.wal.Lsn;
+import org.dbfs.walservice.wal.LocalSegmentRetirer;
 import org.dbfs.walservice.wal.WalPositions;
 import org.dbfs.walservice.wal.WalSegments;
 import org.slf4j.Logger;
@@ -39,15 +40,19 @@ public final class WalArchiver implements Runnable {
     private final int timeline;
     private final WalPositions positions;
     private final DurableWal local;
+    private final LocalSegmentRetirer retirer;
     private volatile boolean stopping;
     private long archived = -1;
 
-    public WalArchiver(ObjectStore store, FrameCodec codec, int timeline, WalPositions positions, DurableWal local) {
+    /** @param retirer deletes local segments once archived (null: keep them all) */
+    public WalArchiver(ObjectStore store, FrameCodec codec, int timeline, WalPositions positions, DurableWal local,
+                       LocalSegmentRetirer retirer) {
         this.store = store;
         this.codec = codec;
         this.timeline = timeline;
         this.positions = positions;
         this.local = local;
+        this.retirer = retirer;
     }
 
     /** Lists the bucket and publishes where the archive ends; call before starting the thread. */
@@ -91,6 +96,9 @@ public final class WalArchiver implements Runnable {
                     continue;
                 }
                 upload(archived, end);
+                if (retirer != null && end == segmentEnd) {
+                    retirer.retire();
+                }
                 waitingSince = positions.flushed() > end ? System.nanoTime() : 0;
                 retry = 250;
             } catch (InterruptedException e) {

@@ -18,6 +18,7 @@ import org.dbfs.walservice.index.WalIndex;
 import org.dbfs.walservice.replication.PrimaryInfo;
 import org.dbfs.walservice.replication.WalReceiver;
 import org.dbfs.walservice.wal.DurableWalWriter;
+import org.dbfs.walservice.wal.LocalSegmentRetirer;
 import org.dbfs.walservice.wal.WalPositions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,7 +79,8 @@ public final class WalServer implements AutoCloseable {
 
             ArchiveReader archive = new ArchiveReader(store, codec, PrimaryInfo.SUPPORTED_TIMELINE);
             WalBytesReader reader = new WalBytesReader(WalReceiver.walDir(config.dataDir()), positions, archive);
-            WalArchiver archiver = new WalArchiver(store, codec, PrimaryInfo.SUPPORTED_TIMELINE, positions, reader);
+            WalArchiver archiver = new WalArchiver(store, codec, PrimaryInfo.SUPPORTED_TIMELINE, positions, reader,
+                    new LocalSegmentRetirer(WalReceiver.walDir(config.dataDir()), positions, config.indexer() != null));
             var catalog = archiver.recover();
             LOG.info("walservice: archive in {} holds {} objects up to {}", store.describe(), catalog.objects().size(),
                     Lsn.format(catalog.end()));

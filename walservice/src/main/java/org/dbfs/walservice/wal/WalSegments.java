@@ -38,6 +38,12 @@ public record WalSegments(int segmentSize) {
         return String.format("%08X%08X%08X", timeline, segno / perXlogId, segno % perXlogId);
     }
 
+    /** The segment number a {@link #fileName} names (the timeline part is not checked). */
+    public long segmentNumber(String fileName) {
+        long perXlogId = 0x100000000L / segmentSize;
+        return Long.parseLong(fileName.substring(8, 16), 16) * perXlogId + Long.parseLong(fileName.substring(16, 24), 16);
+    }
+
     public String fileNameFor(int timeline, long lsn) {
         return fileName(timeline, segmentNumber(lsn));
     }

@@ -54,13 +54,13 @@ class ArchiveTest {
         try (LocalObjectStore store = new LocalObjectStore(dir.resolve("bucket"))) {
             WalPositions positions = new WalPositions();
             positions.layout(new DurablePosition(7, 1, SEG, START, START + 100_000));
-            WalArchiver archiver = new WalArchiver(store, codec, 1, positions, source(positions));
+            WalArchiver archiver = new WalArchiver(store, codec, 1, positions, source(positions), null);
             archiver.recover();
             archiver.drain();
             assertEquals(START + 100_000, positions.archived());
 
             positions.flushed(START + wal.length);
-            WalArchiver restarted = new WalArchiver(store, codec, 1, positions, source(positions));
+            WalArchiver restarted = new WalArchiver(store, codec, 1, positions, source(positions), null);
             ArchiveCatalog before = restarted.recover();
             assertEquals(START + 100_000, before.end());
             restarted.drain();
@@ -87,7 +87,7 @@ class ArchiveTest {
         try (LocalObjectStore store = new LocalObjectStore(bucket)) {
             WalPositions positions = new WalPositions();
             positions.layout(new DurablePosition(7, 1, SEG, START, START + 50_000));
-            WalArchiver archiver = new WalArchiver(store, codec, 1, positions, source(positions));
+            WalArchiver archiver = new WalArchiver(store, codec, 1, positions, source(positions), null);
             archiver.recover();
             archiver.drain();
             ArchiveObjectName name = ArchiveCatalog.list(store, 1).objects().getFirst();

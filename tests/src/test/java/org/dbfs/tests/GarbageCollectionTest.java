@@ -1,0 +1,128 @@
+package org.dbfs.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.dbfs.protocol.pageserver.v1.GetPagesReply;
+import org.dbfs.protocol.pageserver.v1.GetPagesRequest;
+import org.dbfs.protocol.pageserver.v1.PageRef;
+import org.dbfs.protocol.pageserver.v1.RelTag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * pgbench TPC-B with a short retention window: the bucket stays bounded (below 3x the data
+ * directory), the invariant holds, reads inside the window still work and reads before the
+ * horizon are refused, naming it. The run lasts {@code -Ddbfs.gc.seconds} (240 s in the suite;
+ * docs/benchmarks.md has the 10-minute run).
+ */
+class GarbageCollectionTest {
+    static final long RUN_SECONDS = Long.getLong("dbfs.gc.seconds", 240);
+    static final int SCALE = Integer.getInteger("dbfs.gc.scale", 20);
+    /** {@code -Ddbfs.gc.retention=24h} measures the same run without collection (docs/benchmarks.md). */
+    static final String RETENTION = System.getProperty("dbfs.gc.retention", "60s");
+
+    @TempDir
+    Path tmp;
+
+    static long bytesUnder(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+        }
+    }
+
+    static final Pattern DELETED = Pattern.compile("deleted (\\d+) objects");
+
+    record Sample(long second, long bucketBytes, long dataBytes, long lsn) {}
+
+    @Test
+    void pgbenchWithAOneMinuteRetentionKeepsTheBucketBoundedAndRefusesReadsBeforeTheHorizon() throws Exception {
+        try (DbfsStack stack = DbfsStack.onLocalBucket(tmp.resolve("stack"))) {
+            stack.startPageServer(List.of("--retention", RETENTION, "--gc-interval", "10s", "--gc-grace", "10s",
+                    "--pack-interval-ms", "5000"));
+            stack.mount();
+            Path work = tmp.resolve("pg");
+            Path bucket = stack.root().resolve("bucket");
+            try (PostgresCluster pg = PostgresCluster.initdb(stack.dataDirectory(), work,
+                    List.of(PostgresOnDbfsTest.PRIMARY_CONF))) {
+                pg.start();
+                pg.pgbench(work, "-i", "-s", Integer.toString(SCALE), "-q");
+                long relNode = pg.queryLong("SELECT pg_relation_filenode('pgbench_accounts')");
+                long dbOid = pg.queryLong("SELECT oid FROM pg_database WHERE datname = 'postgres'");
+                AtomicReference<Exception> failed = new AtomicReference<>();
+                Thread load = new Thread(() -> {
+                    try {
+                        pg.pgbench(work, "-c", "4", "-j", "2", "-T", Long.toString(RUN_SECONDS));
+                    } catch (Exception e) {
+                        failed.set(e);
+                    }
+                });
+                long start = System.nanoTime();
+                load.start();
+                List<Sample> samples = new ArrayList<>();
+                while (load.isAlive()) {
+                    samples.add(sample(pg, bucket, stack.mountPoint(), start));
+                    load.join(30_000); // a sample every 30 s while pgbench runs
+                }
+                assertEquals(null, failed.get());
+                samples.add(sample(pg, bucket, stack.mountPoint(), start));
+                for (Sample s : samples) {
+                    System.out.printf("gc sample t=%4d s  bucket %,d bytes  data directory %,d bytes  ratio %.2f%n",
+                            s.second(), s.bucketBytes(), s.dataBytes(), (double) s.bucketBytes() / s.dataBytes());
+                }
+                String log = stack.pageServer().stderr();
+                long deleted = 0;
+                for (String line : log.lines().filter(l -> l.contains("gc: horizon")).toList()) {
+                    System.out.println(line.substring(line.indexOf("gc: horizon")));
+                    Matcher m = DELETED.matcher(line);
+                    deleted += m.find() ? Long.parseLong(m.group(1)) : 0;
+                }
+                if (!RETENTION.equals("60s")) {
+                    return; // the measurement without collection
+                }
+                assertTrue(deleted > 0, "collection deleted objects from the bucket:\n" + log);
+                Sample last = samples.getLast();
+                assertTrue(last.bucketBytes() < 3 * last.dataBytes(), "bucket " + last.bucketBytes()
+                        + " bytes is not below 3x the data directory's " + last.dataBytes());
+                PostgresOnDbfsTest.assertInvariant(pg);
+
+                RelTag accounts = RelTag.newBuilder().setSpcNode(1663).setDbNode((int) dbOid).setRelNode((int) relNode).build();
+                PageRef block0 = PageRef.newBuilder().setRel(accounts).setBlockNum(0).build();
+                var client = stack.pageServer().client();
+                long recent = samples.get(samples.size() - 2).lsn(); // at most ~30 s old: inside the window
+                GetPagesReply inside = client.getPages(GetPagesRequest.newBuilder().addPages(block0).setAsOfLsn(recent).build());
+                assertFalse(inside.getPages(0).getAbsent(), "a read inside the window finds its version");
+                assertTrue(Long.compareUnsigned(inside.getPages(0).getLsn(), recent) <= 0);
+                long early = samples.getFirst().lsn(); // RUN_SECONDS old: long past the 60 s window
+                StatusRuntimeException before = assertThrows(StatusRuntimeException.class, () -> client.getPages(
+                        GetPagesRequest.newBuilder().addPages(block0).setAsOfLsn(early).build()));
+                assertEquals(Status.Code.OUT_OF_RANGE, before.getStatus().getCode());
+                assertTrue(before.getStatus().getDescription().contains("retention horizon"), before.getStatus().getDescription());
+                System.out.println("gc: a read before the horizon: " + before.getStatus().getDescription());
+            }
+        }
+    }
+
+    static Sample sample(PostgresCluster pg, Path bucket, Path dataDir, long start) throws Exception {
+        long lsn;
+        try (var c = pg.connect(); var s = c.createStatement();
+             var rs = s.executeQuery("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")) {
+            rs.next();
+            lsn = rs.getLong(1);
+        }
+        return new Sample((System.nanoTime() - start) / 1_000_000_000L, bytesUnder(bucket), bytesUnder(dataDir), lsn);
+    }
+}
