@@ -28,7 +28,8 @@ public final class S3ProxyServer implements AutoCloseable {
     static final Region REGION = Region.US_EAST_1;
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 
-    private final Process process;
+    private volatile Process process;
+    private List<String> command;
     private final String endpoint;
     private final String bucket;
     private final Path log;
@@ -63,12 +64,10 @@ public final class S3ProxyServer implements AutoCloseable {
                 ""), StandardCharsets.UTF_8);
         Path log = workDir.resolve("s3proxy.log");
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Process process = new ProcessBuilder(List.of(
-                        java.toString(), "-jar", jar.toAbsolutePath().toString(), "--properties", properties.toString()))
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .start();
-        S3ProxyServer server = new S3ProxyServer(process, endpoint, "dbfs-test-bucket", log);
+        List<String> command = List.of(java.toString(), "-jar", jar.toAbsolutePath().toString(), "--properties",
+                properties.toString());
+        S3ProxyServer server = new S3ProxyServer(launch(command, log), endpoint, "dbfs-test-bucket", log);
+        server.command = command;
         try {
             server.createBucketWhenUp();
         } catch (InterruptedException | RuntimeException e) {
@@ -76,6 +75,36 @@ public final class S3ProxyServer implements AutoCloseable {
             throw e;
         }
         return server;
+    }
+
+    private static Process launch(List<String> command, Path log) throws IOException {
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .start();
+    }
+
+    /** Stops the server (an outage): the bucket's data stays on disk. */
+    public void stop() throws InterruptedException {
+        close();
+    }
+
+    /** Starts it again on the same endpoint and data, and waits until it answers. */
+    public void restart() throws IOException, InterruptedException {
+        process = launch(command, log);
+        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+        try (S3Client client = client()) {
+            while (true) {
+                try {
+                    client.headBucket(b -> b.bucket(bucket));
+                    return;
+                } catch (SdkClientException notListeningYet) {
+                    if (System.nanoTime() > deadline || !process.isAlive()) {
+                        throw new IllegalStateException("S3Proxy did not come back at endpoint=" + endpoint + "; log:\n"
+                                + logText(), notListeningYet);
+                    }
+                    Thread.sleep(100); // polling a starting server, as at the first start
+                }
+            }
+        }
     }
 
     private void createBucketWhenUp() throws InterruptedException {

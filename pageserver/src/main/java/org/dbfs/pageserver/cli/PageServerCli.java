@@ -81,6 +81,11 @@ public final class PageServerCli implements Callable<Integer> {
             + " flight (default ${DEFAULT-VALUE})")
     Duration gcGrace;
 
+    @Option(names = "--max-journal", paramLabel = "BYTES", description = "writes wait while more than this many bytes"
+            + " of acknowledged writes wait to be packed, e.g. while the bucket is unreachable (default: 4 GiB or a"
+            + " quarter of the heap, whichever is less)")
+    Long maxJournal;
+
     @Option(names = "--wal-log-hints", description = "the cluster runs with wal_log_hints = on or data checksums (redo then sets pd_lsn as PostgreSQL does)")
     boolean walLogHints;
 
@@ -92,11 +97,14 @@ public final class PageServerCli implements Callable<Integer> {
         int port = address.port();
         String bucketUrl = bucket.requireBucket();
         char[] passphrase = bucket.passphrase();
-        PageServerConfig config = new PageServerConfig(bucketUrl, bucket.s3Endpoint(), host, port, passphrase,
-                StoreOptions.defaults(cacheDir).withPacking(packBytes, Duration.ofMillis(packIntervalMs))
-                        .withLease(Duration.ofMillis(leaseTtlMs), acceptJournalLoss)
-                        .withDrainTimeout(Duration.ofMillis(drainTimeoutMs))
-                        .withGc(GcOptions.defaults().withRetention(retention).withTiming(gcInterval, gcGrace)),
+        StoreOptions store = StoreOptions.defaults(cacheDir).withPacking(packBytes, Duration.ofMillis(packIntervalMs))
+                .withLease(Duration.ofMillis(leaseTtlMs), acceptJournalLoss)
+                .withDrainTimeout(Duration.ofMillis(drainTimeoutMs))
+                .withGc(GcOptions.defaults().withRetention(retention).withTiming(gcInterval, gcGrace));
+        if (maxJournal != null) {
+            store = store.withMaxUnpacked(maxJournal);
+        }
+        PageServerConfig config = new PageServerConfig(bucketUrl, bucket.s3Endpoint(), host, port, passphrase, store,
                 walservice == null ? null : PageServerConfig.GetPageOptions.of(walservice, walLogHints), listenSocket);
         PageServer server = PageServer.start(config);
         // SIGTERM and SIGINT stop cleanly from this thread, so that the exit code says whether the

@@ -162,7 +162,9 @@ final class Packer {
         collect(ps.fileBlocks, seq, candidates);
         candidates.sort(VersionRef.ORDER);
         try {
-            return write(prevPacked, seq, maxLsn, nsSnapshot, candidates, markClean);
+            PageStore.Packed packed = write(prevPacked, seq, maxLsn, nsSnapshot, candidates, markClean);
+            ps.packed();
+            return packed;
         } catch (IOException | RuntimeException e) {
             // Nothing moved: hand the versions back so the next attempt packs them.
             for (VersionRef c : candidates) {

@@ -78,6 +78,9 @@ public final class PageStore implements AutoCloseable {
     long writerGeneration;
     private String journalId;
     private boolean stopping; // guarded by commitLock
+    private volatile boolean stoppingRequested;
+    private final Object journalRoom = new Object();
+    private boolean journalFull; // guarded by journalRoom
     private volatile RuntimeException fenced;
     private final FileChannel lockChannel;
     private final FileLock dirLock;
@@ -99,7 +102,7 @@ public final class PageStore implements AutoCloseable {
         this.dirLock = dirLock;
         this.segments = new SegmentStore(store, codec, options.segmentCacheDir(), options.memoryCacheBytes());
         this.manifests = new ManifestStore(store, codec);
-        this.leases = new LeaseStore(store, codec, BucketLayout.WRITER_LEASE, Clock.systemUTC(), options.leaseTtl());
+        this.leases = new LeaseStore(store, codec, BucketLayout.WRITER_LEASE, clock, options.leaseTtl());
     }
 
     /**
@@ -327,6 +330,7 @@ public final class PageStore implements AutoCloseable {
      * {@link #whenDurable}.
      */
     public Outcome mutate(Mutation mutation) throws IOException {
+        awaitJournalRoom();
         JournalRecord.Builder record = JournalRecord.newBuilder();
         commitLock.lock();
         try {
@@ -386,6 +390,45 @@ public final class PageStore implements AutoCloseable {
     /** Returns once every commit acknowledged so far is durable. */
     public void sync() throws IOException {
         journal.sync();
+    }
+
+    /**
+     * Holds a write back while more than {@code maxUnpackedBytes} wait to be packed (the bucket is
+     * unreachable or slower than the writes): the journal and memory stop growing, nothing is lost,
+     * and writes go on as soon as the packer catches up.
+     */
+    private void awaitJournalRoom() throws IOException {
+        long max = options.maxUnpackedBytes();
+        if (unpackedBytes.get() <= max) {
+            return;
+        }
+        packer.wake();
+        synchronized (journalRoom) {
+            if (!journalFull) {
+                journalFull = true;
+                log.warn("{} bytes of acknowledged writes wait to be packed into {} (--max-journal {}): new writes wait"
+                        + " until the bucket takes them", unpackedBytes.get(), store.describe(), max);
+            }
+            while (unpackedBytes.get() > max && fenced == null && !stoppingRequested) {
+                try {
+                    journalRoom.wait(1000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while waiting for the journal to be packed; the write was not acknowledged");
+                }
+            }
+        }
+    }
+
+    /** The packer moved versions into the bucket: writes held back by {@link #awaitJournalRoom} may go on. */
+    void packed() {
+        synchronized (journalRoom) {
+            if (journalFull && unpackedBytes.get() <= options.maxUnpackedBytes()) {
+                journalFull = false;
+                log.info("the bucket caught up: {} bytes wait to be packed; writes go on", unpackedBytes.get());
+            }
+            journalRoom.notifyAll();
+        }
     }
 
     private long appendAndApply(JournalRecord.Builder record) throws IOException {
@@ -513,6 +556,8 @@ public final class PageStore implements AutoCloseable {
         } finally {
             commitLock.unlock();
         }
+        stoppingRequested = true;
+        packed(); // wakes writers held back for room: they fail now
         packer.stop();
         if (fenced != null) {
             throw new IOException("not draining into " + store.describe() + ": this page server was replaced as its"

@@ -16,36 +16,44 @@ import java.time.Duration;
  *                          does not have, giving them up (never the default)
  * @param drainTimeout      how long a clean stop keeps trying to pack into an unreachable bucket
  * @param gc                garbage collection policy
+ * @param maxUnpackedBytes  writes wait while more than this many bytes wait to be packed (an
+ *                          unreachable bucket); for now they are held in memory too
  */
 public record StoreOptions(Path cacheDir, long packBytes, Duration packInterval, long memoryCacheBytes,
                            long journalRollBytes, Duration leaseTtl, boolean acceptJournalLoss, Duration drainTimeout,
-                           GcOptions gc) {
+                           GcOptions gc, long maxUnpackedBytes) {
 
     /** Opened frames kept in memory: 512 MiB, or a quarter of the heap if that is less. */
     public static StoreOptions defaults(Path cacheDir) {
         long frameCache = Math.min(512L << 20, Runtime.getRuntime().maxMemory() / 4);
         return new StoreOptions(cacheDir, 64L << 20, Duration.ofSeconds(30), frameCache, 128L << 20,
-                Duration.ofSeconds(30), false, Duration.ofSeconds(60), GcOptions.defaults());
+                Duration.ofSeconds(30), false, Duration.ofSeconds(60), GcOptions.defaults(),
+                Math.min(4L << 30, Runtime.getRuntime().maxMemory() / 4));
     }
 
     public StoreOptions withGc(GcOptions policy) {
         return new StoreOptions(cacheDir, packBytes, packInterval, memoryCacheBytes, journalRollBytes, leaseTtl,
-                acceptJournalLoss, drainTimeout, policy);
+                acceptJournalLoss, drainTimeout, policy, maxUnpackedBytes);
     }
 
     public StoreOptions withPacking(long bytes, Duration interval) {
         return new StoreOptions(cacheDir, bytes, interval, memoryCacheBytes, journalRollBytes, leaseTtl,
-                acceptJournalLoss, drainTimeout, gc);
+                acceptJournalLoss, drainTimeout, gc, maxUnpackedBytes);
     }
 
     public StoreOptions withLease(Duration ttl, boolean acceptLoss) {
         return new StoreOptions(cacheDir, packBytes, packInterval, memoryCacheBytes, journalRollBytes, ttl,
-                acceptLoss, drainTimeout, gc);
+                acceptLoss, drainTimeout, gc, maxUnpackedBytes);
     }
 
     public StoreOptions withDrainTimeout(Duration timeout) {
         return new StoreOptions(cacheDir, packBytes, packInterval, memoryCacheBytes, journalRollBytes, leaseTtl,
-                acceptJournalLoss, timeout, gc);
+                acceptJournalLoss, timeout, gc, maxUnpackedBytes);
+    }
+
+    public StoreOptions withMaxUnpacked(long bytes) {
+        return new StoreOptions(cacheDir, packBytes, packInterval, memoryCacheBytes, journalRollBytes, leaseTtl,
+                acceptJournalLoss, drainTimeout, gc, bytes);
     }
 
     public Path journalDir() {
