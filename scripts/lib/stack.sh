@@ -42,8 +42,10 @@ start_pageserver() {
   local port; port="$(free_port)"
   # The mount on this machine talks to the page server over its Unix-domain socket (fewer thread
   # hand-offs per call than gRPC over TCP, which stays open for tools and remote mounts).
-  setsid "$here/bin/pageserver" --bucket "file://$work/bucket" --cache-dir "$work/cache" \
-      --listen "127.0.0.1:$port" --listen-socket "$work/pageserver.sock" >"$work/pageserver.log" 2>&1 &
+  # DBFS_PAGESERVER_JAVA_OPTS: JVM options for the page server alone (e.g. -Xmx256m).
+  DBFS_JAVA_OPTS="${DBFS_PAGESERVER_JAVA_OPTS:-${DBFS_JAVA_OPTS:-}}" setsid "$here/bin/pageserver" \
+      --bucket "file://$work/bucket" --cache-dir "$work/cache" \
+      --listen "127.0.0.1:$port" --listen-socket "$work/pageserver.sock" ${DBFS_PAGESERVER_ARGS:-} >"$work/pageserver.log" 2>&1 &
   PAGESERVER_PID=$!
   PAGESERVER_ADDR="127.0.0.1:$port"
   PAGESERVER_SOCKET="unix:$work/pageserver.sock"

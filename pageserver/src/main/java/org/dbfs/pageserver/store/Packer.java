@@ -26,12 +26,13 @@ import org.slf4j.LoggerFactory;
  * changed, compare-and-swap the manifest to (segments + new one, packed_seq = S), then point the
  * index at the segment and delete the journal files below S. A crash anywhere before the manifest
  * swap leaves the old manifest valid and the journal intact; an orphaned segment object is
- * harmless (garbage collection, a later issue, removes objects no manifest names). Objects are
+ * harmless ({@link GarbageCollector} deletes objects no manifest names). Objects are
  * named with this writer's lease generation and created only if absent ({@link BucketLayout}), so
  * no other writer's upload can replace an object a manifest names. Losing the manifest's
  * compare-and-swap means another writer took the bucket: the store is fenced at once.
  *
- * <p>Runs on its own thread; {@link #packOnce} is also callable directly and is serialized.
+ * <p>Runs on its own thread, and garbage collection runs there between packs; {@link #packOnce}
+ * and {@link #collectGarbage} are also callable directly and are serialized with it.
  */
 final class Packer {
     private static final Logger log = LoggerFactory.getLogger(Packer.class);
