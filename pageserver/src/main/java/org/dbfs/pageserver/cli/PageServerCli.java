@@ -43,8 +43,9 @@ public final class PageServerCli implements Callable<Integer> {
     @Option(names = "--cache-dir", description = "local directory for the durable journal and the segment cache")
     Path cacheDir;
 
-    @Option(names = "--pack-bytes", defaultValue = "67108864", description = "pack journaled versions into a segment after this many bytes (default ${DEFAULT-VALUE})")
-    long packBytes;
+    @Option(names = "--pack-bytes", paramLabel = "BYTES", description = "pack journaled versions into a segment after this"
+            + " many bytes (default: 64 MiB or a sixteenth of the heap, whichever is less)")
+    Long packBytes;
 
     @Option(names = "--pack-interval-ms", defaultValue = "30000", description = "... or after this many milliseconds (default ${DEFAULT-VALUE})")
     long packIntervalMs;
@@ -97,7 +98,9 @@ public final class PageServerCli implements Callable<Integer> {
         int port = address.port();
         String bucketUrl = bucket.requireBucket();
         char[] passphrase = bucket.passphrase();
-        StoreOptions store = StoreOptions.defaults(cacheDir).withPacking(packBytes, Duration.ofMillis(packIntervalMs))
+        StoreOptions defaults = StoreOptions.defaults(cacheDir);
+        StoreOptions store = defaults
+                .withPacking(packBytes != null ? packBytes : defaults.packBytes(), Duration.ofMillis(packIntervalMs))
                 .withLease(Duration.ofMillis(leaseTtlMs), acceptJournalLoss)
                 .withDrainTimeout(Duration.ofMillis(drainTimeoutMs))
                 .withGc(GcOptions.defaults().withRetention(retention).withTiming(gcInterval, gcGrace));

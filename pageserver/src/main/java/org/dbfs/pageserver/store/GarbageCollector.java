@@ -97,8 +97,8 @@ public final class GarbageCollector {
         Stats pass = new Stats();
         if (h.seq() > 0 || h.lsn() != 0) {
             dropVersions(h, pass);
+            rewrite(h, pass, now);
         }
-        rewrite(h, pass, now);
         deleteUnnamed(now, pass);
         total.versionsDropped += pass.versionsDropped;
         total.blocksDropped += pass.blocksDropped;
@@ -264,10 +264,8 @@ public final class GarbageCollector {
     private void rewrite(Horizon h, Stats pass, Instant now) throws IOException {
         int ids = ps.segments.registered();
         long[] liveBytes = new long[ids];
-        int[] liveEntries = new int[ids];
-        Map<Integer, List<VersionRef>> bySegment = new HashMap<>();
-        collectLive(ps.pages, liveBytes, liveEntries, bySegment);
-        collectLive(ps.fileBlocks, liveBytes, liveEntries, bySegment);
+        countLive(ps.pages, liveBytes);
+        countLive(ps.fileBlocks, liveBytes);
 
         List<Integer> victims = new ArrayList<>();
         long budget = ps.options.gc().maxRewriteBytes();
@@ -288,11 +286,14 @@ public final class GarbageCollector {
         if (victims.isEmpty() && h.lsn() == ps.manifest.getGcHorizonLsn() && h.seq() == ps.manifest.getGcHorizonSeq()) {
             return;
         }
+        // Only now, and only for the victims, a reference per version: the heap stays small.
+        Set<Integer> victimIds = new HashSet<>(victims);
         List<VersionRef> moving = new ArrayList<>();
+        collectIn(ps.pages, victimIds, moving);
+        collectIn(ps.fileBlocks, victimIds, moving);
         long minSeq = Long.MAX_VALUE;
         long maxSeq = 0;
         for (int id : victims) {
-            moving.addAll(bySegment.getOrDefault(id, List.of()));
             minSeq = Math.min(minSeq, ps.segments.ref(id).getMinSeq());
             maxSeq = Math.max(maxSeq, ps.segments.ref(id).getMaxSeq());
         }
@@ -360,17 +361,23 @@ public final class GarbageCollector {
         return size == 0 ? 1.0 : (double) liveBytes[id] / size;
     }
 
-    private static <K> void collectLive(BlockIndex<K> index, long[] liveBytes, int[] liveEntries,
-                                        Map<Integer, List<VersionRef>> bySegment) {
+    private static <K> void countLive(BlockIndex<K> index, long[] liveBytes) {
         index.forEach((owner, list) -> {
             for (Version v : list.snapshot()) {
                 int seg = v.segment();
-                if (v.isUnpacked() || seg < 0 || seg >= liveBytes.length) {
-                    continue;
+                if (!v.isUnpacked() && seg >= 0 && seg < liveBytes.length) {
+                    liveBytes[seg] += v.length();
                 }
-                liveBytes[seg] += v.length();
-                liveEntries[seg]++;
-                bySegment.computeIfAbsent(seg, s -> new ArrayList<>()).add(new VersionRef(list, v));
+            }
+        });
+    }
+
+    private static <K> void collectIn(BlockIndex<K> index, Set<Integer> segments, List<VersionRef> out) {
+        index.forEach((owner, list) -> {
+            for (Version v : list.snapshot()) {
+                if (!v.isUnpacked() && segments.contains(v.segment())) {
+                    out.add(new VersionRef(list, v));
+                }
             }
         });
     }

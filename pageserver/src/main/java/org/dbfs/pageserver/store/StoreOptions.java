@@ -23,12 +23,17 @@ public record StoreOptions(Path cacheDir, long packBytes, Duration packInterval,
                            long journalRollBytes, Duration leaseTtl, boolean acceptJournalLoss, Duration drainTimeout,
                            GcOptions gc, long maxUnpackedBytes) {
 
-    /** Opened frames kept in memory: 512 MiB, or a quarter of the heap if that is less. */
+    /**
+     * Sized from the heap where the heap holds them: opened frames 512 MiB or a quarter of the heap;
+     * unpacked writes (in memory until packed) at most 4 GiB or a quarter of the heap, packed every
+     * 64 MiB or sixteenth of the heap, so that a small heap packs well before writes must wait.
+     */
     public static StoreOptions defaults(Path cacheDir) {
-        long frameCache = Math.min(512L << 20, Runtime.getRuntime().maxMemory() / 4);
-        return new StoreOptions(cacheDir, 64L << 20, Duration.ofSeconds(30), frameCache, 128L << 20,
+        long heap = Runtime.getRuntime().maxMemory();
+        return new StoreOptions(cacheDir, Math.min(64L << 20, heap / 16), Duration.ofSeconds(30),
+                Math.min(512L << 20, heap / 4), 128L << 20,
                 Duration.ofSeconds(30), false, Duration.ofSeconds(60), GcOptions.defaults(),
-                Math.min(4L << 30, Runtime.getRuntime().maxMemory() / 4));
+                Math.min(4L << 30, heap / 4));
     }
 
     public StoreOptions withGc(GcOptions policy) {
