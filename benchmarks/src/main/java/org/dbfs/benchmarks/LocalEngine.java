@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.function.UnaryOperator;
 import org.dbfs.bucket.crypto.FrameCodec;
 import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.bucket.objectstore.ObjectStores;
@@ -30,12 +31,14 @@ final class LocalEngine implements AutoCloseable {
 
     /** @param autoPack false keeps the packer idle so it cannot move pages (or burn CPU) mid-measurement */
     static LocalEngine open(boolean autoPack) throws IOException {
+        return open(o -> autoPack ? o : o.withPacking(Long.MAX_VALUE, Duration.ofDays(365)));
+    }
+
+    /** @param tune changes the default options of a store in the scratch directory */
+    static LocalEngine open(UnaryOperator<StoreOptions> tune) throws IOException {
         Path dir = TempDirs.create();
         ObjectStore bucket = ObjectStores.open(dir.resolve("bucket").toString(), null);
-        StoreOptions options = StoreOptions.defaults(dir.resolve("cache"));
-        if (!autoPack) {
-            options = options.withPacking(Long.MAX_VALUE, Duration.ofDays(365));
-        }
+        StoreOptions options = tune.apply(StoreOptions.defaults(dir.resolve("cache")));
         return new LocalEngine(dir, bucket, PageStore.open(bucket, CODEC, options));
     }
 

@@ -2,16 +2,12 @@ package org.dbfs.benchmarks;
 
 import com.google.protobuf.ByteString;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import org.dbfs.bucket.objectstore.ObjectStore;
-import org.dbfs.bucket.objectstore.ObjectStores;
 import org.dbfs.pageserver.store.GcOptions;
 import org.dbfs.pageserver.store.PageStore;
 import org.dbfs.pageserver.store.RelTag;
-import org.dbfs.pageserver.store.StoreOptions;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -40,11 +36,10 @@ public class PackAndCompactBenchmark {
     static final int PAGES = 4096;
     static final RelTag REL = new RelTag(1663, 5, 24576, 0);
 
-    /** A fresh store holding {@value #PAGES} unpacked pages. */
+    /** A fresh store holding {@value #PAGES} unpacked pages; nothing packs or collects on its own. */
     @State(Scope.Thread)
     public static class Unpacked {
-        Path dir;
-        ObjectStore bucket;
+        LocalEngine engine;
         PageStore store;
 
         @Setup(Level.Invocation)
@@ -53,11 +48,9 @@ public class PackAndCompactBenchmark {
         }
 
         final void open() throws IOException {
-            dir = TempDirs.create();
-            bucket = ObjectStores.open(dir.resolve("bucket").toString(), null);
-            store = PageStore.open(bucket, LocalEngine.CODEC, StoreOptions.defaults(dir.resolve("cache"))
-                    .withPacking(Long.MAX_VALUE, Duration.ofDays(365))
+            engine = LocalEngine.open(o -> o.withPacking(Long.MAX_VALUE, Duration.ofDays(365))
                     .withGc(GcOptions.defaults().withRetention(Duration.ZERO).withTiming(Duration.ofDays(365), Duration.ZERO)));
+            store = engine.store;
             write(0, PAGES, 1);
         }
 
@@ -71,12 +64,7 @@ public class PackAndCompactBenchmark {
 
         @TearDown(Level.Invocation)
         public void close() throws IOException {
-            try {
-                store.close();
-                bucket.close();
-            } finally {
-                TempDirs.delete(dir);
-            }
+            engine.close();
         }
     }
 

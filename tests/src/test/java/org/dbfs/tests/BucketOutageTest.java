@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import org.dbfs.bucket.objectstore.S3ProxyServer;
 import org.dbfs.protocol.pageserver.v1.ServerInfoRequest;
@@ -27,12 +26,7 @@ class BucketOutageTest {
     @Test
     void commitsContinueThroughABucketOutageAndTheBucketCatchesUp() throws Exception {
         try (S3ProxyServer s3 = S3ProxyServer.start(tmp.resolve("s3"))) {
-            Map<String, String> env = Map.of("DBFS_PASSPHRASE", DbfsStack.PASSPHRASE,
-                    "AWS_ACCESS_KEY_ID", S3ProxyServer.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", S3ProxyServer.SECRET_KEY,
-                    "AWS_REGION", "us-east-1");
-            List<String> bucket = List.of("--bucket", "s3://" + s3.bucket() + "/pg", "--s3-endpoint", s3.endpoint(),
-                    "--pack-interval-ms", "2000");
-            try (DbfsStack stack = new DbfsStack(tmp.resolve("stack"), bucket, env)) {
+            try (DbfsStack stack = DbfsStack.onS3(s3, tmp.resolve("stack"), "--pack-interval-ms", "2000")) {
                 stack.startPageServer();
                 stack.mount();
                 Path work = tmp.resolve("pg");

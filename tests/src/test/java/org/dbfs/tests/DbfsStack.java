@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.dbfs.bucket.objectstore.S3ProxyServer;
 import org.dbfs.fuse.DbfsMount;
 import org.dbfs.pageserver.server.PageServerProcess;
 
@@ -39,6 +40,16 @@ final class DbfsStack implements AutoCloseable {
     static DbfsStack onLocalBucket(Path root) throws IOException {
         return new DbfsStack(root, List.of("--bucket", root.resolve("bucket").toUri().toString()),
                 Map.of("DBFS_PASSPHRASE", PASSPHRASE));
+    }
+
+    /** A stack whose bucket is {@code s3://BUCKET/pg} on the S3-compatible server {@code s3}. */
+    static DbfsStack onS3(S3ProxyServer s3, Path root, String... pageServerArgs) throws IOException {
+        Map<String, String> env = Map.of("DBFS_PASSPHRASE", PASSPHRASE,
+                "AWS_ACCESS_KEY_ID", S3ProxyServer.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", S3ProxyServer.SECRET_KEY,
+                "AWS_REGION", "us-east-1");
+        List<String> args = new ArrayList<>(List.of("--bucket", "s3://" + s3.bucket() + "/pg", "--s3-endpoint", s3.endpoint()));
+        args.addAll(List.of(pageServerArgs));
+        return new DbfsStack(root, args, env);
     }
 
     Path root() {

@@ -10,7 +10,6 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.dbfs.bucket.objectstore.S3ProxyServer;
@@ -139,12 +138,7 @@ class PostgresOnDbfsTest {
     @Test
     void theWholeStackRunsOnAnS3CompatibleServer() throws Exception {
         try (S3ProxyServer s3 = S3ProxyServer.start(tmp.resolve("s3"))) {
-            Map<String, String> env = Map.of("DBFS_PASSPHRASE", DbfsStack.PASSPHRASE,
-                    "AWS_ACCESS_KEY_ID", S3ProxyServer.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", S3ProxyServer.SECRET_KEY,
-                    "AWS_REGION", "us-east-1");
-            List<String> bucket = List.of("--bucket", "s3://" + s3.bucket() + "/pg", "--s3-endpoint", s3.endpoint(),
-                    "--pack-interval-ms", "1000");
-            try (DbfsStack stack = new DbfsStack(tmp.resolve("stack"), bucket, env)) {
+            try (DbfsStack stack = DbfsStack.onS3(s3, tmp.resolve("stack"), "--pack-interval-ms", "1000")) {
                 stack.startPageServer();
                 stack.mount();
                 Path work = tmp.resolve("pg");

@@ -2,7 +2,6 @@ package org.dbfs.bucket.lease;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -55,34 +54,20 @@ public record Lease(long generation, String holder, String journal, String cache
     }
 
     static Lease decode(byte[] bytes, String where) {
-        Map<String, String> fields = new LinkedHashMap<>();
-        for (String line : new String(bytes, StandardCharsets.UTF_8).split("\n")) {
-            int eq = line.indexOf('=');
-            if (eq > 0) {
-                fields.put(line.substring(0, eq), line.substring(eq + 1));
-            }
-        }
+        Map<String, String> fields = LeaseText.parse(bytes);
         try {
             if (!"1".equals(fields.get("format"))) {
                 throw new IllegalArgumentException("format=" + fields.get("format") + " (this build reads format=1)");
             }
-            String state = require(fields, "state");
+            String state = LeaseText.require(fields, "state");
             if (!state.equals("held") && !state.equals("released")) {
                 throw new IllegalArgumentException("state=" + state);
             }
-            return new Lease(Long.parseLong(require(fields, "generation")), require(fields, "holder"),
-                    require(fields, "journal"), require(fields, "cache_dir"), state.equals("released"),
-                    Instant.parse(require(fields, "renewed_at")), Instant.parse(require(fields, "expires_at")));
+            return new Lease(Long.parseLong(LeaseText.require(fields, "generation")), LeaseText.require(fields, "holder"),
+                    LeaseText.require(fields, "journal"), LeaseText.require(fields, "cache_dir"), state.equals("released"),
+                    Instant.parse(LeaseText.require(fields, "renewed_at")), Instant.parse(LeaseText.require(fields, "expires_at")));
         } catch (RuntimeException e) {
             throw new LeaseFormatException("the lease object " + where + " does not parse: " + e.getMessage(), e);
         }
-    }
-
-    private static String require(Map<String, String> fields, String key) {
-        String v = fields.get(key);
-        if (v == null) {
-            throw new IllegalArgumentException("missing " + key);
-        }
-        return v;
     }
 }

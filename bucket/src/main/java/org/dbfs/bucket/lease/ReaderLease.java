@@ -2,7 +2,6 @@ package org.dbfs.bucket.lease;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -28,19 +27,13 @@ public record ReaderLease(String id, long lsn, String holder, Instant expiresAt)
     }
 
     static ReaderLease decode(String id, byte[] bytes, String where) {
-        Map<String, String> f = new LinkedHashMap<>();
-        for (String line : new String(bytes, StandardCharsets.UTF_8).split("\n")) {
-            int eq = line.indexOf('=');
-            if (eq > 0) {
-                f.put(line.substring(0, eq), line.substring(eq + 1));
-            }
-        }
+        Map<String, String> f = LeaseText.parse(bytes);
         try {
             if (!"1".equals(f.get("format"))) {
                 throw new IllegalArgumentException("format=" + f.get("format"));
             }
-            return new ReaderLease(id, Long.parseUnsignedLong(f.get("lsn")), String.valueOf(f.get("holder")),
-                    Instant.parse(f.get("expires_at")));
+            return new ReaderLease(id, Long.parseUnsignedLong(LeaseText.require(f, "lsn")), LeaseText.require(f, "holder"),
+                    Instant.parse(LeaseText.require(f, "expires_at")));
         } catch (RuntimeException e) {
             throw new LeaseFormatException("the reader lease " + where + " does not parse: " + e.getMessage(), e);
         }
