@@ -20,7 +20,7 @@ import java.util.function.BiConsumer;
  * page store's write lock) and from the packer ({@link VersionList} synchronizes those two).
  */
 public final class BlockIndex<K> {
-    private final ConcurrentHashMap<K, ConcurrentSkipListMap<Long, VersionList>> owners = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<K, Blocks<K>> owners = new ConcurrentHashMap<>();
     private final Set<VersionList> unpacked = ConcurrentHashMap.newKeySet();
     private final AtomicLong unpackedBytes;
     private final boolean replaceAnyUnpacked;
@@ -40,17 +40,16 @@ public final class BlockIndex<K> {
     }
 
     void put(K owner, long block, Version version) {
-        VersionList list = owners.computeIfAbsent(owner, o -> new ConcurrentSkipListMap<>())
-                .computeIfAbsent(block, b -> new VersionList(owner, b));
+        Blocks<K> blocks = owners.computeIfAbsent(owner, Blocks::new);
+        VersionList list = blocks.computeIfAbsent(block, b -> new VersionList(blocks.owner, b));
         long released = list.add(version, replaceAnyUnpacked);
         unpackedBytes.addAndGet((version.data() == null ? 0 : version.data().length) - released);
         unpacked.add(list);
     }
 
     void putLoaded(K owner, long block, Version version) {
-        owners.computeIfAbsent(owner, o -> new ConcurrentSkipListMap<>())
-                .computeIfAbsent(block, b -> new VersionList(owner, b))
-                .addLoaded(version);
+        Blocks<K> blocks = owners.computeIfAbsent(owner, Blocks::new);
+        blocks.computeIfAbsent(block, b -> new VersionList(blocks.owner, b)).addLoaded(version);
     }
 
     /** Tombstones every present block in [fromBlock, toBlock); toBlock 0 = no upper bound. */
@@ -121,5 +120,17 @@ public final class BlockIndex<K> {
 
     void markUnpacked(VersionList list) {
         unpacked.add(list);
+    }
+
+    /**
+     * One owner's blocks, with the owner key every one of its lists shares: callers pass a fresh key
+     * per write, and keeping each would cost an object per block.
+     */
+    private static final class Blocks<K> extends ConcurrentSkipListMap<Long, VersionList> {
+        final K owner;
+
+        Blocks(K owner) {
+            this.owner = owner;
+        }
     }
 }

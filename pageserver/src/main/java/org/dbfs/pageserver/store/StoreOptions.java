@@ -24,16 +24,17 @@ public record StoreOptions(Path cacheDir, long packBytes, Duration packInterval,
                            GcOptions gc, long maxUnpackedBytes) {
 
     /**
-     * Sized from the heap where the heap holds them: opened frames 512 MiB or a quarter of the heap;
-     * unpacked writes (in memory until packed) at most 4 GiB or a quarter of the heap, packed every
-     * 64 MiB or sixteenth of the heap, so that a small heap packs well before writes must wait.
+     * Sized from the heap where the heap holds them: opened frames 512 MiB or an eighth of the heap;
+     * unpacked writes (in memory until packed) at most 4 GiB or an eighth of the heap, packed every
+     * 64 MiB or sixteenth of the heap, so that a small heap packs well before writes must wait and
+     * keeps room for the version index and the requests in flight.
      */
     public static StoreOptions defaults(Path cacheDir) {
         long heap = Runtime.getRuntime().maxMemory();
         return new StoreOptions(cacheDir, Math.min(64L << 20, heap / 16), Duration.ofSeconds(30),
-                Math.min(512L << 20, heap / 4), 128L << 20,
+                Math.min(512L << 20, heap / 8), 128L << 20,
                 Duration.ofSeconds(30), false, Duration.ofSeconds(60), GcOptions.defaults(),
-                Math.min(4L << 30, heap / 4));
+                Math.min(4L << 30, heap / 8));
     }
 
     public StoreOptions withGc(GcOptions policy) {
