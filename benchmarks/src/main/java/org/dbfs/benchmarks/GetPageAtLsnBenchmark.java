@@ -8,7 +8,7 @@ import org.dbfs.pageserver.getpage.Materialized;
 import org.dbfs.pageserver.getpage.PageMaterializer;
 import org.dbfs.pageserver.getpage.PageWal;
 import org.dbfs.pageserver.getpage.WalRecordRef;
-import org.dbfs.pageserver.store.RelTag;
+import org.dbfs.pgformat.RelTag;
 import org.dbfs.pgformat.page.Page;
 import org.dbfs.pgformat.wal.DecodedRecord;
 import org.dbfs.pgformat.wal.WalReadResult;

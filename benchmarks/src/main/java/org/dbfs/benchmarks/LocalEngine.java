@@ -11,8 +11,9 @@ import org.dbfs.bucket.objectstore.ObjectStores;
 import org.dbfs.pageserver.format.JournalRecord;
 import org.dbfs.pageserver.format.PageVersionRecord;
 import org.dbfs.pageserver.store.PageStore;
-import org.dbfs.pageserver.store.RelTag;
+import org.dbfs.pageserver.store.RelTagRecords;
 import org.dbfs.pageserver.store.StoreOptions;
+import org.dbfs.pgformat.RelTag;
 
 /** A {@link PageStore} on a local-directory bucket in a scratch directory, without the gRPC layer. */
 final class LocalEngine implements AutoCloseable {
@@ -43,7 +44,7 @@ final class LocalEngine implements AutoCloseable {
     }
 
     static JournalRecord.Builder pageWrite(RelTag rel, int block, long lsn, ByteString data) {
-        return JournalRecord.newBuilder().addPages(PageVersionRecord.newBuilder().setRel(rel.toRecord())
+        return JournalRecord.newBuilder().addPages(PageVersionRecord.newBuilder().setRel(RelTagRecords.toRecord(rel))
                 .setBlockNum(block).setLsn(lsn).setData(data));
     }
 

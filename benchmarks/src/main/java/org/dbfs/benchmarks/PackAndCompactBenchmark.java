@@ -7,7 +7,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.dbfs.pageserver.store.GcOptions;
 import org.dbfs.pageserver.store.PageStore;
-import org.dbfs.pageserver.store.RelTag;
+import org.dbfs.pgformat.RelTag;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;

@@ -11,7 +11,8 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.dbfs.bucket.cli.ExitCodes;
 import org.dbfs.bucket.cli.HostPort;
-import org.dbfs.pageserver.store.RelTag;
+import org.dbfs.bucket.cli.PageAddressOptions;
+import org.dbfs.pgformat.RelTag;
 import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.protocol.pageserver.v1.GetPageAtLsnReply;
 import org.dbfs.protocol.pageserver.v1.GetPageAtLsnRequest;
@@ -61,7 +62,7 @@ public final class GetPageCommand implements Callable<Integer> {
         }
         HostPort server = HostPort.option(spec.commandLine(), "--pageserver", pageserver);
         String where = rel.spcNode() + "/" + Integer.toUnsignedString(rel.dbNode()) + "/" + Integer.toUnsignedString(rel.relNode())
-                + " " + address.fork + " block " + Integer.toUnsignedString(block) + " at " + Lsn.format(at);
+                + " " + address.forkName() + " block " + Integer.toUnsignedString(block) + " at " + Lsn.format(at);
         ManagedChannel channel = NettyChannelBuilder.forAddress(server.host(), server.port()).usePlaintext().build();
         try {
             GetPageAtLsnReply reply = PageServerGrpc.newBlockingStub(channel)

@@ -1,7 +1,7 @@
 package org.dbfs.pageserver.getpage;
 
 import org.dbfs.pageserver.store.PageStore;
-import org.dbfs.pageserver.store.RelTag;
+import org.dbfs.pgformat.RelTag;
 
 /** The page versions written to this page server (by a DbFS mount), by pd_lsn. */
 @FunctionalInterface

@@ -1,7 +1,7 @@
 package org.dbfs.pageserver.getpage;
 
 import java.util.List;
-import org.dbfs.pageserver.store.RelTag;
+import org.dbfs.pgformat.RelTag;
 import org.dbfs.pgformat.wal.DecodedRecord;
 
 /** What GetPage@LSN needs from the WAL: the records that touch a page, and their decoded contents. */

@@ -15,7 +15,7 @@ import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.dbfs.bucket.cli.HostPort;
-import org.dbfs.pageserver.store.RelTag;
+import org.dbfs.pgformat.RelTag;
 import org.dbfs.pgformat.wal.DecodedRecord;
 import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.pgformat.wal.WalEnd;

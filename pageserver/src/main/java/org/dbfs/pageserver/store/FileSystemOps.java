@@ -397,7 +397,7 @@ public final class FileSystemOps {
 
     private byte[] readBlock(InodeRecord inode, long block) {
         if (inode.hasRel()) {
-            PageStore.StoredBlock page = ps.readPage(org.dbfs.pageserver.store.RelTag.of(inode.getRel()),
+            PageStore.StoredBlock page = ps.readPage(RelTagRecords.of(inode.getRel()),
                     inode.getRelSegno() * RELSEG_SIZE + block, 0);
             return page == null ? null : page.data();
         }

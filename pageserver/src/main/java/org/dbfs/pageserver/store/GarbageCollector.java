@@ -17,6 +17,7 @@ import org.dbfs.pageserver.format.Manifest;
 import org.dbfs.pageserver.format.SegmentEntry;
 import org.dbfs.pageserver.format.SegmentRef;
 import org.dbfs.pageserver.segment.SegmentWriter;
+import org.dbfs.pgformat.RelTag;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -185,7 +186,7 @@ public final class GarbageCollector {
                     continue;
                 }
                 if (inode.hasRel()) {
-                    present.add(List.of(RelTag.of(inode.getRel()), (long) inode.getRelSegno()));
+                    present.add(List.of(RelTagRecords.of(inode.getRel()), (long) inode.getRelSegno()));
                 } else {
                     present.add(inode.getIno());
                 }

@@ -15,6 +15,7 @@ import org.dbfs.pageserver.format.PackMark;
 import org.dbfs.pageserver.format.SegmentEntry;
 import org.dbfs.pageserver.format.SegmentRef;
 import org.dbfs.pageserver.segment.SegmentWriter;
+import org.dbfs.pgformat.RelTag;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -38,6 +38,7 @@ import org.dbfs.pageserver.journal.Journal;
 import org.dbfs.pageserver.journal.JournalIdentity;
 import org.dbfs.pageserver.namespace.Namespace;
 import org.dbfs.pageserver.segment.SegmentStore;
+import org.dbfs.pgformat.RelTag;
 import org.dbfs.pgformat.wal.Lsn;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -262,7 +263,7 @@ public final class PageStore implements AutoCloseable {
             Version v = e.getTombstone() ? new Version(Version.NO_LSN, e.getSeq(), null, id, 0, 0, true)
                     : Version.packed(e.getLsn(), e.getSeq(), id, e.getOffset(), e.getLength());
             if (e.hasRel()) {
-                pages.putLoaded(RelTag.of(e.getRel()), e.getBlock(), v);
+                pages.putLoaded(RelTagRecords.of(e.getRel()), e.getBlock(), v);
             } else {
                 fileBlocks.putLoaded(e.getIno(), e.getBlock(), v);
             }
@@ -451,7 +452,7 @@ public final class PageStore implements AutoCloseable {
     private void apply(JournalRecord r) {
         long seq = r.getSeq();
         for (BlockRangeDrop d : r.getRelDropsList()) {
-            pages.drop(RelTag.of(d.getRel()), d.getFromBlock(), d.getToBlock(), seq);
+            pages.drop(RelTagRecords.of(d.getRel()), d.getFromBlock(), d.getToBlock(), seq);
         }
         for (BlockRangeDrop d : r.getFileDropsList()) {
             fileBlocks.drop(d.getIno(), d.getFromBlock(), d.getToBlock(), seq);
@@ -460,7 +461,7 @@ public final class PageStore implements AutoCloseable {
             if (Long.compareUnsigned(p.getLsn(), maxPageLsn) > 0) {
                 maxPageLsn = p.getLsn();
             }
-            pages.put(RelTag.of(p.getRel()), Integer.toUnsignedLong(p.getBlockNum()),
+            pages.put(RelTagRecords.of(p.getRel()), Integer.toUnsignedLong(p.getBlockNum()),
                     Version.inMemory(p.getLsn(), seq, p.getData().toByteArray()));
         }
         for (FileBlockRecord b : r.getFileBlocksList()) {

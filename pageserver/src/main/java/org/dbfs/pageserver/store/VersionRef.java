@@ -2,6 +2,7 @@ package org.dbfs.pageserver.store;
 
 import java.util.Comparator;
 import org.dbfs.pageserver.format.SegmentEntry;
+import org.dbfs.pgformat.RelTag;
 
 /**
  * One version with the block it belongs to: what the packer and garbage collection write into a
@@ -20,7 +21,7 @@ record VersionRef(VersionList list, Version version) {
         SegmentEntry.Builder e = SegmentEntry.newBuilder().setBlock(list.block())
                 .setLsn(version.tombstone() ? 0 : version.lsn()).setSeq(version.seq()).setTombstone(version.tombstone());
         if (list.owner() instanceof RelTag rel) {
-            e.setRel(rel.toRecord());
+            e.setRel(RelTagRecords.toRecord(rel));
         } else {
             e.setIno((Long) list.owner());
         }

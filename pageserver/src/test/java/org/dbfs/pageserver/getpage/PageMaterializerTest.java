@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import org.dbfs.pageserver.store.PageStore;
-import org.dbfs.pageserver.store.RelTag;
+import org.dbfs.pgformat.RelTag;
 import org.dbfs.pgformat.page.Page;
 import org.dbfs.pgformat.wal.DecodedRecord;
 import org.dbfs.protocol.pageserver.v1.PageBase;

@@ -196,7 +196,7 @@ class FileSystemOpsTest {
         write(ino, 8192, Arrays.copyOf(pages, 8192)); // pd_lsn from the bytes: 0x0101010101010101
         assertEquals(0, fs.writeFile(WriteFileRequest.newBuilder().setIno(ino).setOffset(0)
                 .setData(ByteString.copyFrom(pages)).addPageLsns(40).addPageLsns(41).build()).reply().getErrno());
-        var tag = new org.dbfs.pageserver.store.RelTag(1663, 5, 16384, 0);
+        var tag = new org.dbfs.pgformat.RelTag(1663, 5, 16384, 0);
         assertEquals(41, store.readPage(tag, 131072 + 1, 0).lsn());
         assertEquals(41, store.readPage(tag, 131072 + 1, 50).lsn());
         assertEquals(0x0101010101010101L, store.readPage(tag, 131072 + 1, 0x0101010101010101L).lsn());

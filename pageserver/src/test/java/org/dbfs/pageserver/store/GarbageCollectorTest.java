@@ -23,6 +23,7 @@ import org.dbfs.bucket.objectstore.ObjectStores;
 import org.dbfs.pageserver.format.JournalRecord;
 import org.dbfs.pageserver.format.PackMark;
 import org.dbfs.pageserver.format.PageVersionRecord;
+import org.dbfs.pgformat.RelTag;
 import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;
 import org.dbfs.protocol.pageserver.v1.NodeType;
 import org.dbfs.protocol.pageserver.v1.WriteFileRequest;
@@ -62,7 +63,7 @@ class GarbageCollectorTest {
     }
 
     void put(int block, long lsn) throws IOException {
-        store.commit(JournalRecord.newBuilder().addPages(PageVersionRecord.newBuilder().setRel(REL.toRecord())
+        store.commit(JournalRecord.newBuilder().addPages(PageVersionRecord.newBuilder().setRel(RelTagRecords.toRecord(REL))
                 .setBlockNum(block).setLsn(lsn).setData(ByteString.copyFrom(PageStoreTest.page(lsn, "v" + lsn)))), true);
     }
 

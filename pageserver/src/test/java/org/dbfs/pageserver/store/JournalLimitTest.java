@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.dbfs.bucket.objectstore.ObjectStores;
 import org.dbfs.pageserver.format.JournalRecord;
 import org.dbfs.pageserver.format.PageVersionRecord;
+import org.dbfs.pgformat.RelTag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,7 +39,7 @@ class JournalLimitTest {
                 try {
                     for (int block = 0; block < PAGES; block++) {
                         store.commit(JournalRecord.newBuilder().addPages(PageVersionRecord.newBuilder()
-                                .setRel(REL.toRecord()).setBlockNum(block).setLsn(100 + block)
+                                .setRel(RelTagRecords.toRecord(REL)).setBlockNum(block).setLsn(100 + block)
                                 .setData(ByteString.copyFrom(PageStoreTest.page(100 + block, "b" + block)))), true);
                         written.incrementAndGet();
                     }

@@ -20,6 +20,7 @@ import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.bucket.objectstore.ObjectStores;
 import org.dbfs.pageserver.format.JournalRecord;
 import org.dbfs.pageserver.format.PageVersionRecord;
+import org.dbfs.pgformat.RelTag;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -63,7 +64,7 @@ public class PageStoreTest {
     }
 
     void put(RelTag rel, int block, long lsn, byte[] data) throws IOException {
-        store.commit(JournalRecord.newBuilder().addPages(PageVersionRecord.newBuilder().setRel(rel.toRecord())
+        store.commit(JournalRecord.newBuilder().addPages(PageVersionRecord.newBuilder().setRel(RelTagRecords.toRecord(rel))
                 .setBlockNum(block).setLsn(lsn).setData(ByteString.copyFrom(data))), true);
     }
 
@@ -119,7 +120,7 @@ public class PageStoreTest {
         put(REL, 0, 10, page(10, "a"));
         put(REL, 1, 10, page(10, "b"));
         store.commit(JournalRecord.newBuilder().addRelDrops(org.dbfs.pageserver.format.BlockRangeDrop.newBuilder()
-                .setRel(REL.toRecord()).setFromBlock(1)), true);
+                .setRel(RelTagRecords.toRecord(REL)).setFromBlock(1)), true);
         assertArrayEquals(page(10, "a"), store.readPage(REL, 0, 0).data());
         assertNull(store.readPage(REL, 1, 0));
         put(REL, 1, 0, new byte[8192]); // re-extended with a zero page (pd_lsn 0)

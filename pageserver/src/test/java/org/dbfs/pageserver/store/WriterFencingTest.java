@@ -20,6 +20,7 @@ import org.dbfs.bucket.objectstore.ObjectStores;
 import org.dbfs.pageserver.format.JournalRecord;
 import org.dbfs.pageserver.format.Manifest;
 import org.dbfs.pageserver.format.PageVersionRecord;
+import org.dbfs.pgformat.RelTag;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -50,7 +51,7 @@ class WriterFencingTest {
     }
 
     void putDurable(int block, long lsn) throws IOException {
-        store.commit(JournalRecord.newBuilder().addPages(PageVersionRecord.newBuilder().setRel(REL.toRecord())
+        store.commit(JournalRecord.newBuilder().addPages(PageVersionRecord.newBuilder().setRel(RelTagRecords.toRecord(REL))
                 .setBlockNum(block).setLsn(lsn).setData(ByteString.copyFrom(PageStoreTest.page(lsn, "b" + block)))), true);
     }
 

@@ -78,6 +78,9 @@ public final class WalArchiver implements Runnable {
                 if (!startKnown()) {
                     continue;
                 }
+                if (retirer != null) {
+                    retirer.retire(); // also while idle: the indexer may pass a segment after it was archived
+                }
                 if (flushed <= archived) {
                     waitingSince = 0;
                     continue;
@@ -96,9 +99,6 @@ public final class WalArchiver implements Runnable {
                     continue;
                 }
                 upload(archived, end);
-                if (retirer != null && end == segmentEnd) {
-                    retirer.retire();
-                }
                 waitingSince = positions.flushed() > end ? System.nanoTime() : 0;
                 retry = 250;
             } catch (InterruptedException e) {

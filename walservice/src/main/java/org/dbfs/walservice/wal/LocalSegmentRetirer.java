@@ -29,8 +29,20 @@ public final class LocalSegmentRetirer {
         this.indexing = indexing;
     }
 
-    /** Deletes what is no longer needed; returns how many segment files went. */
-    public int retire() throws IOException {
+    /**
+     * Deletes what is no longer needed; returns how many segment files went. A file that cannot be
+     * deleted is logged and tried again next time: it never holds up archiving.
+     */
+    public int retire() {
+        try {
+            return retireOrThrow();
+        } catch (IOException e) {
+            LOG.warn("walservice: deleting archived local WAL segments in {} failed ({}); will retry", walDir, e.toString());
+            return 0;
+        }
+    }
+
+    private int retireOrThrow() throws IOException {
         long needed = positions.archived();
         if (indexing) {
             needed = Math.min(needed, positions.indexed());

@@ -1,9 +1,9 @@
-package org.dbfs.pageserver.cli;
+package org.dbfs.bucket.cli;
 
-import org.dbfs.pageserver.store.RelTag;
 import org.dbfs.pgformat.ForkNumber;
-import picocli.CommandLine;
+import org.dbfs.pgformat.RelTag;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** {@code --rel SPC/DB/RELNODE --fork NAME --block N}: one page of one relation, as the page tools name it. */
 public final class PageAddressOptions {
@@ -37,6 +37,11 @@ public final class PageAddressOptions {
         } catch (NumberFormatException e) {
             throw new CommandLine.ParameterException(cmd, "--rel wants three OIDs SPC/DB/RELNODE, got " + rel);
         }
+    }
+
+    /** The fork's name as given (main, fsm, vm, init). */
+    public String forkName() {
+        return fork;
     }
 
     /** The block number, or a usage error for {@code cmd}. */
