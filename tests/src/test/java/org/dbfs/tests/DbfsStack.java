@@ -24,6 +24,7 @@ final class DbfsStack implements AutoCloseable {
     private PageServerProcess pageServer;
     private DbfsMount mount;
     private String cacheDir = "cache";
+    private List<String> pageServerJvmArgs = List.of();
 
     /**
      * @param root       a fresh directory; made traversable for the postgres user
@@ -69,7 +70,12 @@ final class DbfsStack implements AutoCloseable {
         List<String> args = new ArrayList<>(bucketArgs);
         args.addAll(List.of("--cache-dir", cacheDir().toString(), "--listen-socket", socket().toString()));
         args.addAll(moreArgs);
-        pageServer = PageServerProcess.start(args, env, root.resolve("logs"));
+        pageServer = PageServerProcess.start(args, env, root.resolve("logs"), pageServerJvmArgs);
+    }
+
+    /** Later page servers run in a JVM started with these options (e.g. {@code -Xmx256m}). */
+    void usePageServerJvmArgs(List<String> jvmArgs) {
+        pageServerJvmArgs = List.copyOf(jvmArgs);
     }
 
     /** The page server's arguments and environment, to run it by hand (e.g. expecting a refusal). */

@@ -60,6 +60,7 @@ final class LocalSocketServer implements AutoCloseable {
     private final Path path;
     private final ServerSocketChannel listener;
     private final Map<String, Handler> handlers;
+    private final RequestBudget inFlight = RequestBudget.ofHeap();
     private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
     private volatile boolean closing;
@@ -182,6 +183,12 @@ final class LocalSocketServer implements AutoCloseable {
                     frames.writeError(Status.UNIMPLEMENTED.withDescription("no method " + req.method()));
                     continue;
                 }
+                int kib;
+                try {
+                    kib = inFlight.acquireFor(req.payload().length);
+                } catch (InterruptedException e) {
+                    return;
+                }
                 try {
                     frames.writeReply(h.call(req.payload()));
                 } catch (ExecutionException e) {
@@ -195,6 +202,8 @@ final class LocalSocketServer implements AutoCloseable {
                 } catch (Exception e) {
                     log.error("local socket: {} failed", req.method(), e);
                     frames.writeError(Status.INTERNAL.withDescription(e.toString()));
+                } finally {
+                    inFlight.release(kib);
                 }
             }
         } catch (IOException e) {

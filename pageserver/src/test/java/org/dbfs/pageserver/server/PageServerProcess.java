@@ -33,8 +33,15 @@ public final class PageServerProcess implements AutoCloseable {
 
     /** Builds the command line for {@code args} under the test's own class path. */
     public static ProcessBuilder command(List<String> args, Map<String, String> env, Path logDir) throws IOException {
+        return command(args, env, logDir, List.of());
+    }
+
+    /** ... with {@code jvmArgs} (e.g. {@code -Xmx256m}) for the page server's JVM. */
+    public static ProcessBuilder command(List<String> args, Map<String, String> env, Path logDir, List<String> jvmArgs)
+            throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
+        cmd.addAll(jvmArgs);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add("--enable-native-access=ALL-UNNAMED");
@@ -50,10 +57,16 @@ public final class PageServerProcess implements AutoCloseable {
 
     /** Starts a page server and waits until it listens. */
     public static PageServerProcess start(List<String> args, Map<String, String> env, Path logDir) throws IOException {
+        return start(args, env, logDir, List.of());
+    }
+
+    /** ... in a JVM started with {@code jvmArgs}. */
+    public static PageServerProcess start(List<String> args, Map<String, String> env, Path logDir, List<String> jvmArgs)
+            throws IOException {
         List<String> all = new ArrayList<>(args);
         all.add("--listen");
         all.add("127.0.0.1:0");
-        ProcessBuilder pb = command(all, env, logDir);
+        ProcessBuilder pb = command(all, env, logDir, jvmArgs);
         Path stderr = pb.redirectError().file().toPath();
         Process p = pb.start();
         int listening = ListeningLine.awaitPort(p, LISTENING, 2, 60);
@@ -62,6 +75,10 @@ public final class PageServerProcess implements AutoCloseable {
             throw new IOException("page server did not start; stderr:\n" + Files.readString(stderr));
         }
         return new PageServerProcess(p, stderr, listening);
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
     }
 
     public int port() {
