@@ -74,9 +74,10 @@ public final class LocalSegmentRetirer {
         try (Stream<Path> files = Files.list(walDir)) {
             for (Path f : files.toList()) {
                 String name = f.getFileName().toString();
-                if (name.length() == 24 && name.chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
-                    long segno = segments.segmentNumber(name);
-                    lowest = Math.min(lowest, segno);
+                try {
+                    lowest = Math.min(lowest, segments.segmentNumber(name));
+                } catch (IllegalArgumentException notASegment) {
+                    // the position file and anything else that is not a WAL segment
                 }
             }
         }
