@@ -55,10 +55,6 @@ public final class LeaseStore {
         return clock.instant();
     }
 
-    public Duration ttl() {
-        return ttl;
-    }
-
     /**
      * Writes a new lease over {@code previous} (null: the object must not exist yet), with a
      * generation above both the previous one and {@code atLeastAbove}.

@@ -215,7 +215,7 @@ public final class GarbageCollector {
         if (Long.compareUnsigned(v.lsn(), h.lsn()) > 0) {
             return true;
         }
-        return v == asOf(all, h.lsn());
+        return v == VersionList.asOf(all, h.lsn());
     }
 
     /** File blocks: what reads as of any journal seq at or above the horizon need. */
@@ -246,18 +246,6 @@ public final class GarbageCollector {
             }
         }
         return true;
-    }
-
-    /** The version a read as of {@code lsn} returns ({@link VersionList#asOf}). */
-    private static Version asOf(Version[] all, long lsn) {
-        Version best = null;
-        for (Version v : all) {
-            if (!v.tombstone() && Long.compareUnsigned(v.lsn(), lsn) <= 0
-                    && (best == null || Long.compareUnsigned(v.lsn(), best.lsn()) >= 0)) {
-                best = v;
-            }
-        }
-        return best;
     }
 
     // ---- step 3: rewrite ----

@@ -536,10 +536,6 @@ public final class PageStore implements AutoCloseable {
         return packer.collectGarbage();
     }
 
-    /** Reads as of an LSN below this are refused. */
-    public Horizon horizon() {
-        return horizon;
-    }
 
     /**
      * The clean stop: refuses new writes, packs every acknowledged one into the bucket, marks the

@@ -42,6 +42,11 @@ public final class VersionList {
      * last written. Tombstones are never returned.
      */
     public Version asOf(long lsn) {
+        return asOf(versions, lsn);
+    }
+
+    /** {@link #asOf(long)} over a snapshot of the versions. */
+    static Version asOf(Version[] versions, long lsn) {
         Version best = null;
         for (Version v : versions) {
             if (v.tombstone() || Long.compareUnsigned(v.lsn(), lsn) > 0) {
