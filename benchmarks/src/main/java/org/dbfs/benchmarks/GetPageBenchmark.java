@@ -7,6 +7,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.dbfs.pageserver.store.PageStore;
 import org.dbfs.pgformat.RelTag;
+import org.dbfs.protocol.pageserver.RelTagMessages;
 import org.dbfs.protocol.pageserver.v1.GetPagesReply;
 import org.dbfs.protocol.pageserver.v1.GetPagesRequest;
 import org.dbfs.protocol.pageserver.v1.PageRef;
@@ -32,7 +33,8 @@ import org.openjdk.jmh.annotations.Warmup;
  */
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"})
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+        "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"})
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 public class GetPageBenchmark {
     static final int PAGES = 10_000;
@@ -48,18 +50,18 @@ public class GetPageBenchmark {
         @Setup(Level.Trial)
         public void setUp() throws IOException {
             engine = LocalEngine.open(false);
-            write(PACKED);
+            write(engine, PACKED);
             engine.store.packNow();
             // Read every packed page once so the measurement sees the frame memory cache, not the
             // segment file and a decrypt.
             for (int b = 0; b < PAGES; b++) {
                 require(engine.store.readPage(PACKED, b, 0));
             }
-            write(UNPACKED);
+            write(engine, UNPACKED);
             require(engine.store.readPage(UNPACKED, PAGES - 1, 0));
         }
 
-        private void write(RelTag rel) throws IOException {
+        static void write(LocalEngine engine, RelTag rel) throws IOException {
             SplittableRandom rnd = new SplittableRandom(rel.relNode());
             for (int b = 0; b < PAGES; b++) {
                 long lsn = 1_000_000L + b;
@@ -81,6 +83,31 @@ public class GetPageBenchmark {
         }
     }
 
+    /**
+     * A packed relation whose version index the memory cache cannot hold (16 blocks of 10,000):
+     * nearly every read looks its block up in the on-disk index (LMDB).
+     */
+    @State(Scope.Benchmark)
+    public static class IndexOnDisk {
+        LocalEngine engine;
+
+        @Setup(Level.Trial)
+        public void setUp() throws IOException {
+            engine = LocalEngine.open(o -> o.withPacking(Long.MAX_VALUE, java.time.Duration.ofDays(365))
+                    .withCachedIndexBlocks(16));
+            Engine.write(engine, PACKED);
+            engine.store.packNow();
+            for (int b = 0; b < PAGES; b++) {
+                Engine.require(engine.store.readPage(PACKED, b, 0)); // frames into the frame cache
+            }
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() throws IOException {
+            engine.close();
+        }
+    }
+
     /** A page server on loopback holding {@link #PAGES} packed, memory-cached pages. */
     @State(Scope.Benchmark)
     public static class Server {
@@ -90,8 +117,7 @@ public class GetPageBenchmark {
         @Setup(Level.Trial)
         public void setUp() throws IOException {
             server = LocalPageServer.start(false);
-            var rel = org.dbfs.protocol.pageserver.v1.RelTag.newBuilder().setSpcNode(PACKED.spcNode()).setDbNode(PACKED.dbNode())
-                    .setRelNode(PACKED.relNode()).build();
+            var rel = RelTagMessages.toMessage(PACKED);
             refs = new PageRef[PAGES];
             SplittableRandom rnd = new SplittableRandom(42);
             PutPagesRequest.Builder put = PutPagesRequest.newBuilder();
@@ -138,6 +164,12 @@ public class GetPageBenchmark {
     @Benchmark
     @BenchmarkMode({Mode.Throughput, Mode.AverageTime})
     public PageStore.StoredBlock enginePackedCached(Engine s) {
+        return s.engine.store.readPage(PACKED, randomBlock(), 0);
+    }
+
+    @Benchmark
+    @BenchmarkMode({Mode.Throughput, Mode.AverageTime})
+    public PageStore.StoredBlock enginePackedIndexOnDisk(IndexOnDisk s) {
         return s.engine.store.readPage(PACKED, randomBlock(), 0);
     }
 

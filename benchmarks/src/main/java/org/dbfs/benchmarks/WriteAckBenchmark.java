@@ -8,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.dbfs.pageserver.store.PageStore;
 import org.dbfs.pgformat.RelTag;
+import org.dbfs.protocol.pageserver.RelTagMessages;
 import org.dbfs.protocol.pageserver.v1.MutationReply;
 import org.dbfs.protocol.pageserver.v1.PageRef;
 import org.dbfs.protocol.pageserver.v1.PageWrite;
@@ -66,8 +67,7 @@ public class WriteAckBenchmark {
         @Setup(Level.Trial)
         public void setUp() throws IOException {
             server = LocalPageServer.start(true);
-            var rel = org.dbfs.protocol.pageserver.v1.RelTag.newBuilder().setSpcNode(REL.spcNode())
-                    .setDbNode(REL.dbNode()).setRelNode(REL.relNode()).build();
+            var rel = RelTagMessages.toMessage(REL);
             refs = new PageRef[PAGES];
             for (int b = 0; b < PAGES; b++) {
                 refs[b] = PageRef.newBuilder().setRel(rel).setBlockNum(b).build();

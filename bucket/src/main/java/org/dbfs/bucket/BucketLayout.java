@@ -3,6 +3,7 @@ package org.dbfs.bucket;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.dbfs.pgformat.wal.Lsn;
 
 /**
  * Every kind of object in a DbFS bucket, by name. Numbers are fixed-width and zero-padded so that
@@ -20,7 +21,7 @@ import java.util.regex.Pattern;
  *                                                  journal records S..E packed by generation G (or
  *                                                  rewritten by its garbage collection at manifest version R)
  * namespace/SSSSSSSSSSSSSSSSSSSS-gGGGGGGGGGG.ns    namespace snapshot as of journal seq S
- * wal/TTTTTTTT/SSSSSSSSSSSSSSSS-EEEEEEEEEEEEEEEE     WAL archive (walservice ArchiveObjectName)
+ * wal/TTTTTTTT/SSSSSSSSSSSSSSSS-EEEEEEEEEEEEEEEE     WAL [S, E) of timeline T, archived by the WAL service
  * </pre>
  *
  * Buckets written before generations existed hold {@code segments/S-E.seg} and
@@ -83,6 +84,59 @@ public final class BucketLayout {
             Matcher m = NAME.matcher(name);
             return m.matches() ? Optional.of(new NamespaceSnapshot(Long.parseLong(m.group(1)),
                     m.group(2) == null ? 0 : Long.parseLong(m.group(2)))) : Optional.empty();
+        }
+    }
+
+    /**
+     * A WAL archive object: the WAL bytes [startLsn, endLsn) of {@code timeline}, in upper-case hex
+     * so that the sorted listing is LSN order. Sorts by timeline, then start LSN.
+     */
+    public record WalArchiveObject(int timeline, long startLsn, long endLsn) implements Comparable<WalArchiveObject> {
+        private static final Pattern NAME = Pattern.compile("wal/([0-9A-F]{8})/([0-9A-F]{16})-([0-9A-F]{16})");
+
+        public WalArchiveObject {
+            if (Long.compareUnsigned(endLsn, startLsn) <= 0) {
+                throw new IllegalArgumentException("archive object must hold at least one byte: start="
+                        + Lsn.format(startLsn) + " end=" + Lsn.format(endLsn));
+            }
+        }
+
+        /** Where the objects of {@code timeline} are listed. */
+        public static String prefix(int timeline) {
+            return WAL_ARCHIVE + String.format("%08X", timeline) + "/";
+        }
+
+        public String name() {
+            return prefix(timeline) + Lsn.hex16(startLsn) + "-" + Lsn.hex16(endLsn);
+        }
+
+        public long length() {
+            return endLsn - startLsn;
+        }
+
+        /** The WAL archive object {@code name} names, or empty for any other key (temp files, other tools' objects). */
+        public static Optional<WalArchiveObject> parse(String name) {
+            Matcher m = NAME.matcher(name);
+            if (!m.matches()) {
+                return Optional.empty();
+            }
+            long start = Long.parseUnsignedLong(m.group(2), 16);
+            long end = Long.parseUnsignedLong(m.group(3), 16);
+            if (Long.compareUnsigned(end, start) <= 0) {
+                return Optional.empty();
+            }
+            return Optional.of(new WalArchiveObject(Integer.parseUnsignedInt(m.group(1), 16), start, end));
+        }
+
+        @Override
+        public int compareTo(WalArchiveObject o) {
+            int c = Integer.compareUnsigned(timeline, o.timeline);
+            return c != 0 ? c : Long.compareUnsigned(startLsn, o.startLsn);
+        }
+
+        @Override
+        public String toString() {
+            return name();
         }
     }
 }

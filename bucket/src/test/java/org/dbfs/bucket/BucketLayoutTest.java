@@ -39,4 +39,15 @@ class BucketLayoutTest {
         assertTrue(BucketLayout.Segment.parse("segments/1-2.seg").isEmpty());
         assertTrue(BucketLayout.NamespaceSnapshot.parse(BucketLayout.MANIFEST).isEmpty());
     }
+
+    @Test
+    void walArchiveObjectNamesRoundTripAndSortInLsnOrder() {
+        BucketLayout.WalArchiveObject n = new BucketLayout.WalArchiveObject(1, 0x1_0300_0028L, 0x1_0300_1000L);
+        assertEquals("wal/00000001/0000000103000028-0000000103001000", n.name());
+        assertEquals(n, BucketLayout.WalArchiveObject.parse(n.name()).orElseThrow());
+        assertTrue(BucketLayout.WalArchiveObject.parse("wal/00000001/junk").isEmpty());
+        assertTrue(BucketLayout.WalArchiveObject.parse("wal/00000001/0000000000000010-0000000000000010").isEmpty());
+        assertTrue(new BucketLayout.WalArchiveObject(1, 0x200, 0x300).name()
+                .compareTo(new BucketLayout.WalArchiveObject(1, 0x1000, 0x1100).name()) < 0);
+    }
 }

@@ -13,6 +13,7 @@ import org.cryptomator.jfuse.api.Statvfs;
 import org.cryptomator.jfuse.api.TimeSpec;
 import org.dbfs.pgformat.RelationPath;
 import org.dbfs.pgformat.RelationSegmentFile;
+import org.dbfs.protocol.pageserver.RelTagMessages;
 import org.dbfs.protocol.pageserver.v1.DirEntry;
 import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;
 import org.dbfs.protocol.pageserver.v1.MutationReply;
@@ -22,7 +23,6 @@ import org.dbfs.protocol.pageserver.v1.NodeType;
 import org.dbfs.protocol.pageserver.v1.ReadDirReply;
 import org.dbfs.protocol.pageserver.v1.ReadFileReply;
 import org.dbfs.protocol.pageserver.v1.ReadLinkReply;
-import org.dbfs.protocol.pageserver.v1.RelTag;
 import org.dbfs.protocol.pageserver.v1.RemoveRequest;
 import org.dbfs.protocol.pageserver.v1.RenameRequest;
 import org.dbfs.protocol.pageserver.v1.SetAttrRequest;
@@ -520,11 +520,7 @@ final class DbfsFileSystem implements FuseOperations {
         if (type == NodeType.REGULAR) {
             warnIfDataDirectoryBelowRoot(path);
             Optional<RelationSegmentFile> relation = RelationPath.parse(path, tablespaces);
-            relation.ifPresent(r -> request.setRel(RelTag.newBuilder()
-                    .setSpcNode((int) r.rnode().spcNode())
-                    .setDbNode((int) r.rnode().dbNode())
-                    .setRelNode((int) r.rnode().relNode())
-                    .setForkNum(r.forkNum().forkNum())).setRelSegno(r.segno()));
+            relation.ifPresent(r -> request.setRel(RelTagMessages.toMessage(r.rel())).setRelSegno(r.segno()));
         }
         return client.makeNode(request.build());
     }

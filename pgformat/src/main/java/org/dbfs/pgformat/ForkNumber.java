@@ -9,6 +9,9 @@ public enum ForkNumber {
     VISIBILITYMAP_FORKNUM(2, "vm"),
     INIT_FORKNUM(3, "init");
 
+    /** MAX_FORKNUM: the highest fork number. */
+    public static final int MAX_FORKNUM = INIT_FORKNUM.forkNum;
+
     private final int forkNum;
     private final String forkName;
 

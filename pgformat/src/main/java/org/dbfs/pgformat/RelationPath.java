@@ -121,7 +121,7 @@ public final class RelationPath {
         if (relNode.isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of(new RelationSegmentFile(new RelFileNode(spcNode, dbNode, relNode.getAsLong()), fork, segno));
+        return Optional.of(new RelationSegmentFile(RelTag.ofOids(spcNode, dbNode, relNode.getAsLong(), fork.forkNum()), segno));
     }
 
     /** A valid, non-zero OID written the way PostgreSQL prints it (no sign, no leading zeros). */

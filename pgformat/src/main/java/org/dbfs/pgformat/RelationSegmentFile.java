@@ -4,12 +4,22 @@ package org.dbfs.pgformat;
  * One file of a relation fork on disk: {@code RELNODE[_fork][.segno]}. Segment {@code segno} holds
  * blocks {@code segno * RELSEG_SIZE} up to (excluding) {@code (segno + 1) * RELSEG_SIZE}.
  */
-public record RelationSegmentFile(RelFileNode rnode, ForkNumber forkNum, int segno) {
+public record RelationSegmentFile(RelTag rel, int segno) {
 
     public RelationSegmentFile {
+        forkNumOf(rel);
         if (segno < 0) {
             throw new IllegalArgumentException("negative segment number " + segno);
         }
+    }
+
+    public ForkNumber forkNum() {
+        return forkNumOf(rel);
+    }
+
+    /** Only PostgreSQL's forks have file names. */
+    private static ForkNumber forkNumOf(RelTag rel) {
+        return ForkNumber.of(rel.forkNum());
     }
 
     /** The block number of the first page in this file. */
@@ -19,9 +29,10 @@ public record RelationSegmentFile(RelFileNode rnode, ForkNumber forkNum, int seg
 
     /** The file name PostgreSQL would use (the last component of relpath() plus the segment suffix). */
     public String fileName() {
-        StringBuilder name = new StringBuilder().append(rnode.relNode());
-        if (forkNum != ForkNumber.MAIN_FORKNUM) {
-            name.append('_').append(forkNum.forkName());
+        StringBuilder name = new StringBuilder().append(Integer.toUnsignedString(rel.relNode()));
+        ForkNumber fork = forkNum();
+        if (fork != ForkNumber.MAIN_FORKNUM) {
+            name.append('_').append(fork.forkName());
         }
         if (segno > 0) {
             name.append('.').append(segno);

@@ -20,7 +20,7 @@ class RelationPathTest {
     @Test
     void sharedCatalogIsInGlobalTablespaceWithDatabaseZero() {
         RelationSegmentFile f = parsed("global/1262");
-        assertEquals(new RelFileNode(1664, 0, 1262), f.rnode());
+        assertEquals(new RelTag(1664, 0, 1262, ForkNumber.MAIN_FORKNUM.forkNum()), f.rel());
         assertEquals(ForkNumber.MAIN_FORKNUM, f.forkNum());
         assertEquals(0, f.segno());
     }
@@ -28,24 +28,24 @@ class RelationPathTest {
     @Test
     void baseIsDefaultTablespace() {
         RelationSegmentFile f = parsed("/base/5/16384");
-        assertEquals(new RelFileNode(1663, 5, 16384), f.rnode());
+        assertEquals(new RelTag(1663, 5, 16384, ForkNumber.MAIN_FORKNUM.forkNum()), f.rel());
         assertEquals(ForkNumber.MAIN_FORKNUM, f.forkNum());
     }
 
     @Test
     void forkAndSegmentSuffixes() {
-        assertEquals(new RelationSegmentFile(new RelFileNode(1663, 5, 1259), ForkNumber.FSM_FORKNUM, 0), parsed("base/5/1259_fsm"));
-        assertEquals(new RelationSegmentFile(new RelFileNode(1663, 5, 1259), ForkNumber.VISIBILITYMAP_FORKNUM, 0), parsed("base/5/1259_vm"));
-        assertEquals(new RelationSegmentFile(new RelFileNode(1663, 5, 1259), ForkNumber.INIT_FORKNUM, 0), parsed("base/5/1259_init"));
-        assertEquals(new RelationSegmentFile(new RelFileNode(1663, 5, 1259), ForkNumber.MAIN_FORKNUM, 3), parsed("base/5/1259.3"));
-        assertEquals(new RelationSegmentFile(new RelFileNode(1663, 5, 1259), ForkNumber.FSM_FORKNUM, 2), parsed("base/5/1259_fsm.2"));
-        assertEquals(new RelationSegmentFile(new RelFileNode(1664, 0, 4294967295L), ForkNumber.MAIN_FORKNUM, 0), parsed("global/4294967295"));
+        assertEquals(new RelationSegmentFile(RelTag.ofOids(1663, 5, 1259, ForkNumber.FSM_FORKNUM.forkNum()), 0), parsed("base/5/1259_fsm"));
+        assertEquals(new RelationSegmentFile(RelTag.ofOids(1663, 5, 1259, ForkNumber.VISIBILITYMAP_FORKNUM.forkNum()), 0), parsed("base/5/1259_vm"));
+        assertEquals(new RelationSegmentFile(RelTag.ofOids(1663, 5, 1259, ForkNumber.INIT_FORKNUM.forkNum()), 0), parsed("base/5/1259_init"));
+        assertEquals(new RelationSegmentFile(RelTag.ofOids(1663, 5, 1259, ForkNumber.MAIN_FORKNUM.forkNum()), 3), parsed("base/5/1259.3"));
+        assertEquals(new RelationSegmentFile(RelTag.ofOids(1663, 5, 1259, ForkNumber.FSM_FORKNUM.forkNum()), 2), parsed("base/5/1259_fsm.2"));
+        assertEquals(new RelationSegmentFile(RelTag.ofOids(1664, 0, 4294967295L, ForkNumber.MAIN_FORKNUM.forkNum()), 0), parsed("global/4294967295"));
     }
 
     @Test
     void tablespaceThroughPgTblspc() {
         RelationSegmentFile f = parsed("pg_tblspc/16400/PG_15_202209061/16401/16402_vm.1");
-        assertEquals(new RelFileNode(16400, 16401, 16402), f.rnode());
+        assertEquals(new RelTag(16400, 16401, 16402, ForkNumber.VISIBILITYMAP_FORKNUM.forkNum()), f.rel());
         assertEquals(ForkNumber.VISIBILITYMAP_FORKNUM, f.forkNum());
         assertEquals(1, f.segno());
     }
@@ -55,7 +55,7 @@ class RelationPathTest {
         RelationPath.TablespaceLocations locations = location ->
                 Map.of("spaces/fast", 16400L).containsKey(location) ? OptionalLong.of(16400) : OptionalLong.empty();
         RelationSegmentFile f = RelationPath.parse("/spaces/fast/PG_15_202209061/5/16402", locations).orElseThrow();
-        assertEquals(new RelFileNode(16400, 5, 16402), f.rnode());
+        assertEquals(new RelTag(16400, 5, 16402, ForkNumber.MAIN_FORKNUM.forkNum()), f.rel());
         assertTrue(RelationPath.parse("/spaces/slow/PG_15_202209061/5/16402", locations).isEmpty());
         assertTrue(RelationPath.parse("/spaces/fast/PG_15_202209061/5/16402").isEmpty(), "unknown location without resolver");
     }

@@ -14,10 +14,12 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.dbfs.pgformat.BufferTag;
+import org.dbfs.pgformat.ForkNumber;
+import org.dbfs.pgformat.RelTag;
 import org.dbfs.pgformat.wal.Lsn;
-import org.dbfs.protocol.walservice.v1.GetPageRecordsRequest;
+import org.dbfs.protocol.walservice.PageRecordsRequests;
 import org.dbfs.protocol.walservice.v1.PageRecord;
-import org.dbfs.walservice.index.PageKey;
 
 /**
  * pg_waldump as the oracle for the per-page index: runs it over the primary's pg_wal and turns
@@ -33,7 +35,7 @@ final class PgWaldumpOracle {
     /** A record touching a page, as pg_waldump shows it. */
     record Touch(long lsn, String type, boolean fpw) {}
 
-    final Map<PageKey, Map<Long, Touch>> pages = new TreeMap<>(PgWaldumpOracle::comparePages);
+    final Map<BufferTag, Map<Long, Touch>> pages = new TreeMap<>(PgWaldumpOracle::comparePages);
     final int records;
 
     private PgWaldumpOracle(List<String> lines) {
@@ -48,8 +50,9 @@ final class PgWaldumpOracle {
             String type = m.group(1) + "/" + m.group(3);
             Matcher b = BLKREF.matcher(line);
             while (b.find()) {
-                PageKey key = new PageKey(Integer.parseUnsignedInt(b.group(1)), Integer.parseUnsignedInt(b.group(2)),
-                        Integer.parseUnsignedInt(b.group(3)), forkNum(b.group(4)), Integer.parseUnsignedInt(b.group(5)));
+                RelTag rel = new RelTag(Integer.parseUnsignedInt(b.group(1)), Integer.parseUnsignedInt(b.group(2)),
+                        Integer.parseUnsignedInt(b.group(3)), forkNum(b.group(4)));
+                BufferTag key = new BufferTag(rel, Integer.parseUnsignedInt(b.group(5)));
                 boolean fpw = " FPW".equals(b.group(6));
                 // a record naming the same page twice is one index entry
                 pages.computeIfAbsent(key, k -> new LinkedHashMap<>())
@@ -59,12 +62,12 @@ final class PgWaldumpOracle {
         records = n;
     }
 
-    private static int comparePages(PageKey a, PageKey b) {
-        int c = Integer.compareUnsigned(a.spcNode(), b.spcNode());
-        c = c != 0 ? c : Integer.compareUnsigned(a.dbNode(), b.dbNode());
-        c = c != 0 ? c : Integer.compareUnsigned(a.relNode(), b.relNode());
-        c = c != 0 ? c : Integer.compare(a.fork(), b.fork());
-        return c != 0 ? c : Integer.compareUnsigned(a.block(), b.block());
+    private static int comparePages(BufferTag a, BufferTag b) {
+        int c = Integer.compareUnsigned(a.rel().spcNode(), b.rel().spcNode());
+        c = c != 0 ? c : Integer.compareUnsigned(a.rel().dbNode(), b.rel().dbNode());
+        c = c != 0 ? c : Integer.compareUnsigned(a.rel().relNode(), b.rel().relNode());
+        c = c != 0 ? c : Integer.compare(a.rel().forkNum(), b.rel().forkNum());
+        return c != 0 ? c : Integer.compareUnsigned(a.blockNum(), b.blockNum());
     }
 
     static int forkNum(String name) {
@@ -99,17 +102,18 @@ final class PgWaldumpOracle {
      * The pages to check: every block of {@code everyBlockOf}, the first, second, middle and last
      * blocks of {@code someBlocksOf} (each fork pg_waldump saw for them).
      */
-    List<PageKey> pick(List<Integer> everyBlockOf, List<Integer> someBlocksOf) {
-        List<PageKey> out = new ArrayList<>();
-        for (PageKey k : pages.keySet()) {
-            if (everyBlockOf.contains(k.relNode())) {
+    List<BufferTag> pick(List<Integer> everyBlockOf, List<Integer> someBlocksOf) {
+        List<BufferTag> out = new ArrayList<>();
+        for (BufferTag k : pages.keySet()) {
+            if (everyBlockOf.contains(k.rel().relNode())) {
                 out.add(k);
             }
         }
         for (int rel : someBlocksOf) {
-            for (int fork = 0; fork <= PageKey.MAX_FORK; fork++) {
+            for (int fork = 0; fork <= ForkNumber.MAX_FORKNUM; fork++) {
                 int f = fork;
-                List<PageKey> blocks = pages.keySet().stream().filter(k -> k.relNode() == rel && k.fork() == f).toList();
+                List<BufferTag> blocks = pages.keySet().stream()
+                        .filter(k -> k.rel().relNode() == rel && k.rel().forkNum() == f).toList();
                 if (blocks.isEmpty()) {
                     continue;
                 }
@@ -128,12 +132,10 @@ final class PgWaldumpOracle {
      * (pg_waldump -e shows only those), equals pg_waldump's list: the same LSNs in the same order
      * (a duplicate or a missed record breaks it) with the same FPW flags. Returns the entries compared.
      */
-    int assertIndexEquals(WalServiceProcess svc, List<PageKey> keys, long end) {
+    int assertIndexEquals(WalServiceProcess svc, List<BufferTag> keys, long end) {
         int compared = 0;
-        for (PageKey k : keys) {
-            List<PageRecord> got = svc.client().getPageRecords(GetPageRecordsRequest.newBuilder().setSpcNode(k.spcNode())
-                    .setDbNode(k.dbNode()).setRelNode(k.relNode()).setForkNum(k.fork()).setBlock(k.block()).setToLsn(end)
-                    .build()).getRecordsList().stream().filter(r -> Long.compareUnsigned(r.getEndLsn(), end) <= 0)
+        for (BufferTag k : keys) {
+            List<PageRecord> got = svc.client().getPageRecords(PageRecordsRequests.forPage(k).setToLsn(end).build()).getRecordsList().stream().filter(r -> Long.compareUnsigned(r.getEndLsn(), end) <= 0)
                     .filter(r -> !r.getVmClear()).toList(); // pg_waldump lists block references only
             List<String> mine = got.stream().map(r -> Lsn.format(r.getLsn()) + (r.getHasApplyImage() ? " FPW" : "")).toList();
             List<String> theirs = pages.getOrDefault(k, Map.of()).values().stream()

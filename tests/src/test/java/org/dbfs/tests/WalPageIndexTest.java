@@ -10,8 +10,8 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import org.dbfs.bucket.objectstore.ObjectStore;
+import org.dbfs.pgformat.BufferTag;
 import org.dbfs.pgformat.wal.Lsn;
-import org.dbfs.walservice.index.PageKey;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -51,11 +51,11 @@ class WalPageIndexTest {
 
                 // 1. GetPageRecords for branches, tellers (every block), accounts and its pkey (some blocks, every fork seen)
                 Rels rels = Rels.of(p);
-                List<PageKey> keys = oracle.pick(List.of(rels.branches, rels.tellers), List.of(rels.accounts, rels.accountsPkey));
-                assertTrue(keys.stream().anyMatch(k -> k.relNode() == rels.accountsPkey), "pkey blocks picked: " + keys);
+                List<BufferTag> keys = oracle.pick(List.of(rels.branches, rels.tellers), List.of(rels.accounts, rels.accountsPkey));
+                assertTrue(keys.stream().anyMatch(k -> k.rel().relNode() == rels.accountsPkey), "pkey blocks picked: " + keys);
                 int compared = oracle.assertIndexEquals(svc, keys, end);
                 System.out.printf("index == pg_waldump for %d pages (%d records), forks %s%n", keys.size(), compared,
-                        keys.stream().map(PageKey::fork).distinct().sorted().toList());
+                        keys.stream().map(k -> k.rel().forkNum()).distinct().sorted().toList());
 
                 // 2. waldump --stats=record from the archive == pg_waldump --stats=record
                 String theirs = String.join("\n", PgWaldumpOracle.run(tmp, "--stats=record", "-p", pgWal.toString(),
@@ -72,12 +72,12 @@ class WalPageIndexTest {
                 assertEquals(oracle.records, lines.stdout().lines().filter(l -> l.startsWith("rmgr: ")).count(), "one line per record");
 
                 // 3. page-history of one block, from the service's index and from the archive, == pg_waldump's list
-                PageKey block = keys.getFirst();
+                BufferTag block = keys.getFirst();
                 List<String> expected = oracle.pages.get(block).values().stream()
                         .map(t -> Lsn.formatPadded(t.lsn()) + " " + t.type() + (t.fpw() ? " FPW" : "")).toList();
-                List<String> rel = List.of("page-history", "--rel", Integer.toUnsignedString(block.spcNode()) + "/"
-                        + Integer.toUnsignedString(block.dbNode()) + "/" + Integer.toUnsignedString(block.relNode()),
-                        "--fork", "main", "--block", Integer.toString(block.block()), "--end", Lsn.format(end));
+                List<String> rel = List.of("page-history", "--rel", Integer.toUnsignedString(block.rel().spcNode()) + "/"
+                        + Integer.toUnsignedString(block.rel().dbNode()) + "/" + Integer.toUnsignedString(block.rel().relNode()),
+                        "--fork", "main", "--block", Integer.toString(block.blockNum()), "--end", Lsn.format(end));
                 WalServiceProcess.CliResult viaIndex = WalServiceProcess.run(concat(rel, "--walservice", "127.0.0.1:" + svc.port()), p.logs);
                 WalServiceProcess.CliResult viaArchive = WalServiceProcess.run(concat(rel, "--bucket", p.bucket.toUri().toString(),
                         "--start", Lsn.format(start)), p.logs);

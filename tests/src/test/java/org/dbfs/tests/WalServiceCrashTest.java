@@ -12,9 +12,9 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.dbfs.bucket.objectstore.ObjectStore;
+import org.dbfs.pgformat.BufferTag;
 import org.dbfs.walservice.archive.ArchiveCatalog;
 import org.dbfs.walservice.archive.ArchiveReader;
-import org.dbfs.walservice.index.PageKey;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -103,7 +103,7 @@ class WalServiceCrashTest {
                     });
                     PgWaldumpOracle oracle = PgWaldumpOracle.dump(p.pg.dataDir().resolve("pg_wal"), catalog.start(), end, tmp);
                     WalPageIndexTest.Rels rels = WalPageIndexTest.Rels.of(p);
-                    List<PageKey> keys = oracle.pick(List.of(rels.branches(), rels.tellers()), List.of(rels.accounts(), rels.accountsPkey()));
+                    List<BufferTag> keys = oracle.pick(List.of(rels.branches(), rels.tellers()), List.of(rels.accounts(), rels.accountsPkey()));
                     int compared = oracle.assertIndexEquals(last, keys, end);
                     System.out.printf("index after %d kills == pg_waldump for %d pages (%d records of %d)%n", kills, keys.size(), compared,
                             oracle.records);

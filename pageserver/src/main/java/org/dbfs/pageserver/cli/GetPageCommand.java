@@ -14,6 +14,7 @@ import org.dbfs.bucket.cli.HostPort;
 import org.dbfs.bucket.cli.PageAddressOptions;
 import org.dbfs.pgformat.RelTag;
 import org.dbfs.pgformat.wal.Lsn;
+import org.dbfs.protocol.pageserver.RelTagMessages;
 import org.dbfs.protocol.pageserver.v1.GetPageAtLsnReply;
 import org.dbfs.protocol.pageserver.v1.GetPageAtLsnRequest;
 import org.dbfs.protocol.pageserver.v1.PageRef;
@@ -68,9 +69,7 @@ public final class GetPageCommand implements Callable<Integer> {
             GetPageAtLsnReply reply = PageServerGrpc.newBlockingStub(channel)
                     .withDeadlineAfter(maxWaitMs + 60_000L, TimeUnit.MILLISECONDS)
                     .getPageAtLsn(GetPageAtLsnRequest.newBuilder()
-                            .setPage(PageRef.newBuilder().setRel(org.dbfs.protocol.pageserver.v1.RelTag.newBuilder()
-                                    .setSpcNode(rel.spcNode()).setDbNode(rel.dbNode()).setRelNode(rel.relNode())
-                                    .setForkNum(rel.forkNum())).setBlockNum(block))
+                            .setPage(PageRef.newBuilder().setRel(RelTagMessages.toMessage(rel)).setBlockNum(block))
                             .setLsn(at).setMaxWaitMs(maxWaitMs).build());
             if (reply.getAbsent()) {
                 System.err.println("pageserver getpage: " + where + ": the page does not exist (no stored version and no WAL record at or below that LSN)");

@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.List;
 import org.dbfs.pageserver.store.PageStore;
 import org.dbfs.pgformat.ForkNumber;
-import org.dbfs.pgformat.RelFileNode;
 import org.dbfs.pgformat.RelTag;
 import org.dbfs.pgformat.page.Page;
 import org.dbfs.pgformat.redo.BlockAction;
@@ -124,8 +123,6 @@ public final class PageMaterializer {
         if (page == null) {
             page = new byte[Page.BLCKSZ];
         }
-        RelFileNode node = new RelFileNode(Integer.toUnsignedLong(rel.spcNode()), Integer.toUnsignedLong(rel.dbNode()),
-                Integer.toUnsignedLong(rel.relNode()));
         int redone = 0;
         int skipped = 0;
         RedoEngine engine = engines.get();
@@ -134,7 +131,7 @@ public final class PageMaterializer {
             DecodedRecord rec = decoded.get(i);
             if (records.get(i).vmClear()) {
                 for (VisibilityMap.Clear c : VisibilityMap.clearsOf(rec)) {
-                    if (c.vmBlock() == block && c.rel().equals(node)) {
+                    if (c.vmBlock() == block && c.rel().equals(rel)) {
                         VisibilityMap.clear(page, c.heapBlock(), c.flags());
                     }
                 }
@@ -143,8 +140,7 @@ public final class PageMaterializer {
             }
             boolean touched = false;
             for (int b = 0; b <= rec.maxBlockId(); b++) {
-                if (rec.hasBlockRef(b) && rec.blockNumber(b) == block && rec.forkNum(b) == rel.forkNum()
-                        && rec.relFileNode(b).equals(node)) {
+                if (rec.hasBlockRef(b) && rec.blockNumber(b) == block && rec.relTag(b).equals(rel)) {
                     if (engine.apply(rec, b, page) == BlockAction.DONE) {
                         skipped++;
                     } else {

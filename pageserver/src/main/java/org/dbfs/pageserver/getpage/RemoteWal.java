@@ -15,6 +15,7 @@ import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.dbfs.bucket.cli.HostPort;
+import org.dbfs.pgformat.BufferTag;
 import org.dbfs.pgformat.RelTag;
 import org.dbfs.pgformat.wal.DecodedRecord;
 import org.dbfs.pgformat.wal.Lsn;
@@ -22,8 +23,8 @@ import org.dbfs.pgformat.wal.WalEnd;
 import org.dbfs.pgformat.wal.WalReadResult;
 import org.dbfs.pgformat.wal.WalReader;
 import org.dbfs.pgformat.wal.WalSource;
+import org.dbfs.protocol.walservice.PageRecordsRequests;
 import org.dbfs.protocol.walservice.v1.GetPageRecordsReply;
-import org.dbfs.protocol.walservice.v1.GetPageRecordsRequest;
 import org.dbfs.protocol.walservice.v1.GetPositionsRequest;
 import org.dbfs.protocol.walservice.v1.PageRecord;
 import org.dbfs.protocol.walservice.v1.Positions;
@@ -64,9 +65,8 @@ public final class RemoteWal implements PageWal, AutoCloseable {
         GetPageRecordsReply reply;
         try {
             reply = stub.withDeadlineAfter(waitMs + CALL_SLACK_MS, TimeUnit.MILLISECONDS).getPageRecords(
-                    GetPageRecordsRequest.newBuilder().setSpcNode(rel.spcNode()).setDbNode(rel.dbNode())
-                            .setRelNode(rel.relNode()).setForkNum(rel.forkNum()).setBlock((int) block)
-                            .setFromLsn(fromLsn).setToLsn(toLsn).setFromLastBase(fromLastBase)
+                    PageRecordsRequests.forPage(new BufferTag(rel, (int) block)).setFromLsn(fromLsn).setToLsn(toLsn)
+                            .setFromLastBase(fromLastBase)
                             .setMaxWaitMs((int) Math.min(Integer.MAX_VALUE, Math.max(1, waitMs))).build());
         } catch (StatusRuntimeException e) {
             if (e.getStatus().getCode() == Status.Code.OUT_OF_RANGE) {

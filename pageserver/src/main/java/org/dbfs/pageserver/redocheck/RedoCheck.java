@@ -11,7 +11,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 
-import org.dbfs.pgformat.RelFileNode;
+import org.dbfs.pgformat.ForkNumber;
+import org.dbfs.pgformat.RelTag;
 import org.dbfs.pgformat.page.Page;
 import org.dbfs.pgformat.page.PageBytes;
 import org.dbfs.pgformat.page.PageCorruptException;
@@ -58,15 +59,17 @@ public final class RedoCheck {
         }
     }
 
-    private record Key(long spc, long db, long rel, int fork, long blk) {
+    private record Key(RelTag rel, long blk) {
         @Override
         public String toString() {
-            return spc + "/" + db + "/" + rel + " fork " + fork + " blk " + blk;
+            return Integer.toUnsignedString(rel.spcNode()) + "/" + Integer.toUnsignedString(rel.dbNode()) + "/"
+                    + Integer.toUnsignedString(rel.relNode()) + " fork " + rel.forkNum() + " blk " + blk;
         }
     }
 
-    private static final int FSM_FORK = 1;
-    private static final int VM_FORK = 2;
+    private static final int MAIN_FORK = ForkNumber.MAIN_FORKNUM.forkNum();
+    private static final int FSM_FORK = ForkNumber.FSM_FORKNUM.forkNum();
+    private static final int VM_FORK = ForkNumber.VISIBILITYMAP_FORKNUM.forkNum();
 
     /** What is checked: {@link RedoEngine#apply} (tests substitute a broken one to see the check fail). */
     @FunctionalInterface
@@ -132,26 +135,26 @@ public final class RedoCheck {
     }
 
     private static Key key(DecodedRecord rec, int id) {
-        return new Key(rec.spcNode(id), rec.dbNode(id), rec.relNode(id), rec.forkNum(id), rec.blockNumber(id));
+        return new Key(rec.relTag(id), rec.blockNumber(id));
     }
 
     /** VM clears implied by heap records, and relation truncation, on the pages known so far. */
     private void sideEffects(DecodedRecord rec) {
         for (VisibilityMap.Clear c : VisibilityMap.clearsOf(rec)) {
-            byte[] vm = pages.get(new Key(c.rel().spcNode(), c.rel().dbNode(), c.rel().relNode(), VM_FORK, c.vmBlock()));
+            byte[] vm = pages.get(new Key(c.rel(), c.vmBlock()));
             if (vm != null) {
                 VisibilityMap.clear(vm, c.heapBlock(), c.flags());
             }
         }
         SmgrTruncate t = SmgrTruncate.of(rec);
         if (t != null) {
-            RelFileNode r = t.rel();
-            pages.keySet().removeIf(k -> k.spc == r.spcNode() && k.db == r.dbNode() && k.rel == r.relNode()
-                    && ((k.fork == 0 && t.heap() && k.blk >= t.blkno())
-                    || (k.fork == VM_FORK && t.vm() && k.blk >= t.vmBlocksKept())
-                    || (k.fork == FSM_FORK && t.fsm())));
+            RelTag main = t.rel();
+            pages.keySet().removeIf(k -> k.rel.withFork(MAIN_FORK).equals(main)
+                    && ((k.rel.forkNum() == MAIN_FORK && t.heap() && k.blk >= t.blkno())
+                    || (k.rel.forkNum() == VM_FORK && t.vm() && k.blk >= t.vmBlocksKept())
+                    || (k.rel.forkNum() == FSM_FORK && t.fsm())));
             if (t.vm() && t.vmPartialBlock() >= 0) {
-                byte[] vm = pages.get(new Key(r.spcNode(), r.dbNode(), r.relNode(), VM_FORK, t.vmPartialBlock()));
+                byte[] vm = pages.get(new Key(main.withFork(VM_FORK), t.vmPartialBlock()));
                 if (vm != null) {
                     VisibilityMap.truncate(vm, t.blkno());
                 }
@@ -229,8 +232,8 @@ public final class RedoCheck {
         byte[] a = mine.clone();
         byte[] b = theirs.clone();
         try {
-            Masking.mask(rmid, k.fork, k.blk, a);
-            Masking.mask(rmid, k.fork, k.blk, b);
+            Masking.mask(rmid, k.rel.forkNum(), k.blk, a);
+            Masking.mask(rmid, k.rel.forkNum(), k.blk, b);
         } catch (PageCorruptException e) {
             return java.util.Arrays.mismatch(mine, theirs);
         }

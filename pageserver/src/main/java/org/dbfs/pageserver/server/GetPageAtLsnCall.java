@@ -13,6 +13,7 @@ import org.dbfs.pgformat.RelTag;
 import org.dbfs.pgformat.redo.RedoException;
 import org.dbfs.pgformat.redo.UnsupportedRecordException;
 import org.dbfs.pgformat.wal.Lsn;
+import org.dbfs.protocol.pageserver.RelTagMessages;
 import org.dbfs.protocol.pageserver.v1.GetPageAtLsnReply;
 import org.dbfs.protocol.pageserver.v1.GetPageAtLsnRequest;
 
@@ -25,7 +26,7 @@ final class GetPageAtLsnCall {
     static GetPageAtLsnReply serve(PageMaterializer materializer, GetPageAtLsnRequest req) {
         var ref = req.getPage();
         var r = ref.getRel();
-        RelTag rel = new RelTag(r.getSpcNode(), r.getDbNode(), r.getRelNode(), r.getForkNum());
+        RelTag rel = RelTagMessages.of(r);
         long block = Integer.toUnsignedLong(ref.getBlockNum());
         String what = "GetPage@LSN " + rel.spcNode() + "/" + Integer.toUnsignedString(rel.dbNode()) + "/"
                 + Integer.toUnsignedString(rel.relNode()) + " " + forkName(rel.forkNum()) + " block " + block

@@ -11,12 +11,12 @@ import org.dbfs.bucket.crypto.IntegrityException;
 import org.dbfs.bucket.objectstore.ObjectStoreUnavailableException;
 import org.dbfs.pageserver.format.JournalRecord;
 import org.dbfs.pageserver.format.PageVersionRecord;
-import org.dbfs.pageserver.format.RelTagRecord;
 import org.dbfs.pageserver.getpage.PageMaterializer;
 import org.dbfs.pageserver.store.BeforeHorizonException;
 import org.dbfs.pageserver.store.FileSystemOps;
 import org.dbfs.pageserver.store.PageStore;
-import org.dbfs.pgformat.RelTag;
+import org.dbfs.pageserver.store.RelTagRecords;
+import org.dbfs.protocol.pageserver.RelTagMessages;
 import org.dbfs.protocol.pageserver.v1.GetAttrRequest;
 import org.dbfs.protocol.pageserver.v1.GetPageAtLsnReply;
 import org.dbfs.protocol.pageserver.v1.GetPageAtLsnRequest;
@@ -100,9 +100,7 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
         blocking.execute(() -> serve(out, () -> {
             GetPagesReply.Builder reply = GetPagesReply.newBuilder();
             for (PageRef ref : req.getPagesList()) {
-                var rel = ref.getRel();
-                PageStore.StoredBlock page = store.readPage(
-                        new RelTag(rel.getSpcNode(), rel.getDbNode(), rel.getRelNode(), rel.getForkNum()),
+                PageStore.StoredBlock page = store.readPage(RelTagMessages.of(ref.getRel()),
                         Integer.toUnsignedLong(ref.getBlockNum()), req.getAsOfLsn());
                 PageImage.Builder image = PageImage.newBuilder().setPage(ref);
                 if (page == null) {
@@ -130,10 +128,8 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
                     throw Status.INVALID_ARGUMENT.withDescription("page data must be " + PAGE_SIZE + " bytes, got "
                             + w.getData().size()).asRuntimeException();
                 }
-                var rel = w.getPage().getRel();
                 record.addPages(PageVersionRecord.newBuilder()
-                        .setRel(RelTagRecord.newBuilder().setSpcNode(rel.getSpcNode()).setDbNode(rel.getDbNode())
-                                .setRelNode(rel.getRelNode()).setForkNum(rel.getForkNum()))
+                        .setRel(RelTagRecords.toRecord(RelTagMessages.of(w.getPage().getRel())))
                         .setBlockNum(w.getPage().getBlockNum()).setLsn(w.getLsn()).setData(w.getData()));
             }
             PageStore.Commit commit = store.commit(record);

@@ -15,6 +15,7 @@ import org.dbfs.pageserver.namespace.Errno;
 import org.dbfs.pageserver.namespace.Namespace;
 import org.dbfs.pageserver.namespace.NodeTypes;
 import org.dbfs.pgformat.PageHeader;
+import org.dbfs.protocol.pageserver.RelTagMessages;
 import org.dbfs.protocol.pageserver.v1.DirEntry;
 import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;
 import org.dbfs.protocol.pageserver.v1.MutationReply;
@@ -24,7 +25,6 @@ import org.dbfs.protocol.pageserver.v1.NodeType;
 import org.dbfs.protocol.pageserver.v1.ReadDirReply;
 import org.dbfs.protocol.pageserver.v1.ReadFileReply;
 import org.dbfs.protocol.pageserver.v1.ReadLinkReply;
-import org.dbfs.protocol.pageserver.v1.RelTag;
 import org.dbfs.protocol.pageserver.v1.SetAttrRequest;
 import org.dbfs.protocol.pageserver.v1.WriteExtent;
 import org.dbfs.protocol.pageserver.v1.WriteFileRequest;
@@ -145,11 +145,12 @@ public final class FileSystemOps {
                         .setMode(0777);
             }
             if (req.hasRel() && req.getType() == NodeType.REGULAR) {
-                inode.setRel(toRecord(req.getRel())).setRelSegno(req.getRelSegno());
+                var rel = RelTagRecords.toRecord(RelTagMessages.of(req.getRel()));
+                inode.setRel(rel).setRelSegno(req.getRelSegno());
                 // A relation file created anew starts empty, whatever an earlier file of the same
                 // relfilenode left behind.
                 long first = req.getRelSegno() * RELSEG_SIZE;
-                r.addRelDrops(BlockRangeDrop.newBuilder().setRel(toRecord(req.getRel()))
+                r.addRelDrops(BlockRangeDrop.newBuilder().setRel(rel)
                         .setFromBlock(first).setToBlock(first + RELSEG_SIZE));
             }
             made[0] = inode.build();
@@ -494,19 +495,12 @@ public final class FileSystemOps {
         return t.getEpochSecond() * 1_000_000_000L + t.getNano();
     }
 
-    private static org.dbfs.pageserver.format.RelTagRecord toRecord(RelTag rel) {
-        return org.dbfs.pageserver.format.RelTagRecord.newBuilder().setSpcNode(rel.getSpcNode())
-                .setDbNode(rel.getDbNode()).setRelNode(rel.getRelNode()).setForkNum(rel.getForkNum()).build();
-    }
-
     static NodeAttr attr(InodeRecord i) {
         NodeAttr.Builder b = NodeAttr.newBuilder().setIno(i.getIno()).setTypeValue(i.getType()).setMode(i.getMode())
                 .setUid(i.getUid()).setGid(i.getGid()).setSize(i.getSize()).setAtimeNs(i.getAtimeNs())
                 .setMtimeNs(i.getMtimeNs()).setCtimeNs(i.getCtimeNs()).setNlink(i.getNlink());
         if (i.hasRel()) {
-            var r = i.getRel();
-            b.setRel(RelTag.newBuilder().setSpcNode(r.getSpcNode()).setDbNode(r.getDbNode())
-                    .setRelNode(r.getRelNode()).setForkNum(r.getForkNum())).setRelSegno(i.getRelSegno());
+            b.setRel(RelTagMessages.toMessage(RelTagRecords.of(i.getRel()))).setRelSegno(i.getRelSegno());
         }
         return b.build();
     }

@@ -41,13 +41,15 @@ import org.slf4j.LoggerFactory;
  *       {@code grace} after it was first seen unnamed, so a reader in flight finishes first.
  * </ol>
  *
- * A version dropped from memory but still in a segment that was not rewritten comes back at the
- * next start and is dropped again; nothing depends on it being gone. Not thread-safe: the packer's
+ * A version dropped from the index but still in a segment that was not rewritten comes back at the
+ * next start (the index is rebuilt from the footers) and is dropped again; nothing depends on it
+ * being gone. Not thread-safe: the packer's
  * lock serializes it.
  */
 public final class GarbageCollector {
     private static final Logger log = LoggerFactory.getLogger(GarbageCollector.class);
     private static final long RELSEG_BLOCKS = 131072; // PostgreSQL's RELSEG_SIZE: blocks per 1 GB segment file
+    private static final int BATCH_BLOCKS = 1024; // blocks decided per hold of the commit lock
 
     private final PageStore ps;
     private final ReaderLeases readers;
@@ -123,45 +125,21 @@ public final class GarbageCollector {
     private void dropVersions(Horizon h, Stats pass) {
         Set<Object> present = presentFiles();
         long seqNow = ps.lastSeq;
-        List<Object[]> emptied = new ArrayList<>();
-        ps.pages.forEach((rel, list) -> {
-            Object file = relationFile(rel, list.block());
-            boolean gone = isGone(file, present, seqNow, h);
-            int dropped = list.retain((v, all) -> !v.isUnpacked() && gone ? false : keepByLsn(v, all, h)).size();
-            count(pass, dropped, list, emptied, rel);
-        });
-        ps.fileBlocks.forEach((ino, list) -> {
+        BlockIndex.Retained pages = ps.pages.retain((rel, block) -> {
+            boolean gone = isGone(relationFile(rel, block), present, seqNow, h);
+            return (v, all) -> !v.isUnpacked() && gone ? false : keepByLsn(v, all, h);
+        }, ps.commitLock, BATCH_BLOCKS);
+        BlockIndex.Retained files = ps.fileBlocks.retain((ino, block) -> {
             boolean gone = isGone(ino, present, seqNow, h);
-            int dropped = list.retain((v, all) -> !v.isUnpacked() && gone ? false : keepBySeq(v, all, h.seq())).size();
-            count(pass, dropped, list, emptied, ino);
-        });
+            return (v, all) -> !v.isUnpacked() && gone ? false : keepBySeq(v, all, h.seq());
+        }, ps.commitLock, BATCH_BLOCKS);
+        pass.versionsDropped += pages.versionsDropped() + files.versionsDropped();
+        pass.blocksDropped += pages.blocksDropped() + files.blocksDropped();
         goneSince.keySet().retainAll(seenGone);
         seenGone.clear();
-        if (!emptied.isEmpty()) {
-            ps.commitLock.lock(); // no write may be adding to a list while it is forgotten
-            try {
-                for (Object[] e : emptied) {
-                    if (e[0] instanceof RelTag rel) {
-                        ps.pages.removeIfEmpty(rel, (Long) e[1]);
-                    } else {
-                        ps.fileBlocks.removeIfEmpty((Long) e[0], (Long) e[1]);
-                    }
-                }
-            } finally {
-                ps.commitLock.unlock();
-            }
-        }
     }
 
     private final Set<Object> seenGone = new HashSet<>();
-
-    private static void count(Stats pass, int dropped, VersionList list, List<Object[]> emptied, Object owner) {
-        pass.versionsDropped += dropped;
-        if (dropped > 0 && list.isEmpty()) {
-            pass.blocksDropped++;
-            emptied.add(new Object[] {owner, list.block()});
-        }
-    }
 
     /** A file the namespace no longer has counts as gone from the first seq collection saw it gone. */
     private boolean isGone(Object file, Set<Object> present, long seqNow, Horizon h) {
@@ -331,11 +309,13 @@ public final class GarbageCollector {
         ps.manifest = built;
         if (newRef != null) {
             int newId = ps.segments.register(newRef);
-            for (int i = 0; i < moving.size(); i++) {
-                Version v = moving.get(i).version();
-                SegmentEntry e = written.get(i);
-                moving.get(i).list().relocate(v.seq(), v.segment(), newId, e.getOffset(), e.getLength());
+            int files = 0; // pages sort first (VersionRef.ORDER)
+            while (files < moving.size() && moving.get(files).isPage()) {
+                files++;
             }
+            ps.pages.relocated(moving.subList(0, files), written.subList(0, files), newId, ps.commitLock);
+            ps.fileBlocks.relocated(moving.subList(files, moving.size()), written.subList(files, written.size()), newId,
+                    ps.commitLock);
         }
         for (int id : victims) {
             ps.segments.retire(id);
@@ -351,22 +331,18 @@ public final class GarbageCollector {
     }
 
     private static <K> void countLive(BlockIndex<K> index, long[] liveBytes) {
-        index.forEach((owner, list) -> {
-            for (Version v : list.snapshot()) {
-                int seg = v.segment();
-                if (!v.isUnpacked() && seg >= 0 && seg < liveBytes.length) {
-                    liveBytes[seg] += v.length();
-                }
+        index.forEachPacked((owner, block, v) -> {
+            int seg = v.segment();
+            if (seg >= 0 && seg < liveBytes.length) {
+                liveBytes[seg] += v.length();
             }
         });
     }
 
     private static <K> void collectIn(BlockIndex<K> index, Set<Integer> segments, List<VersionRef> out) {
-        index.forEach((owner, list) -> {
-            for (Version v : list.snapshot()) {
-                if (!v.isUnpacked() && segments.contains(v.segment())) {
-                    out.add(new VersionRef(list, v));
-                }
+        index.forEachPacked((owner, block, v) -> {
+            if (segments.contains(v.segment())) {
+                out.add(new VersionRef(owner, block, v));
             }
         });
     }

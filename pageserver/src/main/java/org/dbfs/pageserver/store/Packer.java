@@ -15,7 +15,6 @@ import org.dbfs.pageserver.format.PackMark;
 import org.dbfs.pageserver.format.SegmentEntry;
 import org.dbfs.pageserver.format.SegmentRef;
 import org.dbfs.pageserver.segment.SegmentWriter;
-import org.dbfs.pgformat.RelTag;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -160,8 +159,8 @@ final class Packer {
         }
 
         List<VersionRef> candidates = new ArrayList<>();
-        collect(ps.pages, seq, candidates);
-        collect(ps.fileBlocks, seq, candidates);
+        List<VersionList> pageLists = collect(ps.pages, seq, candidates);
+        List<VersionList> fileLists = collect(ps.fileBlocks, seq, candidates);
         candidates.sort(VersionRef.ORDER);
         try {
             PageStore.Packed packed = write(prevPacked, seq, maxLsn, nsSnapshot, candidates, markClean);
@@ -169,9 +168,8 @@ final class Packer {
             return packed;
         } catch (IOException | RuntimeException e) {
             // Nothing moved: hand the versions back so the next attempt packs them.
-            for (VersionRef c : candidates) {
-                (c.list().owner() instanceof RelTag ? ps.pages : ps.fileBlocks).markUnpacked(c.list());
-            }
+            pageLists.forEach(ps.pages::markUnpacked);
+            fileLists.forEach(ps.fileBlocks::markUnpacked);
             throw e;
         }
     }
@@ -226,13 +224,14 @@ final class Packer {
 
         if (ref != null) {
             int id = ps.segments.register(ref);
-            for (int i = 0; i < candidates.size(); i++) {
-                VersionRef c = candidates.get(i);
-                SegmentEntry e = written.get(i);
-                if (c.list().markPacked(c.version().seq(), id, e.getOffset(), e.getLength()) && c.version().data() != null) {
-                    ps.unpackedBytes.addAndGet(-c.version().data().length);
-                }
+            // Pages sort before file blocks (VersionRef.ORDER): one split gives each index its part.
+            int files = 0;
+            while (files < candidates.size() && candidates.get(files).isPage()) {
+                files++;
             }
+            ps.pages.packed(candidates.subList(0, files), written.subList(0, files), id, ps.commitLock);
+            ps.fileBlocks.packed(candidates.subList(files, candidates.size()), written.subList(files, written.size()),
+                    id, ps.commitLock);
         }
         ps.journal.deleteUpTo(seq);
         if (nsSnapshot != null && !oldNamespace.isEmpty()) {
@@ -255,15 +254,17 @@ final class Packer {
         }
     }
 
-    private static <K> void collect(BlockIndex<K> index, long seq, List<VersionRef> out) {
-        for (VersionList list : index.drainUnpacked()) {
+    /** Adds the unpacked versions up to {@code seq} to {@code out}; returns the lists they came from. */
+    private static <K> List<VersionList> collect(BlockIndex<K> index, long seq, List<VersionRef> out) {
+        List<VersionList> lists = index.drainUnpacked();
+        for (VersionList list : lists) {
             boolean leftover = false;
             for (Version v : list.snapshot()) {
                 if (!v.isUnpacked()) {
                     continue;
                 }
                 if (v.seq() <= seq) {
-                    out.add(new VersionRef(list, v));
+                    out.add(VersionRef.of(list, v));
                 } else {
                     leftover = true;
                 }
@@ -272,6 +273,7 @@ final class Packer {
                 index.markUnpacked(list);
             }
         }
+        return lists;
     }
 
     private static void sleepQuietly(long ms) {

@@ -40,6 +40,7 @@ import org.dbfs.pageserver.namespace.Namespace;
 import org.dbfs.pageserver.segment.SegmentStore;
 import org.dbfs.pgformat.RelTag;
 import org.dbfs.pgformat.wal.Lsn;
+import org.lmdbjava.Txn;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,8 +54,8 @@ import org.slf4j.LoggerFactory;
  * waits for the fsync (group commit) outside the lock. The {@link Packer} later moves versions
  * into segment objects.
  *
- * <p>Read path: index lookup, then the version's bytes from memory (unpacked) or the
- * {@link SegmentStore}.
+ * <p>Read path: index lookup ({@link BlockIndex}: pinned in memory, cached, or on disk), then the
+ * version's bytes from memory (unpacked) or the {@link SegmentStore}.
  *
  * <p>Concurrency: commits serialize on {@code commitLock}; namespace readers take the read side of
  * {@link #namespaceLock()}, which commits take briefly to apply; block reads take no lock.
@@ -66,8 +67,9 @@ public final class PageStore implements AutoCloseable {
     final FrameCodec codec;
     final StoreOptions options;
     final AtomicLong unpackedBytes = new AtomicLong();
-    final BlockIndex<RelTag> pages = new BlockIndex<>(false, unpackedBytes);
-    final BlockIndex<Long> fileBlocks = new BlockIndex<>(true, unpackedBytes);
+    private final PackedVersions packedVersions;
+    final BlockIndex<RelTag> pages;
+    final BlockIndex<Long> fileBlocks;
     final Namespace namespace = new Namespace();
     final ReentrantLock commitLock = new ReentrantLock();
     private final ReentrantReadWriteLock namespaceLock = new ReentrantReadWriteLock();
@@ -104,6 +106,11 @@ public final class PageStore implements AutoCloseable {
         this.segments = new SegmentStore(store, codec, options.segmentCacheDir(), options.memoryCacheBytes());
         this.manifests = new ManifestStore(store, codec);
         this.leases = new LeaseStore(store, codec, BucketLayout.WRITER_LEASE, clock, options.leaseTtl());
+        this.packedVersions = PackedVersions.create(options.versionIndexDir());
+        this.pages = new BlockIndex<>(packedVersions, "pages", PackedVersions.RELATIONS, false, unpackedBytes,
+                options.cachedIndexBlocks());
+        this.fileBlocks = new BlockIndex<>(packedVersions, "file-blocks", PackedVersions.INODES, true, unpackedBytes,
+                options.cachedIndexBlocks());
     }
 
     /**
@@ -259,14 +266,17 @@ public final class PageStore implements AutoCloseable {
     }
 
     private void loadSegment(int id) {
-        for (SegmentEntry e : segments.loadFooter(id).getEntriesList()) {
-            Version v = e.getTombstone() ? new Version(Version.NO_LSN, e.getSeq(), null, id, 0, 0, true)
-                    : Version.packed(e.getLsn(), e.getSeq(), id, e.getOffset(), e.getLength());
-            if (e.hasRel()) {
-                pages.putLoaded(RelTagRecords.of(e.getRel()), e.getBlock(), v);
-            } else {
-                fileBlocks.putLoaded(e.getIno(), e.getBlock(), v);
+        try (Txn<byte[]> txn = packedVersions.write()) {
+            for (SegmentEntry e : segments.loadFooter(id).getEntriesList()) {
+                Version v = e.getTombstone() ? new Version(Version.NO_LSN, e.getSeq(), null, id, 0, 0, true)
+                        : Version.packed(e.getLsn(), e.getSeq(), id, e.getOffset(), e.getLength());
+                if (e.hasRel()) {
+                    pages.loadPacked(txn, RelTagRecords.of(e.getRel()), e.getBlock(), v);
+                } else {
+                    fileBlocks.loadPacked(txn, e.getIno(), e.getBlock(), v);
+                }
             }
+            txn.commit();
         }
     }
 
@@ -509,11 +519,6 @@ public final class PageStore implements AutoCloseable {
         return v == null || v.tombstone() ? null : bytesOf(v);
     }
 
-    /** The highest live block of a relation, or -1. */
-    public long lastRelBlock(RelTag rel) {
-        return pages.lastLiveBlock(rel);
-    }
-
     byte[] bytesOf(Version v) {
         byte[] data = v.data();
         return data != null ? data : segments.read(v.segment(), v.offset(), v.length());
@@ -612,6 +617,7 @@ public final class PageStore implements AutoCloseable {
             log.warn("closing journal: {}", e.toString());
         }
         segments.close();
+        packedVersions.close();
         if (lease != null) {
             lease.close();
         }

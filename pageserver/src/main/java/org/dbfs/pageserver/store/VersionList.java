@@ -6,7 +6,8 @@ import java.util.List;
 import java.util.function.BiPredicate;
 
 /**
- * The versions of one block, ordered by journal sequence.
+ * The versions of one block, ordered by journal sequence: a pinned block's or a cached one's (see
+ * {@link BlockIndex}).
  *
  * <p>Concurrency: mutations are synchronized (the journal writer and the packer both mutate);
  * readers see an immutable array through a volatile field and take no lock.
@@ -21,6 +22,13 @@ public final class VersionList {
     VersionList(Object owner, long block) {
         this.owner = owner;
         this.block = block;
+    }
+
+    /** A list of versions read from disk, oldest first. */
+    VersionList(Object owner, long block, Version[] versions) {
+        this.owner = owner;
+        this.block = block;
+        this.versions = versions;
     }
 
     public Object owner() {
@@ -120,6 +128,16 @@ public final class VersionList {
             versions = kept.isEmpty() ? EMPTY : kept.toArray(EMPTY);
         }
         return dropped;
+    }
+
+    /** True while some version is waiting to be packed. */
+    boolean hasUnpacked() {
+        for (Version v : versions) {
+            if (v.isUnpacked()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     synchronized boolean isEmpty() {

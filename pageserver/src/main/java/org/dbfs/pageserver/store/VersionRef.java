@@ -9,33 +9,41 @@ import org.dbfs.pgformat.RelTag;
  * segment. {@link #ORDER} is segment order: relation pages by (spc, db, rel, fork), then file
  * blocks by inode; block; seq.
  */
-record VersionRef(VersionList list, Version version) {
+record VersionRef(Object owner, long block, Version version) {
     static final Comparator<VersionRef> ORDER = Comparator
-            .comparingInt((VersionRef c) -> c.list.owner() instanceof RelTag ? 0 : 1)
+            .comparingInt((VersionRef c) -> c.owner instanceof RelTag ? 0 : 1)
             .thenComparing(VersionRef::compareOwners)
-            .thenComparingLong(c -> c.list.block())
+            .thenComparingLong(VersionRef::block)
             .thenComparingLong(c -> c.version.seq());
 
     /** The segment footer entry naming this version (the writer fills in the frame position). */
     SegmentEntry.Builder entry() {
-        SegmentEntry.Builder e = SegmentEntry.newBuilder().setBlock(list.block())
+        SegmentEntry.Builder e = SegmentEntry.newBuilder().setBlock(block)
                 .setLsn(version.tombstone() ? 0 : version.lsn()).setSeq(version.seq()).setTombstone(version.tombstone());
-        if (list.owner() instanceof RelTag rel) {
+        if (owner instanceof RelTag rel) {
             e.setRel(RelTagRecords.toRecord(rel));
         } else {
-            e.setIno((Long) list.owner());
+            e.setIno((Long) owner);
         }
         return e;
     }
 
+    static VersionRef of(VersionList list, Version version) {
+        return new VersionRef(list.owner(), list.block(), version);
+    }
+
+    boolean isPage() {
+        return owner instanceof RelTag;
+    }
+
     private static int compareOwners(VersionRef a, VersionRef b) {
-        if (a.list.owner() instanceof RelTag x && b.list.owner() instanceof RelTag y) {
+        if (a.owner instanceof RelTag x && b.owner instanceof RelTag y) {
             int c = Integer.compareUnsigned(x.spcNode(), y.spcNode());
             c = c != 0 ? c : Integer.compareUnsigned(x.dbNode(), y.dbNode());
             c = c != 0 ? c : Integer.compareUnsigned(x.relNode(), y.relNode());
             return c != 0 ? c : Integer.compare(x.forkNum(), y.forkNum());
         }
-        if (a.list.owner() instanceof Long x && b.list.owner() instanceof Long y) {
+        if (a.owner instanceof Long x && b.owner instanceof Long y) {
             return Long.compare(x, y);
         }
         return 0;

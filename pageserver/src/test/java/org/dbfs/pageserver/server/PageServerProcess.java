@@ -45,6 +45,7 @@ public final class PageServerProcess implements AutoCloseable {
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.add("--sun-misc-unsafe-memory-access=allow");
         cmd.add(PageServerCli.class.getName());
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd);

@@ -1,6 +1,7 @@
 package org.dbfs.pgformat.redo;
 
-import org.dbfs.pgformat.RelFileNode;
+import org.dbfs.pgformat.ForkNumber;
+import org.dbfs.pgformat.RelTag;
 import org.dbfs.pgformat.page.PageBytes;
 import org.dbfs.pgformat.wal.DecodedRecord;
 
@@ -10,7 +11,7 @@ import org.dbfs.pgformat.wal.DecodedRecord;
  * {@link #vmBlocksKept()} pages with the last one cut by {@link VisibilityMap#truncate}, the FSM fork
  * is truncated (its pages are not WAL-logged; serve them as zero pages).
  */
-public record SmgrTruncate(RelFileNode rel, long blkno, int flags) {
+public record SmgrTruncate(RelTag rel, long blkno, int flags) {
     public static final int RM_SMGR = 2;
     public static final int XLOG_SMGR_CREATE = 0x10;
     public static final int XLOG_SMGR_TRUNCATE = 0x20;
@@ -25,8 +26,10 @@ public record SmgrTruncate(RelFileNode rel, long blkno, int flags) {
         }
         byte[] d = rec.buffer();
         int m = rec.mainDataOffset();
-        return new SmgrTruncate(new RelFileNode(PageBytes.u32(d, m + 4), PageBytes.u32(d, m + 8), PageBytes.u32(d, m + 12)),
-                PageBytes.u32(d, m), PageBytes.i32(d, m + 16));
+        // rnode has no fork (flags say which forks are cut): held as the RelTag of its main fork.
+        RelTag rel = new RelTag(PageBytes.i32(d, m + 4), PageBytes.i32(d, m + 8), PageBytes.i32(d, m + 12),
+                ForkNumber.MAIN_FORKNUM.forkNum());
+        return new SmgrTruncate(rel, PageBytes.u32(d, m), PageBytes.i32(d, m + 16));
     }
 
     public boolean heap() {

@@ -3,7 +3,8 @@ package org.dbfs.pgformat.redo;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.dbfs.pgformat.RelFileNode;
+import org.dbfs.pgformat.ForkNumber;
+import org.dbfs.pgformat.RelTag;
 import org.dbfs.pgformat.page.Page;
 import org.dbfs.pgformat.wal.DecodedRecord;
 
@@ -22,8 +23,8 @@ public final class VisibilityMap {
     public static final int MAPSIZE = Page.BLCKSZ - Page.SIZE_OF_PAGE_HEADER;
     public static final int HEAPBLOCKS_PER_PAGE = MAPSIZE * HEAPBLOCKS_PER_BYTE;
 
-    /** One implied VM change: clear {@code flags} of {@code heapBlock} in relation {@code rel}'s VM fork. */
-    public record Clear(RelFileNode rel, long heapBlock, int flags) {
+    /** One implied VM change: clear {@code flags} of {@code heapBlock} in {@code rel}, the heap's VM fork. */
+    public record Clear(RelTag rel, long heapBlock, int flags) {
         public long vmBlock() {
             return VisibilityMap.vmBlock(heapBlock);
         }
@@ -93,7 +94,7 @@ public final class VisibilityMap {
         }
         byte[] d = rec.buffer();
         int m = rec.mainDataOffset();
-        RelFileNode rel = rec.relFileNode(0);
+        RelTag rel = rec.relTag(0).withFork(ForkNumber.VISIBILITYMAP_FORKNUM.forkNum());
         if (rmid == HeapRedo.RM_HEAP) {
             switch (op) {
                 case HeapRedo.INSERT -> both(out, rel, rec.blockNumber(0), d[m + 2] & HeapRedo.INSERT_ALL_VISIBLE_CLEARED);
@@ -120,13 +121,13 @@ public final class VisibilityMap {
         return out;
     }
 
-    private static void both(List<Clear> out, RelFileNode rel, long blk, int flag) {
+    private static void both(List<Clear> out, RelTag rel, long blk, int flag) {
         if (flag != 0) {
             out.add(new Clear(rel, blk, VALID_BITS));
         }
     }
 
-    private static void frozen(List<Clear> out, RelFileNode rel, long blk, int flag) {
+    private static void frozen(List<Clear> out, RelTag rel, long blk, int flag) {
         if (flag != 0) {
             out.add(new Clear(rel, blk, ALL_FROZEN));
         }

@@ -2,8 +2,9 @@ package org.dbfs.pgformat.wal;
 
 import java.util.Arrays;
 
+import org.dbfs.pgformat.BufferTag;
 import org.dbfs.pgformat.ForkNumber;
-import org.dbfs.pgformat.RelFileNode;
+import org.dbfs.pgformat.RelTag;
 
 /**
  * One decoded WAL record (DecodedXLogRecord plus the reader's ReadRecPtr/EndRecPtr), as a flyweight
@@ -136,8 +137,14 @@ public final class DecodedRecord implements WalReadResult {
         return Integer.toUnsignedLong(relNode[check(blockId)]);
     }
 
-    public RelFileNode relFileNode(int blockId) {
-        return new RelFileNode(spcNode(blockId), dbNode(blockId), relNode(blockId));
+    /** The relation fork of a block reference (XLogRecGetBlockTag's rnode and forknum). */
+    public RelTag relTag(int blockId) {
+        return new RelTag(spcNode[check(blockId)], dbNode[blockId], relNode[blockId], forkNum(blockId));
+    }
+
+    /** The page of a block reference (XLogRecGetBlockTag). */
+    public BufferTag bufferTag(int blockId) {
+        return new BufferTag(relTag(blockId), blkno[blockId]);
     }
 
     public int forkNum(int blockId) {

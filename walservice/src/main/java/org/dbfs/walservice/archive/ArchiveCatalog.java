@@ -2,6 +2,7 @@ package org.dbfs.walservice.archive;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.dbfs.bucket.BucketLayout.WalArchiveObject;
 import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.pgformat.wal.Lsn;
 
@@ -9,12 +10,12 @@ import org.dbfs.pgformat.wal.Lsn;
  * The archive objects of one timeline as the bucket lists them, in LSN order, with the checks the
  * archiver relies on: where the archive ends, and whether it is one contiguous range.
  */
-public record ArchiveCatalog(List<ArchiveObjectName> objects) {
+public record ArchiveCatalog(List<WalArchiveObject> objects) {
 
     public static ArchiveCatalog list(ObjectStore store, int timeline) {
-        List<ArchiveObjectName> names = new ArrayList<>();
-        for (String key : store.list(ArchiveObjectName.prefix(timeline))) {
-            ArchiveObjectName.parse(key).filter(n -> n.timeline() == timeline).ifPresent(names::add);
+        List<WalArchiveObject> names = new ArrayList<>();
+        for (String key : store.list(WalArchiveObject.prefix(timeline))) {
+            WalArchiveObject.parse(key).filter(n -> n.timeline() == timeline).ifPresent(names::add);
         }
         names.sort(null);
         return new ArchiveCatalog(List.copyOf(names));
@@ -31,7 +32,7 @@ public record ArchiveCatalog(List<ArchiveObjectName> objects) {
     /** End of the archived WAL: the highest end LSN of any object (0 if none). */
     public long end() {
         long end = Lsn.INVALID;
-        for (ArchiveObjectName n : objects) {
+        for (WalArchiveObject n : objects) {
             end = Math.max(end, n.endLsn());
         }
         return end;
@@ -41,8 +42,8 @@ public record ArchiveCatalog(List<ArchiveObjectName> objects) {
     public List<String> discontinuities() {
         List<String> problems = new ArrayList<>();
         for (int i = 1; i < objects.size(); i++) {
-            ArchiveObjectName prev = objects.get(i - 1);
-            ArchiveObjectName next = objects.get(i);
+            WalArchiveObject prev = objects.get(i - 1);
+            WalArchiveObject next = objects.get(i);
             if (next.startLsn() > prev.endLsn()) {
                 problems.add("gap " + Lsn.format(prev.endLsn()) + ".." + Lsn.format(next.startLsn()) + " between " + prev + " and " + next);
             } else if (next.startLsn() < prev.endLsn()) {
@@ -58,7 +59,7 @@ public record ArchiveCatalog(List<ArchiveObjectName> objects) {
      */
     public long[] firstMissing(long start, long end) {
         long next = start;
-        for (ArchiveObjectName n : objects) {
+        for (WalArchiveObject n : objects) {
             if (next >= end) {
                 break;
             }

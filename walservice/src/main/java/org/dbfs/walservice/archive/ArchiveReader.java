@@ -1,5 +1,6 @@
 package org.dbfs.walservice.archive;
 
+import org.dbfs.bucket.BucketLayout.WalArchiveObject;
 import org.dbfs.bucket.crypto.FrameCodec;
 import org.dbfs.bucket.crypto.IntegrityException;
 import org.dbfs.bucket.objectstore.ObjectStore;
@@ -24,8 +25,8 @@ public final class ArchiveReader {
     }
 
     /** Associated data of an archive object's frame: binds the bytes to the name and start LSN. */
-    static byte[] associatedData(ArchiveObjectName name) {
-        return FrameCodec.associatedData(name.key(), name.startLsn());
+    static byte[] associatedData(WalArchiveObject name) {
+        return FrameCodec.associatedData(name.name(), name.startLsn());
     }
 
     /** Listing plus reads; the listing is taken fresh on each call. */
@@ -45,7 +46,7 @@ public final class ArchiveReader {
         }
         byte[] out = new byte[Math.toIntExact(end - start)];
         long next = start;
-        for (ArchiveObjectName name : catalog().objects()) {
+        for (WalArchiveObject name : catalog().objects()) {
             if (next >= end) {
                 break;
             }
@@ -66,11 +67,11 @@ public final class ArchiveReader {
     }
 
     /** The whole WAL of one object, verified. */
-    public byte[] readObject(ArchiveObjectName name) {
-        byte[] frame = store.get(name.key());
-        byte[] wal = codec.open(frame, associatedData(name), name.key());
+    public byte[] readObject(WalArchiveObject name) {
+        byte[] frame = store.get(name.name());
+        byte[] wal = codec.open(frame, associatedData(name), name.name());
         if (wal.length != name.length()) {
-            throw new IntegrityException("archive object " + name.key() + " holds " + wal.length + " bytes of WAL, its name says "
+            throw new IntegrityException("archive object " + name.name() + " holds " + wal.length + " bytes of WAL, its name says "
                     + name.length() + "; the object is corrupt");
         }
         return wal;

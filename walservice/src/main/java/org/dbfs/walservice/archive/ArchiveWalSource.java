@@ -1,6 +1,7 @@
 package org.dbfs.walservice.archive;
 
 import java.util.List;
+import org.dbfs.bucket.BucketLayout.WalArchiveObject;
 import org.dbfs.pgformat.wal.WalSource;
 
 /**
@@ -10,9 +11,9 @@ import org.dbfs.pgformat.wal.WalSource;
  */
 public final class ArchiveWalSource implements WalSource {
     private final ArchiveReader reader;
-    private final List<ArchiveObjectName> objects;
+    private final List<WalArchiveObject> objects;
     private final long endLsn;
-    private ArchiveObjectName cachedName;
+    private WalArchiveObject cachedName;
     private byte[] cached;
 
     /** @param endLsn the first LSN not to serve */
@@ -27,7 +28,7 @@ public final class ArchiveWalSource implements WalSource {
         if (Long.compareUnsigned(lsn, endLsn) >= 0) {
             return 0;
         }
-        ArchiveObjectName name = objectHolding(lsn);
+        WalArchiveObject name = objectHolding(lsn);
         if (name == null) {
             return 0;
         }
@@ -40,7 +41,7 @@ public final class ArchiveWalSource implements WalSource {
         return n;
     }
 
-    private ArchiveObjectName objectHolding(long lsn) {
+    private WalArchiveObject objectHolding(long lsn) {
         if (cachedName != null && cachedName.startLsn() <= lsn && lsn < cachedName.endLsn()) {
             return cachedName;
         }

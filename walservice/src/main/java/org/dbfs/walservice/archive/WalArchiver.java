@@ -1,6 +1,7 @@
 package org.dbfs.walservice.archive;
 
 import java.io.IOException;
+import org.dbfs.bucket.BucketLayout.WalArchiveObject;
 import org.dbfs.bucket.crypto.FrameCodec;
 import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.bucket.objectstore.PreconditionFailedException;
@@ -13,7 +14,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Uploads durable WAL to the object store as immutable, encrypted objects, each a contiguous LSN
- * range inside one segment (see {@link ArchiveObjectName}). Runs on its own thread.
+ * range inside one segment (see {@link WalArchiveObject}). Runs on its own thread.
  *
  * <ul>
  *   <li>Never ahead of local durability: it reads only below {@link WalPositions#flushed()}.
@@ -146,11 +147,11 @@ public final class WalArchiver implements Runnable {
         if (start != archived) {
             return; // the other thread (run or drain) got there first
         }
-        ArchiveObjectName name = new ArchiveObjectName(timeline, start, end);
+        WalArchiveObject name = new WalArchiveObject(timeline, start, end);
         byte[] wal = local.read(start, end);
         byte[] frame = codec.seal(wal, ArchiveReader.associatedData(name));
         try {
-            store.putIfAbsent(name.key(), frame);
+            store.putIfAbsent(name.name(), frame);
         } catch (PreconditionFailedException exists) {
             LOG.info("walservice: archive object {} exists already; keeping it", name);
         }

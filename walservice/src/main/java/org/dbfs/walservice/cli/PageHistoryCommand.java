@@ -12,15 +12,15 @@ import java.util.concurrent.TimeUnit;
 import org.dbfs.bucket.cli.BucketOptions;
 import org.dbfs.bucket.cli.HostPort;
 import org.dbfs.bucket.cli.PageAddressOptions;
-import org.dbfs.pgformat.RelTag;
+import org.dbfs.pgformat.BufferTag;
 import org.dbfs.pgformat.wal.DecodedRecord;
 import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.pgformat.wal.WalEnd;
 import org.dbfs.pgformat.wal.WalReadResult;
 import org.dbfs.pgformat.wal.WalReader;
 import org.dbfs.pgformat.wal.WalSource;
+import org.dbfs.protocol.walservice.PageRecordsRequests;
 import org.dbfs.protocol.walservice.v1.GetPageRecordsReply;
-import org.dbfs.protocol.walservice.v1.GetPageRecordsRequest;
 import org.dbfs.protocol.walservice.v1.GetPositionsRequest;
 import org.dbfs.protocol.walservice.v1.PageRecord;
 import org.dbfs.protocol.walservice.v1.Positions;
@@ -28,7 +28,6 @@ import org.dbfs.protocol.walservice.v1.ReadWalRequest;
 import org.dbfs.protocol.walservice.v1.WalChunk;
 import org.dbfs.protocol.walservice.v1.WalServiceGrpc;
 import org.dbfs.walservice.index.DecodingRecordIndexer;
-import org.dbfs.walservice.index.PageKey;
 import org.dbfs.walservice.index.PageRef;
 import org.dbfs.walservice.index.RecordFlags;
 import org.dbfs.walservice.wal.WalNotAvailableException;
@@ -75,7 +74,7 @@ final class PageHistoryCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        PageKey page = pageKey();
+        BufferTag page = new BufferTag(address.relTag(spec.commandLine()), address.block(spec.commandLine()));
         try {
             if (walservice != null) {
                 fromService(page);
@@ -89,12 +88,7 @@ final class PageHistoryCommand implements Callable<Integer> {
         }
     }
 
-    private PageKey pageKey() {
-        RelTag rel = address.relTag(spec.commandLine());
-        return new PageKey(rel.spcNode(), rel.dbNode(), rel.relNode(), rel.forkNum(), address.block(spec.commandLine()));
-    }
-
-    private void fromService(PageKey page) throws IOException {
+    private void fromService(BufferTag page) throws IOException {
         HostPort service = HostPort.parse("--walservice", walservice);
         ManagedChannel channel = NettyChannelBuilder.forAddress(service.host(), service.port()).usePlaintext()
                 .maxInboundMessageSize(64 << 20).build();
@@ -103,9 +97,8 @@ final class PageHistoryCommand implements Callable<Integer> {
             Positions pos = client.withDeadlineAfter(30, TimeUnit.SECONDS).getPositions(GetPositionsRequest.getDefaultInstance());
             long from = start == null ? 0 : Lsn.parse(start);
             long to = end == null ? 0 : Lsn.parse(end);
-            GetPageRecordsReply reply = client.withDeadlineAfter(60, TimeUnit.SECONDS).getPageRecords(GetPageRecordsRequest.newBuilder()
-                    .setSpcNode(page.spcNode()).setDbNode(page.dbNode()).setRelNode(page.relNode()).setForkNum(page.fork())
-                    .setBlock(page.block()).setFromLsn(from).setToLsn(to).build());
+            GetPageRecordsReply reply = client.withDeadlineAfter(60, TimeUnit.SECONDS).getPageRecords(
+                    PageRecordsRequests.forPage(page).setFromLsn(from).setToLsn(to).build());
             if (to == 0 || Long.compareUnsigned(reply.getIndexedUpTo(), to) < 0) {
                 System.err.println("walservice page-history: the index is complete below " + Lsn.format(reply.getIndexedUpTo())
                         + (pos.getIndexError().isEmpty() ? "" : "; " + pos.getIndexError()));
@@ -139,7 +132,7 @@ final class PageHistoryCommand implements Callable<Integer> {
         return "?(" + ((WalEnd) r).message() + ")";
     }
 
-    private void fromArchive(PageKey page) {
+    private void fromArchive(BufferTag page) {
         try (ArchiveAccess archive = new ArchiveAccess(bucket)) {
             long from = start == null ? archive.catalog.start() : Lsn.parse(start);
             long to = end == null ? archive.catalog.end() : Lsn.parse(end);

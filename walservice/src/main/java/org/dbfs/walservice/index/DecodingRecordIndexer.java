@@ -2,7 +2,7 @@ package org.dbfs.walservice.index;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.dbfs.pgformat.ForkNumber;
+import org.dbfs.pgformat.BufferTag;
 import org.dbfs.pgformat.redo.VisibilityMap;
 import org.dbfs.pgformat.wal.DecodedRecord;
 import org.dbfs.pgformat.wal.WalEnd;
@@ -59,22 +59,16 @@ public final class DecodingRecordIndexer implements RecordIndexer {
             if (!rec.hasBlockRef(id)) {
                 continue;
             }
-            out.add(new PageRef(pageKey(rec, id), rec.lsn(), rec.endLsn(), rec.totalLength(), flags(rec, id)));
+            out.add(new PageRef(rec.bufferTag(id), rec.lsn(), rec.endLsn(), rec.totalLength(), flags(rec, id)));
         }
-        PageKey lastVm = null;
+        BufferTag lastVm = null;
         for (VisibilityMap.Clear c : VisibilityMap.clearsOf(rec)) {
-            PageKey vm = new PageKey((int) c.rel().spcNode(), (int) c.rel().dbNode(), (int) c.rel().relNode(),
-                    ForkNumber.VISIBILITYMAP_FORKNUM.forkNum(), (int) c.vmBlock());
+            BufferTag vm = new BufferTag(c.rel(), (int) c.vmBlock());
             if (!vm.equals(lastVm)) { // an update's old and new heap blocks usually share a VM page
                 out.add(new PageRef(vm, rec.lsn(), rec.endLsn(), rec.totalLength(), RecordFlags.VM_CLEAR));
                 lastVm = vm;
             }
         }
-    }
-
-    public static PageKey pageKey(DecodedRecord rec, int blockId) {
-        return new PageKey((int) rec.spcNode(blockId), (int) rec.dbNode(blockId), (int) rec.relNode(blockId),
-                rec.forkNum(blockId), (int) rec.blockNumber(blockId));
     }
 
     /** {@link RecordFlags} of one block reference: an image redo applies, a page redo initialises. */

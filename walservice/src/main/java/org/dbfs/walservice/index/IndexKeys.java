@@ -2,6 +2,8 @@ package org.dbfs.walservice.index;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import org.dbfs.pgformat.BufferTag;
+import org.dbfs.pgformat.RelTag;
 
 /**
  * The byte layout of the index's LMDB keys and values. All big-endian, so LMDB's byte-wise key
@@ -39,10 +41,11 @@ final class IndexKeys {
     private IndexKeys() {}
 
     /** Fills {@code buf} (direct, cleared) with the key of (page, lsn) and flips it for reading. */
-    static ByteBuffer key(ByteBuffer buf, PageKey page, long lsn) {
+    static ByteBuffer key(ByteBuffer buf, BufferTag page, long lsn) {
+        RelTag rel = page.rel();
         buf.clear().order(ByteOrder.BIG_ENDIAN);
-        buf.putInt(SPC_OFFSET, page.spcNode()).putInt(DB_OFFSET, page.dbNode()).putInt(REL_OFFSET, page.relNode())
-                .put(FORK_OFFSET, (byte) page.fork()).putInt(BLOCK_OFFSET, page.block()).putLong(LSN_OFFSET, lsn);
+        buf.putInt(SPC_OFFSET, rel.spcNode()).putInt(DB_OFFSET, rel.dbNode()).putInt(REL_OFFSET, rel.relNode())
+                .put(FORK_OFFSET, (byte) rel.forkNum()).putInt(BLOCK_OFFSET, page.blockNum()).putLong(LSN_OFFSET, lsn);
         return buf.position(0).limit(KEY_BYTES);
     }
 
@@ -53,13 +56,14 @@ final class IndexKeys {
     }
 
     /** True if {@code key} belongs to {@code page} (same first 17 bytes). */
-    static boolean samePage(ByteBuffer key, PageKey page) {
+    static boolean samePage(ByteBuffer key, BufferTag page) {
+        RelTag rel = page.rel();
         return key.remaining() == KEY_BYTES
-                && key.getInt(key.position() + SPC_OFFSET) == page.spcNode()
-                && key.getInt(key.position() + DB_OFFSET) == page.dbNode()
-                && key.getInt(key.position() + REL_OFFSET) == page.relNode()
-                && key.get(key.position() + FORK_OFFSET) == (byte) page.fork()
-                && key.getInt(key.position() + BLOCK_OFFSET) == page.block();
+                && key.getInt(key.position() + SPC_OFFSET) == rel.spcNode()
+                && key.getInt(key.position() + DB_OFFSET) == rel.dbNode()
+                && key.getInt(key.position() + REL_OFFSET) == rel.relNode()
+                && key.get(key.position() + FORK_OFFSET) == (byte) rel.forkNum()
+                && key.getInt(key.position() + BLOCK_OFFSET) == page.blockNum();
     }
 
     static long lsn(ByteBuffer key) {

@@ -1,5 +1,7 @@
 package org.dbfs.walservice.index;
 
+import org.dbfs.pgformat.BufferTag;
+
 /**
  * "The WAL record at {@code lsn} touches {@code page}": what a record decoder hands the index,
  * one per block reference.
@@ -9,7 +11,7 @@ package org.dbfs.walservice.index;
  * @param length xl_tot_len
  * @param flags  {@link RecordFlags} bits
  */
-public record PageRef(PageKey page, long lsn, long endLsn, int length, int flags) {
+public record PageRef(BufferTag page, long lsn, long endLsn, int length, int flags) {
     public PageRef {
         if (Long.compareUnsigned(endLsn, lsn) <= 0) {
             throw new IllegalArgumentException("record must end after it starts: lsn=" + lsn + " endLsn=" + endLsn);

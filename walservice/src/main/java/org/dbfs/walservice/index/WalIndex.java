@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.dbfs.pgformat.BufferTag;
 import org.lmdbjava.Cursor;
 import org.lmdbjava.Dbi;
 import org.lmdbjava.DbiFlags;
@@ -95,7 +96,7 @@ public final class WalIndex implements AutoCloseable {
     }
 
     /** The records touching {@code page} that start in [fromLsn, toLsn), in LSN order. */
-    public List<IndexedRecord> recordsTouching(PageKey page, long fromLsn, long toLsn) {
+    public List<IndexedRecord> recordsTouching(BufferTag page, long fromLsn, long toLsn) {
         List<IndexedRecord> out = new ArrayList<>();
         if (Long.compareUnsigned(fromLsn, toLsn) >= 0) {
             return out;
@@ -122,7 +123,7 @@ public final class WalIndex implements AutoCloseable {
      * The newest record at or below {@code lsn} that gives {@code page} a base to replay from (a
      * full-page image redo applies, or a page initialisation), if any.
      */
-    public Optional<IndexedRecord> lastImageOrInitAtOrBelow(PageKey page, long lsn) {
+    public Optional<IndexedRecord> lastImageOrInitAtOrBelow(BufferTag page, long lsn) {
         ByteBuffer at = IndexKeys.key(ByteBuffer.allocateDirect(IndexKeys.KEY_BYTES), page, lsn);
         try (Txn<ByteBuffer> txn = env.txnRead(); Cursor<ByteBuffer> c = records.openCursor(txn)) {
             // Land on the last key <= (page, lsn): the first key >= it, stepping back unless it is an exact hit.

@@ -6,7 +6,10 @@ import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.TimeUnit;
 import org.dbfs.bucket.crypto.IntegrityException;
+import org.dbfs.pgformat.BufferTag;
+import org.dbfs.pgformat.ForkNumber;
 import org.dbfs.pgformat.wal.Lsn;
+import org.dbfs.protocol.walservice.PageRecordsRequests;
 import org.dbfs.protocol.walservice.v1.GetPageRecordsReply;
 import org.dbfs.protocol.walservice.v1.GetPageRecordsRequest;
 import org.dbfs.protocol.walservice.v1.GetPositionsRequest;
@@ -16,7 +19,6 @@ import org.dbfs.protocol.walservice.v1.ReadWalRequest;
 import org.dbfs.protocol.walservice.v1.WalChunk;
 import org.dbfs.protocol.walservice.v1.WalServiceGrpc;
 import org.dbfs.walservice.index.IndexedRecord;
-import org.dbfs.walservice.index.PageKey;
 import org.dbfs.walservice.index.WalIndex;
 import org.dbfs.walservice.wal.WalNotAvailableException;
 import org.dbfs.walservice.wal.WalPositions;
@@ -86,11 +88,11 @@ final class WalServiceEndpoint extends WalServiceGrpc.WalServiceImplBase {
 
     @Override
     public void getPageRecords(GetPageRecordsRequest req, StreamObserver<GetPageRecordsReply> out) {
-        if (req.getForkNum() > PageKey.MAX_FORK) {
+        if (req.getForkNum() > ForkNumber.MAX_FORKNUM) {
             out.onError(Status.INVALID_ARGUMENT.withDescription("fork_num must be 0..3, got " + req.getForkNum()).asRuntimeException());
             return;
         }
-        PageKey page = new PageKey(req.getSpcNode(), req.getDbNode(), req.getRelNode(), req.getForkNum(), req.getBlock());
+        BufferTag page = PageRecordsRequests.page(req);
         long to = req.getToLsn() == 0 ? -1L : req.getToLsn(); // 0: no upper bound
         try {
             if (req.getMaxWaitMs() > 0 && req.getToLsn() != 0) {

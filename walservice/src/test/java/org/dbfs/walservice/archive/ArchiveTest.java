@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import org.dbfs.bucket.BucketLayout.WalArchiveObject;
 import org.dbfs.bucket.crypto.FrameCodec;
 import org.dbfs.bucket.crypto.IntegrityException;
 import org.dbfs.bucket.objectstore.LocalObjectStore;
@@ -40,16 +41,6 @@ class ArchiveTest {
     }
 
     @Test
-    void objectNamesRoundTripAndSortInLsnOrder() {
-        ArchiveObjectName n = new ArchiveObjectName(1, 0x1_0300_0028L, 0x1_0300_1000L);
-        assertEquals("wal/00000001/0000000103000028-0000000103001000", n.key());
-        assertEquals(n, ArchiveObjectName.parse(n.key()).orElseThrow());
-        assertTrue(ArchiveObjectName.parse("wal/00000001/junk").isEmpty());
-        assertTrue(ArchiveObjectName.parse("wal/00000001/0000000000000010-0000000000000010").isEmpty());
-        assertTrue(new ArchiveObjectName(1, 0x200, 0x300).key().compareTo(new ArchiveObjectName(1, 0x1000, 0x1100).key()) < 0);
-    }
-
-    @Test
     void drainArchivesContiguousObjectsWithinSegmentsAndRestartListsTheEnd() throws Exception {
         try (LocalObjectStore store = new LocalObjectStore(dir.resolve("bucket"))) {
             WalPositions positions = new WalPositions();
@@ -69,7 +60,7 @@ class ArchiveTest {
             assertEquals(List.of(), catalog.discontinuities());
             assertEquals(START, catalog.start());
             assertEquals(START + wal.length, catalog.end());
-            for (ArchiveObjectName n : catalog.objects()) {
+            for (WalArchiveObject n : catalog.objects()) {
                 assertEquals(n.startLsn() / SEG, (n.endLsn() - 1) / SEG, "an object stays inside one segment: " + n);
             }
             assertEquals(4, catalog.objects().size());
@@ -90,29 +81,29 @@ class ArchiveTest {
             WalArchiver archiver = new WalArchiver(store, codec, 1, positions, source(positions), null);
             archiver.recover();
             archiver.drain();
-            ArchiveObjectName name = ArchiveCatalog.list(store, 1).objects().getFirst();
-            byte[] frame = store.get(name.key());
+            WalArchiveObject name = ArchiveCatalog.list(store, 1).objects().getFirst();
+            byte[] frame = store.get(name.name());
 
             frame[frame.length / 2] ^= 1;
-            store.put(name.key(), frame);
+            store.put(name.name(), frame);
             ArchiveReader reader = new ArchiveReader(store, codec, 1);
             IntegrityException e = assertThrows(IntegrityException.class, () -> reader.read(START, START + 10));
-            assertTrue(e.getMessage().contains(name.key()), e.getMessage());
+            assertTrue(e.getMessage().contains(name.name()), e.getMessage());
 
             frame[frame.length / 2] ^= 1;
-            store.delete(name.key());
-            ArchiveObjectName moved = new ArchiveObjectName(1, START, START + 40_000);
-            store.put(moved.key(), frame); // a valid frame under the wrong name must not open
+            store.delete(name.name());
+            WalArchiveObject moved = new WalArchiveObject(1, START, START + 40_000);
+            store.put(moved.name(), frame); // a valid frame under the wrong name must not open
             e = assertThrows(IntegrityException.class, () -> reader.read(START, START + 10));
-            assertTrue(e.getMessage().contains(moved.key()), e.getMessage());
+            assertTrue(e.getMessage().contains(moved.name()), e.getMessage());
             assertTrue(Files.exists(bucket));
         }
     }
 
     @Test
     void catalogReportsGapsAndOverlaps() {
-        ArchiveCatalog c = new ArchiveCatalog(List.of(new ArchiveObjectName(1, 0, 100), new ArchiveObjectName(1, 100, 200),
-                new ArchiveObjectName(1, 150, 250), new ArchiveObjectName(1, 300, 400)));
+        ArchiveCatalog c = new ArchiveCatalog(List.of(new WalArchiveObject(1, 0, 100), new WalArchiveObject(1, 100, 200),
+                new WalArchiveObject(1, 150, 250), new WalArchiveObject(1, 300, 400)));
         assertEquals(2, c.discontinuities().size());
         assertEquals(400, c.end());
     }

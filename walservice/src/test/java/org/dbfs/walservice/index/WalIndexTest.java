@@ -11,6 +11,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.TreeMap;
+import org.dbfs.pgformat.BufferTag;
+import org.dbfs.pgformat.RelTag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,13 +20,17 @@ class WalIndexTest {
     @TempDir
     Path dir;
 
-    static final PageKey A = new PageKey(1663, 5, 16384, 0, 0);
-    static final PageKey A1 = new PageKey(1663, 5, 16384, 0, 1);
-    static final PageKey A_VM = new PageKey(1663, 5, 16384, 2, 0);
+    static final BufferTag A = page(1663, 5, 16384, 0, 0);
+    static final BufferTag A1 = page(1663, 5, 16384, 0, 1);
+    static final BufferTag A_VM = page(1663, 5, 16384, 2, 0);
     /** Unsigned OIDs and blocks above 2^31 must sort after small ones. */
-    static final PageKey HIGH = new PageKey(0x80000001, 5, 0xFFFFFFF0, 0, 0xFFFFFFFE);
+    static final BufferTag HIGH = page(0x80000001, 5, 0xFFFFFFF0, 0, 0xFFFFFFFE);
 
-    static PageRef ref(PageKey page, long lsn, int flags) {
+    static BufferTag page(int spcNode, int dbNode, int relNode, int forkNum, int blockNum) {
+        return new BufferTag(new RelTag(spcNode, dbNode, relNode, forkNum), blockNum);
+    }
+
+    static PageRef ref(BufferTag page, long lsn, int flags) {
         return new PageRef(page, lsn, lsn + 64, 60, flags);
     }
 
@@ -107,11 +113,11 @@ class WalIndexTest {
         long seed = System.nanoTime();
         System.out.println("WalIndexTest seed " + seed);
         Random rnd = new Random(seed);
-        PageKey[] pages = new PageKey[12];
+        BufferTag[] pages = new BufferTag[12];
         for (int i = 0; i < pages.length; i++) {
-            pages[i] = new PageKey(1663, 5, 16384 + rnd.nextInt(3), rnd.nextInt(3), rnd.nextInt(4));
+            pages[i] = page(1663, 5, 16384 + rnd.nextInt(3), rnd.nextInt(3), rnd.nextInt(4));
         }
-        Map<PageKey, TreeMap<Long, Integer>> model = new java.util.HashMap<>();
+        Map<BufferTag, TreeMap<Long, Integer>> model = new java.util.HashMap<>();
         long lsn = 0x1000000;
         try (WalIndex index = WalIndex.open(dir)) {
             for (int batch = 0; batch < 40; batch++) {
@@ -119,7 +125,7 @@ class WalIndexTest {
                 int n = rnd.nextInt(50);
                 for (int i = 0; i < n; i++) {
                     lsn += 8 * (1 + rnd.nextInt(100));
-                    PageKey p = pages[rnd.nextInt(pages.length)];
+                    BufferTag p = pages[rnd.nextInt(pages.length)];
                     int flags = rnd.nextInt(4);
                     refs.add(ref(p, lsn, flags));
                     model.computeIfAbsent(p, k -> new TreeMap<>()).put(lsn, flags);
@@ -128,7 +134,7 @@ class WalIndexTest {
                 index.append(refs, lsn);
             }
             for (int q = 0; q < 300; q++) {
-                PageKey p = pages[rnd.nextInt(pages.length)];
+                BufferTag p = pages[rnd.nextInt(pages.length)];
                 TreeMap<Long, Integer> m = model.getOrDefault(p, new TreeMap<>());
                 long a = 0x1000000 + rnd.nextLong(lsn - 0x1000000);
                 long b = a + rnd.nextLong(lsn - a + 1);
