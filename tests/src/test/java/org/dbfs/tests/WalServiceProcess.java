@@ -84,8 +84,9 @@ final class WalServiceProcess implements AutoCloseable {
                 "--data-dir", dataDir.toString(), "--listen", "127.0.0.1:" + port), PASSPHRASE, log);
         int listening = ListeningLine.awaitPort(p, LISTENING, 1, 60);
         if (listening < 0) {
+            String threads = p.isAlive() ? ListeningLine.threadDump(p) : "(exited with " + p.exitValue() + ")";
             p.destroyForcibly();
-            throw new IOException("walservice did not start; log:\n" + Files.readString(log));
+            throw new IOException("walservice did not start; log:\n" + Files.readString(log) + "\nits threads:\n" + threads);
         }
         return new WalServiceProcess(p, log, listening);
     }

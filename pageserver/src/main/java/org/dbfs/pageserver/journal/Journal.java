@@ -2,8 +2,10 @@ package org.dbfs.pageserver.journal;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +16,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.Consumer;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiConsumer;
 import java.util.stream.Stream;
 import org.dbfs.bucket.crypto.FrameCodec;
 import org.dbfs.bucket.crypto.FrameSealer;
@@ -72,6 +75,10 @@ public final class Journal implements AutoCloseable {
     private final Condition syncWanted = lock.newCondition();
     private final Condition extended = lock.newCondition();
     private final List<Waiter> waiters = new ArrayList<>();
+    private final ConcurrentHashMap<String, Reader> readers = new ConcurrentHashMap<>(); // for read()
+
+    /** An open file and its sealer, kept for {@link #read} until the file is retired. */
+    private record Reader(FileChannel channel, FrameSealer sealer) {}
     private final Thread syncThread = new Thread(this::syncLoop, "journal-sync");
     private boolean closing;
 
@@ -94,11 +101,12 @@ public final class Journal implements AutoCloseable {
     }
 
     /**
-     * Opens the journal in {@code dir}, handing every intact record, in order, to {@code replay}.
+     * Opens the journal in {@code dir}, handing every intact record, in order, with where it is, to
+     * {@code replay}.
      *
      * @param nextSeq the seq the next appended record will have if the journal is empty
      */
-    public static Journal open(Path dir, FrameCodec codec, long rollBytes, Consumer<JournalRecord> replay)
+    public static Journal open(Path dir, FrameCodec codec, long rollBytes, BiConsumer<JournalRecord, Location> replay)
             throws IOException {
         Files.createDirectories(dir);
         Journal journal = new Journal(dir, codec, rollBytes);
@@ -122,8 +130,14 @@ public final class Journal implements AutoCloseable {
         return journal;
     }
 
-    /** Appends a record (not yet durable). Returns the token to pass to {@link #awaitDurable}. */
-    public long append(JournalRecord record) throws IOException {
+    /** Where a record is: its file and the position of its frame's length prefix there. */
+    public record Location(String file, long position) {}
+
+    /** An appended record: the token to pass to {@link #awaitDurable}, and where it went. */
+    public record Appended(long token, Location location) {}
+
+    /** Appends a record (not yet durable). */
+    public Appended append(JournalRecord record) throws IOException {
         byte[] plain = record.toByteArray();
         lock.lock();
         try {
@@ -153,9 +167,46 @@ public final class Journal implements AutoCloseable {
             if (allocated - filePosition < EXTENT_BYTES / 2 && filePosition < rollBytes) {
                 extendInBackground();
             }
-            return written;
+            return new Appended(written, new Location(fileName, start));
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Reads back the record at {@code where}: unpacked writes are not kept in memory. A file the
+     * journal retired since (its records were packed) is a {@link RecordGoneException}; the caller
+     * looks the version up again and finds it packed.
+     */
+    public JournalRecord read(Location where) throws IOException {
+        Reader reader;
+        try {
+            reader = readers.computeIfAbsent(where.file(), name -> {
+                try {
+                    return new Reader(FileChannel.open(dir.resolve(name), StandardOpenOption.READ), sealerFor(name));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (UncheckedIOException e) {
+            throw new RecordGoneException(where, e.getCause());
+        }
+        try {
+            FileChannel ch = reader.channel();
+            JournalRecord record = readFrame(ch, reader.sealer(), where.file(), where.position(), ch.size());
+            if (record == null) {
+                throw new RecordGoneException(where, null); // a spare reused under another name since
+            }
+            return record;
+        } catch (ClosedChannelException e) {
+            throw new RecordGoneException(where, e);
+        }
+    }
+
+    /** The record is no longer where it was: its file was retired once everything in it was packed. */
+    public static final class RecordGoneException extends IOException {
+        RecordGoneException(Location where, Throwable cause) {
+            super("journal record " + where.file() + "@" + where.position() + " is gone (packed and retired)", cause);
         }
     }
 
@@ -371,6 +422,10 @@ public final class Journal implements AutoCloseable {
      */
     private void retire(Path file) throws IOException {
         String name = file.getFileName().toString();
+        Reader reader = readers.remove(name);
+        if (reader != null) {
+            reader.channel().close(); // a read in flight gets ClosedChannelException: RecordGoneException
+        }
         if (name.endsWith(GCM_SUFFIX) && spares().size() < MAX_SPARES) {
             Files.move(file, dir.resolve(name + SPARE_SUFFIX), StandardCopyOption.ATOMIC_MOVE);
         } else {
@@ -429,6 +484,10 @@ public final class Journal implements AutoCloseable {
             while (syncing) {
                 synced.awaitUninterruptibly(); // a caller's own fsync (awaitDurable) on this channel
             }
+            for (Reader reader : readers.values()) {
+                reader.channel().close();
+            }
+            readers.clear();
             if (channel != null && channel.isOpen()) {
                 awaitExtension();
                 if (failure == null) {
@@ -593,7 +652,7 @@ public final class Journal implements AutoCloseable {
     }
 
     /** Replays one file; returns the highest seq seen. */
-    private long replayFile(Path file, boolean last, Consumer<JournalRecord> replay) throws IOException {
+    private long replayFile(Path file, boolean last, BiConsumer<JournalRecord, Location> replay) throws IOException {
         String name = file.getFileName().toString();
         FrameSealer sealer = sealerFor(name);
         long lastSeq = -1;
@@ -614,7 +673,7 @@ public final class Journal implements AutoCloseable {
                     ch.force(true);
                     break;
                 }
-                replay.accept(record);
+                replay.accept(record, new Location(name, pos));
                 lastSeq = Math.max(lastSeq, record.getSeq());
                 pos = frameEnd(ch, pos, size);
             }

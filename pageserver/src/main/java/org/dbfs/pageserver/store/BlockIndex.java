@@ -80,7 +80,7 @@ public final class BlockIndex<K> {
     void put(K owner, long block, Version version) {
         VersionList list = pin(owner, block);
         long released = list.add(version, replaceAnyUnpacked);
-        unpackedBytes.addAndGet((version.data() == null ? 0 : version.data().length) - released);
+        unpackedBytes.addAndGet(version.unpackedBytes() - released);
         unpacked.add(list);
     }
 
@@ -163,8 +163,8 @@ public final class BlockIndex<K> {
             VersionRef r = refs.get(i);
             SegmentEntry e = entries.get(i);
             VersionList list = pinnedList(owner(r), r.block());
-            if (list.markPacked(r.version().seq(), segmentId, e.getOffset(), e.getLength()) && r.version().data() != null) {
-                unpackedBytes.addAndGet(-r.version().data().length);
+            if (list.markPacked(r.version().seq(), segmentId, e.getOffset(), e.getLength())) {
+                unpackedBytes.addAndGet(-r.version().unpackedBytes());
             }
             cache.invalidate(new BlockKey<>(owner(r), r.block()));
             touched.add(list);

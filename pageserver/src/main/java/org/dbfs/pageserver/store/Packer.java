@@ -21,10 +21,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Moves journaled versions into immutable segment objects and moves the manifest forward.
  *
- * <p>One pack: fix a sequence number S (rolling the journal there), write every unpacked version
- * with seq <= S into one sorted segment, upload it, write a namespace snapshot if the namespace
- * changed, compare-and-swap the manifest to (segments + new one, packed_seq = S), then point the
- * index at the segment and delete the journal files below S. A crash anywhere before the manifest
+ * <p>One pack: fix a sequence number S (the last record, rolling the journal there, or a cut a
+ * chunk of data further, see {@link PackCuts}), read every unpacked version with seq <= S back from
+ * the journal into one sorted segment, upload it, write a namespace snapshot if S is the last
+ * record and the namespace changed, compare-and-swap the manifest to (segments + new one,
+ * packed_seq = S, namespace_seq), then point the index at the segment and delete the journal files
+ * below the namespace's seq. A crash anywhere before the manifest
  * swap leaves the old manifest valid and the journal intact; an orphaned segment object is
  * harmless ({@link GarbageCollector} deletes objects no manifest names). Objects are
  * named with this writer's lease generation and created only if absent ({@link BucketLayout}), so
@@ -128,32 +130,60 @@ final class Packer {
     }
 
     /**
-     * Packs every record committed so far.
+     * Packs every record committed so far, a chunk at a time (see {@link PackCuts}): the namespace
+     * is snapshotted with the last chunk, the one that reaches the last record.
      *
      * @param markClean also clear the manifest's unpacked-writes mark (the clean stop: no commit
      *                  can follow)
+     * @return the seq range all chunks covered together
      */
     synchronized PageStore.Packed packOnce(boolean markClean) throws IOException {
         if (fatal != null) {
             throw fatal;
         }
+        long target = ps.lastSeq;
+        PageStore.Packed total = PageStore.Packed.NOTHING;
+        while (true) {
+            Chunk chunk = packChunk(markClean);
+            if (chunk.packed() != PageStore.Packed.NOTHING) {
+                total = total == PageStore.Packed.NOTHING ? chunk.packed() : new PageStore.Packed(total.fromSeq(),
+                        chunk.packed().toSeq(), total.versions() + chunk.packed().versions(),
+                        chunk.packed().segment() != null ? chunk.packed().segment() : total.segment());
+            }
+            if (chunk.last() || ps.manifest.getPackedSeq() >= target && !markClean) {
+                return total;
+            }
+        }
+    }
+
+    /** One pack; {@code last} if it reached the last record (and so took the namespace along). */
+    private record Chunk(PageStore.Packed packed, boolean last) {}
+
+    private Chunk packChunk(boolean markClean) throws IOException {
         long prevPacked = ps.manifest.getPackedSeq();
         long seq;
         long maxLsn;
+        boolean last;
+        long namespaceSeq; // the namespace object will be complete up to here
         NamespaceSnapshot nsSnapshot = null;
         ps.commitLock.lock();
         try {
-            seq = ps.lastSeq;
-            maxLsn = ps.maxPageLsn;
-            if (seq == prevPacked && !(markClean && ps.manifest.hasUnpacked())) {
-                return PageStore.Packed.NOTHING;
+            seq = ps.cuts.cut(prevPacked, ps.lastSeq);
+            last = seq == ps.lastSeq;
+            maxLsn = last ? ps.maxPageLsn : ps.cuts.maxLsnAt(seq);
+            boolean namespaceBehind = ps.namespaceSeq > PageStore.namespaceSeqOf(ps.manifest)
+                    || ps.manifest.getNamespaceObject().isEmpty();
+            if (seq == prevPacked && !namespaceBehind && !(markClean && ps.manifest.hasUnpacked())) {
+                return new Chunk(PageStore.Packed.NOTHING, true);
             }
-            if (seq > prevPacked) {
+            if (last && seq > prevPacked) {
                 ps.journal.roll(seq + 1);
             }
-            if (ps.namespaceSeq > prevPacked || ps.manifest.getNamespaceObject().isEmpty()) {
+            if (last && namespaceBehind) {
                 nsSnapshot = ps.namespace.snapshot(seq);
             }
+            // Unchanged since its snapshot, the namespace object is complete up to any seq.
+            namespaceSeq = namespaceBehind && !last ? PageStore.namespaceSeqOf(ps.manifest) : seq;
         } finally {
             ps.commitLock.unlock();
         }
@@ -163,9 +193,10 @@ final class Packer {
         List<VersionList> fileLists = collect(ps.fileBlocks, seq, candidates);
         candidates.sort(VersionRef.ORDER);
         try {
-            PageStore.Packed packed = write(prevPacked, seq, maxLsn, nsSnapshot, candidates, markClean);
+            PageStore.Packed packed = write(prevPacked, seq, maxLsn, nsSnapshot, namespaceSeq, candidates, markClean && last);
+            ps.cuts.packed(seq, maxLsn);
             ps.packed();
-            return packed;
+            return new Chunk(packed, last);
         } catch (IOException | RuntimeException e) {
             // Nothing moved: hand the versions back so the next attempt packs them.
             pageLists.forEach(ps.pages::markUnpacked);
@@ -174,7 +205,7 @@ final class Packer {
         }
     }
 
-    private PageStore.Packed write(long prevPacked, long seq, long maxLsn, NamespaceSnapshot nsSnapshot,
+    private PageStore.Packed write(long prevPacked, long seq, long maxLsn, NamespaceSnapshot nsSnapshot, long namespaceSeq,
                                    List<VersionRef> candidates, boolean markClean) throws IOException {
         Instant now = ps.clock.instant();
         List<PackMark> marks = new ArrayList<>(ps.manifest.getPackMarksList());
@@ -195,8 +226,9 @@ final class Packer {
         if (!candidates.isEmpty()) {
             segmentName = new BucketLayout.Segment(prevPacked + 1, seq, ps.writerGeneration).name();
             SegmentWriter writer = new SegmentWriter(segmentName, ps.codec);
-            for (VersionRef c : candidates) {
-                written.add(writer.add(c.entry(), c.version().data()));
+            byte[][] data = ps.unpackedData(candidates);
+            for (int i = 0; i < candidates.size(); i++) {
+                written.add(writer.add(candidates.get(i).entry(), data[i]));
             }
             SegmentWriter.Finished done = writer.finish();
             createOwn(segmentName, done.bytes());
@@ -212,6 +244,7 @@ final class Packer {
             createOwn(nsName, ps.codec.seal(nsSnapshot.toByteArray(), FrameCodec.associatedData(nsName, 0)));
             next.setNamespaceObject(nsName);
         }
+        next.setNamespaceSeq(namespaceSeq);
         Manifest built = next.build();
         try {
             ps.manifests.commit(built);
@@ -233,7 +266,7 @@ final class Packer {
             ps.fileBlocks.packed(candidates.subList(files, candidates.size()), written.subList(files, written.size()),
                     id, ps.commitLock);
         }
-        ps.journal.deleteUpTo(seq);
+        ps.journal.deleteUpTo(PageStore.namespaceSeqOf(built)); // the namespace may still need records above it
         if (nsSnapshot != null && !oldNamespace.isEmpty()) {
             ps.store.delete(oldNamespace);
         }

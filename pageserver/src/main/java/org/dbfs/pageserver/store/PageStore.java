@@ -1,7 +1,10 @@
 package org.dbfs.pageserver.store;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -12,6 +15,9 @@ import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.InstantSource;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -67,6 +73,9 @@ public final class PageStore implements AutoCloseable {
     final FrameCodec codec;
     final StoreOptions options;
     final AtomicLong unpackedBytes = new AtomicLong();
+    // Unpacked data is read back from the journal; the latest writes are also kept here, bounded.
+    private final Cache<JournalSlot, byte[]> recentWrites;
+    final PackCuts cuts;
     private final PackedVersions packedVersions;
     final BlockIndex<RelTag> pages;
     final BlockIndex<Long> fileBlocks;
@@ -107,6 +116,10 @@ public final class PageStore implements AutoCloseable {
         this.manifests = new ManifestStore(store, codec);
         this.leases = new LeaseStore(store, codec, BucketLayout.WRITER_LEASE, clock, options.leaseTtl());
         this.packedVersions = PackedVersions.create(options.versionIndexDir());
+        this.recentWrites = Caffeine.newBuilder().maximumWeight(options.recentWriteBytes())
+                .weigher((JournalSlot k, byte[] v) -> v.length).build();
+        // A pack holds its data in memory: two pack thresholds at most, so a normal pack is one chunk.
+        this.cuts = new PackCuts(options.packBytes() > Long.MAX_VALUE / 2 ? Long.MAX_VALUE : 2 * options.packBytes());
         this.pages = new BlockIndex<>(packedVersions, "pages", PackedVersions.RELATIONS, false, unpackedBytes,
                 options.cachedIndexBlocks());
         this.fileBlocks = new BlockIndex<>(packedVersions, "file-blocks", PackedVersions.INODES, true, unpackedBytes,
@@ -155,32 +168,38 @@ public final class PageStore implements AutoCloseable {
                 options.acceptJournalLoss()), store.describe());
         writerGeneration = lease.generation();
         manifest = loaded;
+        long loadStart = System.nanoTime();
+        log.info("loading the version index from the footers of {} segments in {}", manifest.getSegmentsCount(), store.describe());
+        long versions = 0;
         for (SegmentRef ref : manifest.getSegmentsList()) {
-            loadSegment(segments.register(ref));
+            versions += loadSegment(segments.register(ref));
         }
+        log.info("version index loaded: {} versions in {} ms", versions, (System.nanoTime() - loadStart) / 1_000_000);
         if (!manifest.getNamespaceObject().isEmpty()) {
             namespace.load(readNamespace(manifest.getNamespaceObject()));
         }
         long packed = manifest.getPackedSeq();
+        long namespacePacked = namespaceSeqOf(manifest);
         lastSeq = packed;
         horizon = new Horizon(manifest.getGcHorizonLsn(), manifest.getGcHorizonSeq(), "collected before this start");
         for (PackMark m : manifest.getPackMarksList()) {
             maxPageLsn = Math.max(maxPageLsn, m.getMaxLsn());
         }
-        namespaceSeq = packed;
+        namespaceSeq = namespacePacked;
+        cuts.start(packed);
         // A bucket from before leases names no journal: its one writer's journal is this one.
         boolean ownsUnpacked = loaded.getWriterGeneration() == 0
                 || (loaded.hasUnpacked() && loaded.getUnpacked().getJournal().equals(journalId));
         long[] foreign = new long[2]; // records above packed that the bucket does not expect from this journal; max seq
-        journal = Journal.open(options.journalDir(), codec, options.journalRollBytes(), record -> {
-            if (record.getSeq() > packed) {
-                if (ownsUnpacked) {
-                    apply(record);
-                    lastSeq = Math.max(lastSeq, record.getSeq());
-                } else {
-                    foreign[0]++;
-                    foreign[1] = Math.max(foreign[1], record.getSeq());
-                }
+        journal = Journal.open(options.journalDir(), codec, options.journalRollBytes(), (record, where) -> {
+            if (record.getSeq() > packed && !ownsUnpacked) {
+                foreign[0]++;
+                foreign[1] = Math.max(foreign[1], record.getSeq());
+            } else if (record.getSeq() > namespacePacked && ownsUnpacked) {
+                // Blocks above packed, namespace changes above the namespace object's seq (a chunked
+                // pack may have moved blocks further than the namespace).
+                apply(record, where, record.getSeq() > packed);
+                lastSeq = Math.max(lastSeq, record.getSeq());
             }
         });
         if (foreign[0] > 0) {
@@ -228,7 +247,7 @@ public final class PageStore implements AutoCloseable {
         log.warn("journal {} holds {} records (seq up to {}) above the bucket's packed seq {} that the bucket does not"
                 + " expect from it (their loss was accepted and another writer went on); moved them to {} unreplayed",
                 journalId, records, maxSeq, packed, aside);
-        journal = Journal.open(options.journalDir(), codec, options.journalRollBytes(), record -> {});
+        journal = Journal.open(options.journalDir(), codec, options.journalRollBytes(), (record, where) -> {});
     }
 
     private static String holderName() {
@@ -265,9 +284,11 @@ public final class PageStore implements AutoCloseable {
         return writerGeneration;
     }
 
-    private void loadSegment(int id) {
+    /** Puts a segment's versions into the version index; returns how many. */
+    private int loadSegment(int id) {
         try (Txn<byte[]> txn = packedVersions.write()) {
-            for (SegmentEntry e : segments.loadFooter(id).getEntriesList()) {
+            List<SegmentEntry> entries = segments.loadFooter(id).getEntriesList();
+            for (SegmentEntry e : entries) {
                 Version v = e.getTombstone() ? new Version(Version.NO_LSN, e.getSeq(), null, id, 0, 0, true)
                         : Version.packed(e.getLsn(), e.getSeq(), id, e.getOffset(), e.getLength());
                 if (e.hasRel()) {
@@ -277,6 +298,7 @@ public final class PageStore implements AutoCloseable {
                 }
             }
             txn.commit();
+            return entries.size();
         }
     }
 
@@ -301,6 +323,12 @@ public final class PageStore implements AutoCloseable {
 
     public long packedSeq() {
         return manifest.getPackedSeq();
+    }
+
+    /** Bytes of unpacked page data held in memory now (the rest is read back from the journal). */
+    long recentWriteBytes() {
+        recentWrites.cleanUp();
+        return recentWrites.policy().eviction().map(e -> e.weightedSize().orElse(0)).orElse(0L);
     }
 
     public int segmentCount() {
@@ -446,10 +474,10 @@ public final class PageStore implements AutoCloseable {
         long seq = lastSeq + 1;
         record.setSeq(seq);
         JournalRecord built = record.build();
-        long token = journal.append(built);
+        Journal.Appended appended = journal.append(built);
         lastSeq = seq;
-        apply(built);
-        return token;
+        apply(built, appended.location(), true);
+        return appended.token();
     }
 
     private static boolean isEmpty(JournalRecord.Builder r) {
@@ -458,24 +486,15 @@ public final class PageStore implements AutoCloseable {
                 && r.getRelDropsCount() == 0 && r.getFileDropsCount() == 0;
     }
 
-    /** Applies a journaled record to the index and namespace: drops first, then new versions. */
-    private void apply(JournalRecord r) {
+    /**
+     * Applies a journaled record at {@code where} to the namespace and, if {@code blocks}, to the
+     * index: drops first, then new versions, whose data stays in the journal (and, while it fits,
+     * in the cache of recent writes).
+     */
+    private void apply(JournalRecord r, Journal.Location where, boolean blocks) {
         long seq = r.getSeq();
-        for (BlockRangeDrop d : r.getRelDropsList()) {
-            pages.drop(RelTagRecords.of(d.getRel()), d.getFromBlock(), d.getToBlock(), seq);
-        }
-        for (BlockRangeDrop d : r.getFileDropsList()) {
-            fileBlocks.drop(d.getIno(), d.getFromBlock(), d.getToBlock(), seq);
-        }
-        for (PageVersionRecord p : r.getPagesList()) {
-            if (Long.compareUnsigned(p.getLsn(), maxPageLsn) > 0) {
-                maxPageLsn = p.getLsn();
-            }
-            pages.put(RelTagRecords.of(p.getRel()), Integer.toUnsignedLong(p.getBlockNum()),
-                    Version.inMemory(p.getLsn(), seq, p.getData().toByteArray()));
-        }
-        for (FileBlockRecord b : r.getFileBlocksList()) {
-            fileBlocks.put(b.getIno(), b.getBlock(), Version.inMemory(0, seq, b.getData().toByteArray()));
+        if (blocks) {
+            applyBlocks(r, where, seq);
         }
         if (r.getPutInodesCount() + r.getPutDirentsCount() + r.getDeleteDirentsCount() + r.getDropInodesCount() > 0
                 || r.getNextIno() != 0) {
@@ -492,6 +511,35 @@ public final class PageStore implements AutoCloseable {
         }
     }
 
+    private void applyBlocks(JournalRecord r, Journal.Location where, long seq) {
+        for (BlockRangeDrop d : r.getRelDropsList()) {
+            pages.drop(RelTagRecords.of(d.getRel()), d.getFromBlock(), d.getToBlock(), seq);
+        }
+        for (BlockRangeDrop d : r.getFileDropsList()) {
+            fileBlocks.drop(d.getIno(), d.getFromBlock(), d.getToBlock(), seq);
+        }
+        long bytes = 0;
+        for (int i = 0; i < r.getPagesCount(); i++) {
+            PageVersionRecord p = r.getPages(i);
+            if (Long.compareUnsigned(p.getLsn(), maxPageLsn) > 0) {
+                maxPageLsn = p.getLsn();
+            }
+            JournalSlot slot = new JournalSlot(where, false, i);
+            recentWrites.put(slot, p.getData().toByteArray());
+            pages.put(RelTagRecords.of(p.getRel()), Integer.toUnsignedLong(p.getBlockNum()),
+                    Version.inJournal(p.getLsn(), seq, slot, p.getData().size()));
+            bytes += p.getData().size();
+        }
+        for (int i = 0; i < r.getFileBlocksCount(); i++) {
+            FileBlockRecord b = r.getFileBlocks(i);
+            JournalSlot slot = new JournalSlot(where, true, i);
+            recentWrites.put(slot, b.getData().toByteArray());
+            fileBlocks.put(b.getIno(), b.getBlock(), Version.inJournal(0, seq, slot, b.getData().size()));
+            bytes += b.getData().size();
+        }
+        cuts.appended(seq, bytes, maxPageLsn);
+    }
+
     /**
      * A page as of {@code asOfLsn} (0 = latest written), or null if absent.
      *
@@ -504,24 +552,104 @@ public final class PageStore implements AutoCloseable {
                     + h + ": versions older than it were collected. Read at an LSN at or after it, or start the"
                     + " page server with a longer --retention before the history is needed");
         }
-        VersionList list = pages.get(rel, block);
-        if (list == null) {
-            return null;
+        for (int attempt = 1; ; attempt++) {
+            VersionList list = pages.get(rel, block);
+            if (list == null) {
+                return null;
+            }
+            Version v = asOfLsn == 0 ? list.latest() : list.asOf(asOfLsn);
+            if (v == null || v.tombstone()) {
+                return null;
+            }
+            try {
+                return new StoredBlock(v.lsn(), bytesOf(v));
+            } catch (Journal.RecordGoneException e) {
+                failIfStillThere(e, attempt);
+            }
         }
-        Version v = asOfLsn == 0 ? list.latest() : list.asOf(asOfLsn);
-        return v == null || v.tombstone() ? null : new StoredBlock(v.lsn(), bytesOf(v));
     }
 
     /** The latest bytes of a file block, or null if it is a hole. */
     public byte[] readFileBlock(long ino, long block) {
-        VersionList list = fileBlocks.get(ino, block);
-        Version v = list == null ? null : list.latest();
-        return v == null || v.tombstone() ? null : bytesOf(v);
+        for (int attempt = 1; ; attempt++) {
+            VersionList list = fileBlocks.get(ino, block);
+            Version v = list == null ? null : list.latest();
+            if (v == null || v.tombstone()) {
+                return null;
+            }
+            try {
+                return bytesOf(v);
+            } catch (Journal.RecordGoneException e) {
+                failIfStillThere(e, attempt);
+            }
+        }
     }
 
-    byte[] bytesOf(Version v) {
-        byte[] data = v.data();
-        return data != null ? data : segments.read(v.segment(), v.offset(), v.length());
+    /**
+     * A journal file goes only after all its versions were packed, so a version read from it a
+     * moment before is in a segment by now: looking it up again finds it there. Failing that
+     * twice, the record is unreadable where it should be.
+     */
+    private void failIfStillThere(Journal.RecordGoneException e, int attempt) {
+        if (attempt >= 3) {
+            throw new IntegrityException("an unpacked write's journal record cannot be read back: " + e.getMessage()
+                    + ". The journal in " + options.journalDir() + " is damaged; keep a copy of it for inspection", e);
+        }
+    }
+
+    byte[] bytesOf(Version v) throws Journal.RecordGoneException {
+        JournalSlot slot = v.unpacked();
+        if (slot == null) {
+            return segments.read(v.segment(), v.offset(), v.length());
+        }
+        byte[] data = recentWrites.getIfPresent(slot);
+        if (data == null) {
+            data = dataOf(readJournal(slot.where()), slot);
+            recentWrites.put(slot, data);
+        }
+        return data;
+    }
+
+    /** The data of unpacked versions, for the packer: each journal record read back once. */
+    byte[][] unpackedData(List<VersionRef> refs) throws IOException {
+        byte[][] out = new byte[refs.size()][];
+        Map<Journal.Location, JournalRecord> records = new HashMap<>();
+        for (int i = 0; i < refs.size(); i++) {
+            JournalSlot slot = refs.get(i).version().unpacked();
+            if (slot == null) {
+                continue; // a tombstone
+            }
+            byte[] data = recentWrites.getIfPresent(slot);
+            if (data == null) {
+                JournalRecord r = records.get(slot.where());
+                if (r == null) {
+                    r = journal.read(slot.where());
+                    records.put(slot.where(), r);
+                }
+                data = dataOf(r, slot);
+            }
+            out[i] = data;
+        }
+        return out;
+    }
+
+    private JournalRecord readJournal(Journal.Location where) throws Journal.RecordGoneException {
+        try {
+            return journal.read(where);
+        } catch (Journal.RecordGoneException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading back journal record " + where + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static byte[] dataOf(JournalRecord r, JournalSlot slot) {
+        return (slot.fileBlock() ? r.getFileBlocks(slot.item()).getData() : r.getPages(slot.item()).getData()).toByteArray();
+    }
+
+    /** Where the namespace object's changes end: older manifests have no separate field. */
+    static long namespaceSeqOf(Manifest m) {
+        return m.getNamespaceSeq() != 0 ? m.getNamespaceSeq() : m.getPackedSeq();
     }
 
     public record StoredBlock(long lsn, byte[] data) {}

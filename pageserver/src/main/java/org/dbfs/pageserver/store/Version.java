@@ -1,21 +1,23 @@
 package org.dbfs.pageserver.store;
 
 /**
- * One stored version of a block: its data is either still in memory (journaled, not yet packed)
- * or a frame in a segment object. A tombstone says the block reads as absent from {@code seq} on.
+ * One stored version of a block: its data is either in the journal (not yet packed; read back from
+ * there, or from the page store's cache of recent writes) or a frame in a segment object. A
+ * tombstone says the block reads as absent from {@code seq} on.
  *
- * @param lsn     the page's pd_lsn (0 for file blocks; {@link #NO_LSN} for tombstones, so that
- *                reads "as of an LSN" never pick them)
- * @param seq     the journal sequence number of the write
- * @param data    the block's bytes while unpacked, else null
- * @param segment the segment id when packed, else -1
+ * @param lsn      the page's pd_lsn (0 for file blocks; {@link #NO_LSN} for tombstones, so that
+ *                 reads "as of an LSN" never pick them)
+ * @param seq      the journal sequence number of the write
+ * @param unpacked where the data is in the journal while unpacked, else null
+ * @param segment  the segment id when packed, else -1
+ * @param length   the frame's length when packed; the data's length while unpacked
  */
-public record Version(long lsn, long seq, byte[] data, int segment, long offset, int length, boolean tombstone) {
+public record Version(long lsn, long seq, JournalSlot unpacked, int segment, long offset, int length, boolean tombstone) {
 
     public static final long NO_LSN = -1L; // compares above every real LSN when unsigned
 
-    public static Version inMemory(long lsn, long seq, byte[] data) {
-        return new Version(lsn, seq, data, -1, 0, 0, false);
+    public static Version inJournal(long lsn, long seq, JournalSlot slot, int length) {
+        return new Version(lsn, seq, slot, -1, 0, length, false);
     }
 
     public static Version tombstone(long seq) {
@@ -27,7 +29,12 @@ public record Version(long lsn, long seq, byte[] data, int segment, long offset,
     }
 
     public boolean isUnpacked() {
-        return data != null || (tombstone && segment < 0);
+        return unpacked != null || (tombstone && segment < 0);
+    }
+
+    /** Bytes of data waiting to be packed (what {@code --max-journal} counts). */
+    public int unpackedBytes() {
+        return unpacked == null ? 0 : length;
     }
 
     public Version movedTo(int segmentId, long frameOffset, int frameLength) {

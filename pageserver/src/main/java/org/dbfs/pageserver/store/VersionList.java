@@ -87,7 +87,7 @@ public final class VersionList {
                 Version[] copy = v.clone();
                 copy[copy.length - 1] = version;
                 versions = copy;
-                return last.data().length;
+                return last.unpackedBytes();
             }
         }
         Version[] copy = Arrays.copyOf(v, v.length + 1);

@@ -33,7 +33,7 @@ class JournalTest {
 
     private List<JournalRecord> replay() throws IOException {
         List<JournalRecord> seen = new ArrayList<>();
-        try (Journal ignored = Journal.open(dir, CODEC, NO_ROLL, seen::add)) {
+        try (Journal ignored = Journal.open(dir, CODEC, NO_ROLL, (r, where) -> seen.add(r))) {
             return seen;
         }
     }
@@ -42,7 +42,7 @@ class JournalTest {
     void recordsAcrossSeveralPreallocatedExtentsReplayInOrder() throws IOException {
         Random random = new Random(42);
         List<byte[]> payloads = new ArrayList<>();
-        try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, r -> { })) {
+        try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, (r, where) -> { })) {
             long token = 0;
             // ~20 MiB of incompressible records: past two extents, so appends cross the
             // background-zeroed ones and, when writes outrun it, zero their own.
@@ -50,7 +50,7 @@ class JournalTest {
                 byte[] data = new byte[128 << 10];
                 random.nextBytes(data);
                 payloads.add(data);
-                token = journal.append(record(seq, data));
+                token = journal.append(record(seq, data)).token();
             }
             journal.awaitDurable(token);
         }
@@ -73,7 +73,7 @@ class JournalTest {
         int perThread = 200;
         List<java.util.concurrent.CompletableFuture<Void>> async = java.util.Collections.synchronizedList(new ArrayList<>());
         java.util.concurrent.atomic.AtomicLong seq = new java.util.concurrent.atomic.AtomicLong();
-        try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, r -> { })) {
+        try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, (r, where) -> { })) {
             List<Thread> workers = new ArrayList<>();
             List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
             for (int t = 0; t < threads; t++) {
@@ -83,7 +83,7 @@ class JournalTest {
                         for (int i = 0; i < perThread; i++) {
                             long token;
                             synchronized (seq) { // records in seq order, as the page store appends them
-                                token = journal.append(record(seq.getAndIncrement(), new byte[100]));
+                                token = journal.append(record(seq.getAndIncrement(), new byte[100])).token();
                             }
                             if (blocking) {
                                 journal.awaitDurable(token);
@@ -126,10 +126,10 @@ class JournalTest {
             }
             ch.write(java.nio.ByteBuffer.allocate(4), pos); // the zero length that ends the records
         }
-        try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, r -> { })) {
-            journal.awaitDurable(journal.append(record(3, new byte[] {3})));
+        try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, (r, where) -> { })) {
+            journal.awaitDurable(journal.append(record(3, new byte[] {3})).token());
             journal.roll(4);
-            journal.awaitDurable(journal.append(record(4, new byte[] {4})));
+            journal.awaitDurable(journal.append(record(4, new byte[] {4})).token());
         }
         List<JournalRecord> seen = replay();
         assertEquals(List.of(0L, 1L, 2L, 3L, 4L), seen.stream().map(JournalRecord::getSeq).toList());
@@ -145,7 +145,7 @@ class JournalTest {
 
     @Test
     void theNextExtentIsZeroedBeforeAppendsNeedIt() throws IOException, InterruptedException {
-        try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, r -> { })) {
+        try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, (r, where) -> { })) {
             Path file;
             try (var files = Files.list(dir)) {
                 file = files.filter(p -> p.toString().endsWith(".journal")).findFirst().orElseThrow();
@@ -155,7 +155,7 @@ class JournalTest {
             new Random(1).nextBytes(data);
             long token = 0;
             for (int seq = 0; seq < 72; seq++) { // ~4.5 MiB: past half of the first extent
-                token = journal.append(record(seq, data));
+                token = journal.append(record(seq, data)).token();
             }
             journal.awaitDurable(token);
             long deadline = System.nanoTime() + 30_000_000_000L;
@@ -169,9 +169,9 @@ class JournalTest {
 
     @Test
     void aTornLastRecordIsCutOffAndAppendsContinueAfterTheRest() throws IOException {
-        try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, r -> { })) {
-            journal.awaitDurable(journal.append(record(0, new byte[100])));
-            journal.awaitDurable(journal.append(record(1, new byte[100])));
+        try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, (r, where) -> { })) {
+            journal.awaitDurable(journal.append(record(0, new byte[100])).token());
+            journal.awaitDurable(journal.append(record(1, new byte[100])).token());
         }
         Path file;
         try (var files = Files.list(dir)) {
@@ -181,8 +181,8 @@ class JournalTest {
         int secondFrameAt = 4 + java.nio.ByteBuffer.wrap(bytes, 0, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt();
         bytes[secondFrameAt + 20] ^= 1; // the unacknowledged tail of a crash
         Files.write(file, bytes);
-        try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, r -> { })) {
-            journal.awaitDurable(journal.append(record(2, new byte[100])));
+        try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, (r, where) -> { })) {
+            journal.awaitDurable(journal.append(record(2, new byte[100])).token());
         }
         assertEquals(List.of(0L, 2L), replay().stream().map(JournalRecord::getSeq).toList());
     }
@@ -191,28 +191,28 @@ class JournalTest {
     void packedFilesAreReusedUnzeroedAndTheirOldFramesNeverReplay() throws IOException {
         Random random = new Random(7);
         byte[] small = new byte[100];
-        try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, r -> { })) {
+        try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, (r, where) -> { })) {
             long token = 0;
             for (int seq = 0; seq < 24; seq++) { // ~3 MiB of old frames
                 byte[] data = new byte[128 << 10];
                 random.nextBytes(data);
-                token = journal.append(record(seq, data));
+                token = journal.append(record(seq, data)).token();
             }
             journal.awaitDurable(token);
             journal.roll(24);
             journal.deleteUpTo(23);
             assertEquals(List.of(journalName(0) + ".spare", journalName(24)), fileNames());
 
-            journal.awaitDurable(journal.append(record(24, small)));
-            journal.awaitDurable(journal.append(record(25, small)));
+            journal.awaitDurable(journal.append(record(24, small)).token());
+            journal.awaitDurable(journal.append(record(25, small)).token());
             journal.roll(26);
             assertEquals(List.of(journalName(24), journalName(26)), fileNames(), "the spare became the next file");
             assertEquals(Journal.EXTENT_BYTES, Files.size(dir.resolve(journalName(26))));
-            journal.awaitDurable(journal.append(record(26, small)));
+            journal.awaitDurable(journal.append(record(26, small)).token());
 
             journal.deleteUpTo(25);
             journal.roll(27);
-            journal.awaitDurable(journal.append(record(27, small)));
+            journal.awaitDurable(journal.append(record(27, small)).token());
             assertEquals(List.of(journalName(26), journalName(27)), fileNames());
         }
         byte[] reused = Files.readAllBytes(dir.resolve(journalName(26)));

@@ -24,24 +24,44 @@ public final class ListeningLine {
      */
     public static int awaitPort(Process child, Pattern pattern, int portGroup, int seconds) {
         BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
-        CompletableFuture<Integer> port = CompletableFuture.supplyAsync(() -> {
+        // Its own thread, not the common pool: with 2 CPUs that pool has one worker, which anything
+        // else blocking in it would take from us.
+        CompletableFuture<Integer> port = new CompletableFuture<>();
+        Thread.ofPlatform().daemon().name("listening-line").start(() -> {
             try {
                 for (String line; (line = out.readLine()) != null; ) {
                     Matcher m = pattern.matcher(line);
                     if (m.find()) {
-                        Thread.ofPlatform().daemon().start(() -> drain(out));
-                        return Integer.parseInt(m.group(portGroup));
+                        port.complete(Integer.parseInt(m.group(portGroup)));
+                        drain(out);
+                        return;
                     }
                 }
-                return -1;
+                port.complete(-1);
             } catch (IOException e) {
-                return -1;
+                port.complete(-1);
             }
         });
         try {
             return port.get(seconds, TimeUnit.SECONDS);
         } catch (Exception e) {
             return -1;
+        }
+    }
+
+    /** What the child's threads are doing now ({@code jcmd Thread.print}), for a start that hangs. */
+    public static String threadDump(Process child) {
+        String jcmd = ProcessHandle.current().info().command().map(java -> java.replaceFirst("java$", "jcmd")).orElse("jcmd");
+        try {
+            Process p = new ProcessBuilder(jcmd, Long.toString(child.pid()), "Thread.print").redirectErrorStream(true).start();
+            String dump = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor(30, TimeUnit.SECONDS);
+            return dump;
+        } catch (IOException e) {
+            return "(no thread dump: " + e + ")";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "(no thread dump: interrupted)";
         }
     }
 

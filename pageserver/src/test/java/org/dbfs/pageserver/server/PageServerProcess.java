@@ -72,8 +72,9 @@ public final class PageServerProcess implements AutoCloseable {
         Process p = pb.start();
         int listening = ListeningLine.awaitPort(p, LISTENING, 2, 60);
         if (listening < 0) {
+            String threads = p.isAlive() ? ListeningLine.threadDump(p) : "(exited with " + p.exitValue() + ")";
             p.destroyForcibly();
-            throw new IOException("page server did not start; stderr:\n" + Files.readString(stderr));
+            throw new IOException("page server did not start; stderr:\n" + Files.readString(stderr) + "\nits threads:\n" + threads);
         }
         return new PageServerProcess(p, stderr, listening);
     }

@@ -10,6 +10,8 @@ import org.dbfs.bucket.objectstore.ObjectStoreUnavailableException;
 final class OutageObjectStore implements ObjectStore {
     private final ObjectStore bucket;
     volatile boolean down;
+    volatile String refuseWritesUnder; // writes of objects whose names start with this fail too
+
 
     OutageObjectStore(ObjectStore bucket) {
         this.bucket = bucket;
@@ -56,15 +58,23 @@ final class OutageObjectStore implements ObjectStore {
         return bucket.stat(key);
     }
 
+    private void checkWrite(String key) {
+        check();
+        String refused = refuseWritesUnder;
+        if (refused != null && key.startsWith(refused)) {
+            throw new ObjectStoreUnavailableException("writing " + key + " to " + describe() + " failed (test outage)");
+        }
+    }
+
     @Override
     public String put(String key, byte[] data) {
-        check();
+        checkWrite(key);
         return bucket.put(key, data);
     }
 
     @Override
     public String putIfAbsent(String key, byte[] data) {
-        check();
+        checkWrite(key);
         return bucket.putIfAbsent(key, data);
     }
 
