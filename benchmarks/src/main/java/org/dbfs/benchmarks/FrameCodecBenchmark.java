@@ -27,7 +27,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"})
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", LocalEngine.LMDB_ACCESS_1,
+        LocalEngine.LMDB_ACCESS_2, LocalEngine.LMDB_ACCESS_3, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"})
 public class FrameCodecBenchmark {
     /** heap: a PostgreSQL heap page a quarter full of rows, the rest zeros. random: incompressible. */
     @Param({"heap", "random"})

@@ -17,6 +17,11 @@ import org.dbfs.pgformat.RelTag;
 
 /** A {@link PageStore} on a local-directory bucket in a scratch directory, without the gRPC layer. */
 final class LocalEngine implements AutoCloseable {
+    /** What a JVM holding a page store needs for LMDB's binding (the version index), as bin/pageserver passes. */
+    static final String LMDB_ACCESS_1 = "--add-opens=java.base/java.nio=ALL-UNNAMED";
+    static final String LMDB_ACCESS_2 = "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED";
+    static final String LMDB_ACCESS_3 = "--sun-misc-unsafe-memory-access=allow";
+
     /** The key does not matter for speed; a real bucket's key comes from Argon2 at start only. */
     static final FrameCodec CODEC = FrameCodec.forKey(new byte[32]);
 

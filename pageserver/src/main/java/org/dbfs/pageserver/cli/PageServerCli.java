@@ -84,7 +84,7 @@ public final class PageServerCli implements Callable<Integer> {
 
     @Option(names = "--max-journal", paramLabel = "BYTES", description = "writes wait while more than this many bytes"
             + " of acknowledged writes wait to be packed in the journal, e.g. while the bucket is unreachable (default:"
-            + " 4 GiB or four times the heap, whichever is less)")
+            + " 4 GiB or twice the heap, whichever is less)")
     Long maxJournal;
 
     @Option(names = "--wal-log-hints", description = "the cluster runs with wal_log_hints = on or data checksums (redo then sets pd_lsn as PostgreSQL does)")

@@ -2,6 +2,7 @@ package org.dbfs.pageserver.store;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -101,7 +102,7 @@ public final class BlockIndex<K> {
         Blocks<K> blocks = pinned.computeIfAbsent(owner, Blocks::new);
         List<VersionList> candidates = new ArrayList<>((toBlock == 0 ? blocks.tailMap(fromBlock, true)
                 : blocks.subMap(fromBlock, true, toBlock, false)).values());
-        try (Txn<byte[]> txn = disk.read()) {
+        try (Txn<ByteBuffer> txn = disk.read()) {
             for (PackedVersions.Block<K> b : table.blocks(txn, blocks.owner, fromBlock, toBlock)) {
                 Version[] v = b.versions();
                 if (!v[v.length - 1].tombstone() && !blocks.containsKey(b.block())) {
@@ -124,7 +125,7 @@ public final class BlockIndex<K> {
     }
 
     /** At start, before any write: the versions a segment footer names. */
-    void loadPacked(Txn<byte[]> txn, K owner, long block, Version version) {
+    void loadPacked(Txn<ByteBuffer> txn, K owner, long block, Version version) {
         table.put(txn, owner, block, version);
     }
 
@@ -150,7 +151,7 @@ public final class BlockIndex<K> {
      * @param refs    versions of this index, each with the footer entry the segment holds for it
      */
     void packed(List<VersionRef> refs, List<SegmentEntry> entries, int segmentId, Lock commitLock) {
-        try (Txn<byte[]> txn = disk.write()) {
+        try (Txn<ByteBuffer> txn = disk.write()) {
             for (int i = 0; i < refs.size(); i++) {
                 VersionRef r = refs.get(i);
                 SegmentEntry e = entries.get(i);
@@ -219,7 +220,7 @@ public final class BlockIndex<K> {
         while (true) {
             List<BlockKey<K>> invalidate = new ArrayList<>();
             commitLock.lock();
-            try (Txn<byte[]> txn = disk.write()) {
+            try (Txn<ByteBuffer> txn = disk.write()) {
                 List<PackedVersions.Block<K>> batch = table.scan(txn, after, batchBlocks);
                 if (batch.isEmpty()) {
                     break;
@@ -255,7 +256,7 @@ public final class BlockIndex<K> {
 
     /** Visits every packed version (garbage collection's accounting); one snapshot of the disk. */
     void forEachPacked(PackedVisitor<K> visitor) {
-        try (Txn<byte[]> txn = disk.read()) {
+        try (Txn<ByteBuffer> txn = disk.read()) {
             PackedVersions.Block<K> after = null;
             while (true) {
                 List<PackedVersions.Block<K>> batch = table.scan(txn, after, 4096);
@@ -283,7 +284,7 @@ public final class BlockIndex<K> {
     void relocated(List<VersionRef> moved, List<SegmentEntry> entries, int toSegment, Lock commitLock) {
         List<BlockKey<K>> invalidate = new ArrayList<>(moved.size());
         commitLock.lock();
-        try (Txn<byte[]> txn = disk.write()) {
+        try (Txn<ByteBuffer> txn = disk.write()) {
             for (int i = 0; i < moved.size(); i++) {
                 VersionRef r = moved.get(i);
                 K owner = owner(r);

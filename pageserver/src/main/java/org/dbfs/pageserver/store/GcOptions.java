@@ -16,8 +16,10 @@ import java.time.Duration;
  */
 public record GcOptions(Duration retention, Duration interval, Duration grace, double rewriteBelowLive,
                         long maxRewriteBytes) {
+    /** A rewrite builds its segment in memory: at most 256 MiB or a sixteenth of the heap of it. */
     public static GcOptions defaults() {
-        return new GcOptions(Duration.ofHours(24), Duration.ofSeconds(60), Duration.ofSeconds(60), 0.5, 256L << 20);
+        return new GcOptions(Duration.ofHours(24), Duration.ofSeconds(60), Duration.ofSeconds(60), 0.5,
+                Math.min(256L << 20, Runtime.getRuntime().maxMemory() / 16));
     }
 
     public GcOptions withRetention(Duration window) {

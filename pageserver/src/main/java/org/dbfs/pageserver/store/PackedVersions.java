@@ -1,6 +1,8 @@
 package org.dbfs.pageserver.store;
 
 import java.io.IOException;
+import java.lang.ref.Reference;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,7 +14,6 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import org.dbfs.pgformat.RelTag;
-import org.lmdbjava.ByteArrayProxy;
 import org.lmdbjava.Cursor;
 import org.lmdbjava.Dbi;
 import org.lmdbjava.DbiFlags;
@@ -24,6 +25,9 @@ import org.lmdbjava.Txn;
 /**
  * Where every packed version lives: an LMDB environment in the cache directory, so that the heap
  * holds only unpacked versions and a bounded cache however large the database and its history grow.
+ *
+ * <p>Keys and values cross into LMDB as direct buffers this class holds for the length of each call
+ * (lmdbjava's byte-array proxy lets the garbage collector free its native copy while LMDB reads it).
  *
  * <p>It is derived state, rebuilt from the segment footers at every start (the bucket is the
  * truth), so it is opened without fsync and its directory is wiped first. Only the packer's thread
@@ -37,13 +41,13 @@ final class PackedVersions implements AutoCloseable {
     private static final long MAP_SIZE = 1L << 40; // address space only: the file grows with use
     private static final int VALUE_BYTES = 25;
 
-    private final Env<byte[]> env;
-    private final ConcurrentLinkedQueue<Txn<byte[]>> idleReaders = new ConcurrentLinkedQueue<>();
+    private final Env<ByteBuffer> env;
+    private final ConcurrentLinkedQueue<Txn<ByteBuffer>> idleReaders = new ConcurrentLinkedQueue<>();
     // A read still running when the environment closes would touch unmapped memory: close waits for it.
     private final ReentrantReadWriteLock open = new ReentrantReadWriteLock();
     private boolean closed; // guarded by open
 
-    private PackedVersions(Env<byte[]> env) {
+    private PackedVersions(Env<ByteBuffer> env) {
         this.env = env;
     }
 
@@ -56,7 +60,7 @@ final class PackedVersions implements AutoCloseable {
             }
         }
         Files.createDirectories(dir);
-        Env<byte[]> env = Env.create(ByteArrayProxy.PROXY_BA).setMapSize(MAP_SIZE).setMaxDbs(2).setMaxReaders(4096)
+        Env<ByteBuffer> env = Env.create().setMapSize(MAP_SIZE).setMaxDbs(2).setMaxReaders(4096)
                 .open(dir.toFile(), EnvFlags.MDB_NOSYNC, EnvFlags.MDB_NOMETASYNC, EnvFlags.MDB_NOTLS);
         return new PackedVersions(env);
     }
@@ -65,11 +69,11 @@ final class PackedVersions implements AutoCloseable {
         return new Table<>(env.openDbi(name, DbiFlags.MDB_CREATE), codec);
     }
 
-    Txn<byte[]> write() {
+    Txn<ByteBuffer> write() {
         return env.txnWrite();
     }
 
-    Txn<byte[]> read() {
+    Txn<ByteBuffer> read() {
         return env.txnRead();
     }
 
@@ -77,13 +81,13 @@ final class PackedVersions implements AutoCloseable {
      * Runs {@code body} in a read transaction taken from a pool of reset ones: renewing one costs
      * less than a new one, and lookups on the read path are frequent.
      */
-    <T> T withRead(Function<Txn<byte[]>, T> body) {
+    <T> T withRead(Function<Txn<ByteBuffer>, T> body) {
         open.readLock().lock();
         try {
             if (closed) {
                 throw new IllegalStateException("the page store is closed");
             }
-            Txn<byte[]> txn = idleReaders.poll();
+            Txn<ByteBuffer> txn = idleReaders.poll();
             if (txn == null) {
                 txn = env.txnRead();
             } else {
@@ -108,7 +112,7 @@ final class PackedVersions implements AutoCloseable {
                 return;
             }
             closed = true;
-            for (Txn<byte[]> txn; (txn = idleReaders.poll()) != null; ) {
+            for (Txn<ByteBuffer> txn; (txn = idleReaders.poll()) != null; ) {
                 txn.close();
             }
             env.close();
@@ -131,10 +135,10 @@ final class PackedVersions implements AutoCloseable {
 
     /** The versions of one kind of owner. */
     final class Table<K> {
-        private final Dbi<byte[]> dbi;
+        private final Dbi<ByteBuffer> dbi;
         private final OwnerCodec<K> codec;
 
-        private Table(Dbi<byte[]> dbi, OwnerCodec<K> codec) {
+        private Table(Dbi<ByteBuffer> dbi, OwnerCodec<K> codec) {
             this.dbi = dbi;
             this.codec = codec;
         }
@@ -144,45 +148,64 @@ final class PackedVersions implements AutoCloseable {
             return withRead(txn -> versions(txn, owner, block));
         }
 
-        Version[] versions(Txn<byte[]> txn, K owner, long block) {
+        Version[] versions(Txn<ByteBuffer> txn, K owner, long block) {
             byte[] from = key(owner, block, 0);
             List<Version> out = null;
-            try (Cursor<byte[]> c = dbi.openCursor(txn)) {
-                for (boolean ok = c.get(from, GetOp.MDB_SET_RANGE); ok && sameBlock(c.key(), from); ok = c.next()) {
+            ByteBuffer seek = direct(from);
+            try (Cursor<ByteBuffer> c = dbi.openCursor(txn)) {
+                for (boolean ok = c.get(seek, GetOp.MDB_SET_RANGE); ok; ok = c.next()) {
+                    byte[] k = bytes(c.key());
+                    if (!sameBlock(k, from)) {
+                        break;
+                    }
                     if (out == null) {
                         out = new ArrayList<>(4);
                     }
-                    out.add(version(c.key(), c.val()));
+                    out.add(version(k, bytes(c.val())));
                 }
+            } finally {
+                Reference.reachabilityFence(seek);
             }
             return out == null ? null : out.toArray(new Version[0]);
         }
 
-        void put(Txn<byte[]> txn, K owner, long block, Version v) {
-            dbi.put(txn, key(owner, block, v.seq()), value(v));
+        void put(Txn<ByteBuffer> txn, K owner, long block, Version v) {
+            ByteBuffer k = direct(key(owner, block, v.seq()));
+            ByteBuffer val = direct(value(v));
+            dbi.put(txn, k, val);
+            Reference.reachabilityFence(k);
+            Reference.reachabilityFence(val);
         }
 
-        void delete(Txn<byte[]> txn, K owner, long block, long seq) {
-            dbi.delete(txn, key(owner, block, seq));
+        void delete(Txn<ByteBuffer> txn, K owner, long block, long seq) {
+            ByteBuffer k = direct(key(owner, block, seq));
+            dbi.delete(txn, k);
+            Reference.reachabilityFence(k);
         }
 
         /** The version stored under (owner, block, seq), or null. */
-        Version get(Txn<byte[]> txn, K owner, long block, long seq) {
+        Version get(Txn<ByteBuffer> txn, K owner, long block, long seq) {
             byte[] key = key(owner, block, seq);
-            byte[] value = dbi.get(txn, key);
-            return value == null ? null : version(key, value);
+            ByteBuffer k = direct(key);
+            ByteBuffer value = dbi.get(txn, k);
+            Reference.reachabilityFence(k);
+            return value == null ? null : version(key, bytes(value));
         }
 
         /** The blocks of {@code owner} in [fromBlock, toBlock) (toBlock 0 = no bound), in block order. */
-        List<Block<K>> blocks(Txn<byte[]> txn, K owner, long fromBlock, long toBlock) {
+        List<Block<K>> blocks(Txn<ByteBuffer> txn, K owner, long fromBlock, long toBlock) {
             List<Block<K>> out = new ArrayList<>();
             byte[] from = key(owner, fromBlock, 0);
             int ownerBytes = codec.bytes();
-            try (Cursor<byte[]> c = dbi.openCursor(txn)) {
+            ByteBuffer seek = direct(from);
+            try (Cursor<ByteBuffer> c = dbi.openCursor(txn)) {
                 long block = -1;
                 List<Version> versions = new ArrayList<>();
-                for (boolean ok = c.get(from, GetOp.MDB_SET_RANGE); ok && samePrefix(c.key(), from, ownerBytes); ok = c.next()) {
-                    byte[] k = c.key();
+                for (boolean ok = c.get(seek, GetOp.MDB_SET_RANGE); ok; ok = c.next()) {
+                    byte[] k = bytes(c.key());
+                    if (!samePrefix(k, from, ownerBytes)) {
+                        break;
+                    }
                     long b = readLong(k, ownerBytes);
                     if (toBlock != 0 && Long.compareUnsigned(b, toBlock) >= 0) {
                         break;
@@ -192,11 +215,13 @@ final class PackedVersions implements AutoCloseable {
                         versions.clear();
                     }
                     block = b;
-                    versions.add(version(k, c.val()));
+                    versions.add(version(k, bytes(c.val())));
                 }
                 if (!versions.isEmpty()) {
                     out.add(new Block<>(owner, block, versions.toArray(new Version[0])));
                 }
+            } finally {
+                Reference.reachabilityFence(seek);
             }
             return out;
         }
@@ -205,19 +230,21 @@ final class PackedVersions implements AutoCloseable {
          * Up to {@code maxBlocks} whole blocks starting at the first key after {@code after} (null =
          * from the start), in key order; an empty list at the end.
          */
-        List<Block<K>> scan(Txn<byte[]> txn, Block<K> after, int maxBlocks) {
+        List<Block<K>> scan(Txn<ByteBuffer> txn, Block<K> after, int maxBlocks) {
             List<Block<K>> out = new ArrayList<>();
-            byte[] from = after == null ? new byte[0] : key(after.owner(), after.block(), -1L);
+            byte[] from = after == null ? null : key(after.owner(), after.block(), -1L);
+            ByteBuffer seek = from == null ? null : direct(from);
             int prefix = codec.bytes() + 8;
-            try (Cursor<byte[]> c = dbi.openCursor(txn)) {
-                boolean ok = after == null ? c.first() : c.get(from, GetOp.MDB_SET_RANGE);
-                if (ok && after != null && sameBlock(c.key(), from)) {
-                    ok = c.next(); // the seq -1 key itself, which no version has
-                }
+            try (Cursor<ByteBuffer> c = dbi.openCursor(txn)) {
+                boolean ok = seek == null ? c.first() : c.get(seek, GetOp.MDB_SET_RANGE);
                 byte[] blockKey = null;
                 List<Version> versions = new ArrayList<>();
                 while (ok) {
-                    byte[] k = c.key();
+                    byte[] k = bytes(c.key());
+                    if (from != null && sameBlock(k, from) && readLong(k, prefix) == -1L) {
+                        ok = c.next(); // the seq -1 key itself, which no version has
+                        continue;
+                    }
                     if (blockKey == null || !samePrefix(k, blockKey, prefix)) {
                         if (blockKey != null) {
                             out.add(block(blockKey, versions));
@@ -228,12 +255,14 @@ final class PackedVersions implements AutoCloseable {
                         }
                         blockKey = k;
                     }
-                    versions.add(version(k, c.val()));
+                    versions.add(version(k, bytes(c.val())));
                     ok = c.next();
                 }
                 if (blockKey != null) {
                     out.add(block(blockKey, versions));
                 }
+            } finally {
+                Reference.reachabilityFence(seek);
             }
             return out;
         }
@@ -277,6 +306,21 @@ final class PackedVersions implements AutoCloseable {
             value[24] = (byte) (v.tombstone() ? 1 : 0);
             return value;
         }
+    }
+
+    /**
+     * A direct copy of {@code b} for LMDB to read. The caller keeps it reachable until LMDB is done
+     * with it ({@link Reference#reachabilityFence}): its memory goes with it.
+     */
+    static ByteBuffer direct(byte[] b) {
+        return ByteBuffer.allocateDirect(b.length).put(b).flip();
+    }
+
+    /** A copy of what LMDB returned: its buffers point into the map and live only as long as the transaction. */
+    static byte[] bytes(ByteBuffer b) {
+        byte[] out = new byte[b.remaining()];
+        b.duplicate().get(out);
+        return out;
     }
 
     static boolean samePrefix(byte[] a, byte[] b, int n) {

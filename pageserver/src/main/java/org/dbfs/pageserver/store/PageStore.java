@@ -6,6 +6,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -15,9 +16,9 @@ import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.InstantSource;
-import java.util.HashMap;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -118,8 +119,9 @@ public final class PageStore implements AutoCloseable {
         this.packedVersions = PackedVersions.create(options.versionIndexDir());
         this.recentWrites = Caffeine.newBuilder().maximumWeight(options.recentWriteBytes())
                 .weigher((JournalSlot k, byte[] v) -> v.length).build();
-        // A pack holds its data in memory: two pack thresholds at most, so a normal pack is one chunk.
-        this.cuts = new PackCuts(options.packBytes() > Long.MAX_VALUE / 2 ? Long.MAX_VALUE : 2 * options.packBytes());
+        // A pack holds its data in memory: one and a half pack thresholds at most, so a normal pack
+        // (started once the threshold is passed) is one chunk.
+        this.cuts = new PackCuts(options.packBytes() > Long.MAX_VALUE / 2 ? Long.MAX_VALUE : options.packBytes() * 3 / 2);
         this.pages = new BlockIndex<>(packedVersions, "pages", PackedVersions.RELATIONS, false, unpackedBytes,
                 options.cachedIndexBlocks());
         this.fileBlocks = new BlockIndex<>(packedVersions, "file-blocks", PackedVersions.INODES, true, unpackedBytes,
@@ -286,7 +288,7 @@ public final class PageStore implements AutoCloseable {
 
     /** Puts a segment's versions into the version index; returns how many. */
     private int loadSegment(int id) {
-        try (Txn<byte[]> txn = packedVersions.write()) {
+        try (Txn<ByteBuffer> txn = packedVersions.write()) {
             List<SegmentEntry> entries = segments.loadFooter(id).getEntriesList();
             for (SegmentEntry e : entries) {
                 Version v = e.getTombstone() ? new Version(Version.NO_LSN, e.getSeq(), null, id, 0, 0, true)
@@ -610,25 +612,31 @@ public final class PageStore implements AutoCloseable {
         return data;
     }
 
-    /** The data of unpacked versions, for the packer: each journal record read back once. */
+    /**
+     * The data of unpacked versions, for the packer: from the cache of recent writes, else read back
+     * from the journal in journal order, one record at a time, so that a pack holds its own data and
+     * one record, not every record it touches.
+     */
     byte[][] unpackedData(List<VersionRef> refs) throws IOException {
         byte[][] out = new byte[refs.size()][];
-        Map<Journal.Location, JournalRecord> records = new HashMap<>();
+        List<Integer> misses = new ArrayList<>();
         for (int i = 0; i < refs.size(); i++) {
             JournalSlot slot = refs.get(i).version().unpacked();
-            if (slot == null) {
-                continue; // a tombstone
+            if (slot != null && (out[i] = recentWrites.getIfPresent(slot)) == null) {
+                misses.add(i);
             }
-            byte[] data = recentWrites.getIfPresent(slot);
-            if (data == null) {
-                JournalRecord r = records.get(slot.where());
-                if (r == null) {
-                    r = journal.read(slot.where());
-                    records.put(slot.where(), r);
-                }
-                data = dataOf(r, slot);
+        }
+        misses.sort(Comparator.comparing((Integer i) -> refs.get(i).version().unpacked().where().file())
+                .thenComparingLong(i -> refs.get(i).version().unpacked().where().position()));
+        JournalRecord record = null;
+        Journal.Location at = null;
+        for (int i : misses) {
+            JournalSlot slot = refs.get(i).version().unpacked();
+            if (!slot.where().equals(at)) {
+                at = slot.where();
+                record = journal.read(at);
             }
-            out[i] = data;
+            out[i] = dataOf(record, slot);
         }
         return out;
     }

@@ -32,8 +32,8 @@ public record StoreOptions(Path cacheDir, long packBytes, Duration packInterval,
     /**
      * Sized from the heap where the heap holds them: opened frames 512 MiB or an eighth of the heap;
      * unpacked writes (on disk in the journal, a ~200-byte version entry each in memory) at most
-     * 4 GiB or four times the heap, packed every 64 MiB or sixteenth of the heap (a pack holds its
-     * data in memory), the latest 256 MiB or sixteenth of the heap of them kept in memory; the
+     * 4 GiB or twice the heap, packed every 64 MiB or sixteenth of the heap (a pack holds its
+     * data in memory, one and a half of these at most), the latest 256 MiB or sixteenth of the heap of them kept in memory; the
      * version index caches one block per 4 KiB of heap (a cached block costs about 150 bytes).
      */
     public static StoreOptions defaults(Path cacheDir) {
@@ -41,7 +41,7 @@ public record StoreOptions(Path cacheDir, long packBytes, Duration packInterval,
         return new StoreOptions(cacheDir, Math.min(64L << 20, heap / 16), Duration.ofSeconds(30),
                 Math.min(512L << 20, heap / 8), 128L << 20,
                 Duration.ofSeconds(30), false, Duration.ofSeconds(60), GcOptions.defaults(),
-                Math.min(4L << 30, heap * 4), Math.max(4096, heap / 4096), Math.min(256L << 20, heap / 16));
+                Math.min(4L << 30, heap * 2), Math.max(4096, heap / 4096), Math.min(256L << 20, heap / 16));
     }
 
     public StoreOptions withGc(GcOptions policy) {

@@ -45,7 +45,8 @@ public final class PageServerProcess implements AutoCloseable {
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add("--enable-native-access=ALL-UNNAMED");
-        cmd.add("--sun-misc-unsafe-memory-access=allow");
+        cmd.addAll(List.of("--add-opens", "java.base/java.nio=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
+                "--sun-misc-unsafe-memory-access=allow")); // lmdbjava, as bin/pageserver
         cmd.add(PageServerCli.class.getName());
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd);

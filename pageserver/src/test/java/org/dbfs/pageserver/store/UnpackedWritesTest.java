@@ -9,47 +9,25 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.dbfs.bucket.BucketLayout;
-import org.dbfs.bucket.objectstore.ObjectStores;
 import org.dbfs.pageserver.format.JournalRecord;
 import org.dbfs.pageserver.format.PageVersionRecord;
 import org.dbfs.pgformat.RelTag;
 import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;
 import org.dbfs.protocol.pageserver.v1.NodeType;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Unpacked writes live in the journal, not in memory: reads get them back from there, and after an
  * outage the packer moves them into the bucket a bounded chunk at a time, the namespace with the
  * last chunk. A crash between chunks loses nothing.
  */
-class UnpackedWritesTest {
+class UnpackedWritesTest extends StoreTestBase {
     static final RelTag REL = new RelTag(1663, 5, 16400, 0);
     static final int BLOCKS = 200;
-    static final long PACK_BYTES = 64 << 10; // chunks of two of these: 16 pages
-
-    @TempDir
-    Path tmp;
-    OutageObjectStore bucket;
-    PageStore store;
-
-    @AfterEach
-    void close() throws IOException {
-        if (store != null) {
-            store.close();
-        }
-        if (bucket != null) {
-            bucket.close();
-        }
-    }
+    static final long PACK_BYTES = 64 << 10; // chunks of one and a half of these: 12 pages
 
     void open(Path cacheDir) throws IOException {
-        if (bucket == null) {
-            bucket = new OutageObjectStore(ObjectStores.open(tmp.resolve("bucket").toString(), null));
-        }
-        store = PageStore.open(bucket, PageStoreTest.CODEC, StoreOptions.defaults(cacheDir)
-                .withPacking(PACK_BYTES, Duration.ofDays(1)).withRecentWriteBytes(0));
+        open(StoreOptions.defaults(cacheDir).withPacking(PACK_BYTES, Duration.ofDays(1)).withRecentWriteBytes(0));
     }
 
     void write(int block, String marker) throws IOException {

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,44 +13,20 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
-import org.dbfs.bucket.objectstore.ObjectStore;
-import org.dbfs.bucket.objectstore.ObjectStores;
 import org.dbfs.pageserver.format.JournalRecord;
 import org.dbfs.pageserver.format.PageVersionRecord;
 import org.dbfs.pgformat.RelTag;
 import org.dbfs.protocol.pageserver.RelTagMessages;
 import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;
 import org.dbfs.protocol.pageserver.v1.NodeType;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The version index keeps packed versions on disk: the heap holds the blocks waiting to be packed
  * and a bounded cache, and reads stay exact while the packer and garbage collection move versions.
  */
-class VersionIndexTest {
+class VersionIndexTest extends StoreTestBase {
     static final RelTag REL = new RelTag(1663, 5, 16384, 0);
-
-    @TempDir
-    Path tmp;
-    ObjectStore bucket;
-    PageStore store;
-
-    @AfterEach
-    void close() throws IOException {
-        if (store != null) {
-            store.close();
-        }
-        if (bucket != null) {
-            bucket.close();
-        }
-    }
-
-    void open(StoreOptions options) throws IOException {
-        bucket = ObjectStores.open(tmp.resolve("bucket").toString(), null);
-        store = PageStore.open(bucket, PageStoreTest.CODEC, options);
-    }
 
     /** Writes one version of each block in [from, to) at {@code lsn}, in records of 64 pages. */
     void writeBlocks(int from, int to, long lsn) throws IOException {
