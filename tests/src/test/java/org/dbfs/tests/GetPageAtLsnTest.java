@@ -71,9 +71,7 @@ class GetPageAtLsnTest {
                     run(primary, "CREATE EXTENSION pageinspect");
                     primary.pgbench(work, "-i", "-s", "2", "-q");
                     Path standbyData = work.resolve("standby");
-                    PostgresCluster.run(List.of(PostgresCluster.BIN.resolve("pg_basebackup").toString(), "-h", "127.0.0.1",
-                            "-p", Integer.toString(primary.port()), "-U", "postgres", "-D", standbyData.toString(),
-                            "-X", "stream", "-c", "fast", "-R"), work.resolve("basebackup.log"), 600);
+                    primary.baseBackup(standbyData, work.resolve("basebackup.log"), "-R");
                     primary.pgbench(work, "-c", "4", "-T", "4");
                     run(primary, "CHECKPOINT");
                     primary.pgbench(work, "-c", "4", "-T", "4");
@@ -98,21 +96,11 @@ class GetPageAtLsnTest {
     }
 
     private static PostgresCluster startStandbyPausedAt(Path data, Path work, long x) throws Exception {
-        Path conf = work.resolve("standby.conf.add");
-        int port = PostgresCluster.freePort();
-        Files.writeString(conf, "\n# the standby of GetPageAtLsnTest\nport = " + port + "\n"
-                + "recovery_target_lsn = '" + Lsn.format(x) + "'\n"
+        PostgresCluster standby = PostgresCluster.standby(data, work.resolve("standby-work"),
+                "recovery_target_lsn = '" + Lsn.format(x) + "'\n"
                 + "recovery_target_inclusive = off\n"
                 + "recovery_target_action = 'pause'\n"
                 + "hot_standby = on\n");
-        PostgresCluster.chownToPostgres(conf);
-        PostgresCluster.run(List.of("sh", "-c", "cat '" + conf + "' >> '" + data.resolve("postgresql.conf") + "'"),
-                work.resolve("standby-conf.log"), 60);
-        Path standbyWork = Files.createDirectories(work.resolve("standby-work"));
-        Files.createDirectories(standbyWork.resolve("sock"));
-        PostgresCluster.chownToPostgres(standbyWork);
-        PostgresCluster.chownToPostgres(standbyWork.resolve("sock"));
-        PostgresCluster standby = PostgresCluster.existing(data, standbyWork);
         standby.start();
         await("the standby to pause at " + fmt(x), 120, () -> {
             try {

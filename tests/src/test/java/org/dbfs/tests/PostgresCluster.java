@@ -58,12 +58,39 @@ public final class PostgresCluster implements AutoCloseable {
         for (Path f : confFiles) {
             conf.append(Files.readString(f)).append('\n');
         }
-        Path confPath = dataDir.resolve("postgresql.conf");
-        Path staging = workDir.resolve("postgresql.conf.add");
-        Files.writeString(staging, conf.toString(), StandardCharsets.UTF_8);
-        chownToPostgres(staging);
-        run(List.of("sh", "-c", "cat '" + staging + "' >> '" + confPath + "'"), workDir.resolve("conf.log"), 60);
+        appendToConf(dataDir, workDir, conf.toString());
         return new PostgresCluster(dataDir, socketDir, workDir.resolve("postgres.log"), port);
+    }
+
+    /** pg_basebackup of this cluster into {@code dataDir} (fast checkpoint, WAL streamed alongside) plus {@code extraArgs}. */
+    public void baseBackup(Path dataDir, Path log, String... extraArgs) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(BIN.resolve("pg_basebackup").toString(), "-h", "127.0.0.1",
+                "-p", Integer.toString(port), "-U", "postgres", "-D", dataDir.toString(), "-X", "stream", "-c", "fast"));
+        cmd.addAll(List.of(extraArgs));
+        run(cmd, log, 600);
+    }
+
+    /**
+     * A {@link #baseBackup} made a standby (standby.signal) on a free port and its own socket
+     * directory under {@code workDir}, with {@code settings} appended to its postgresql.conf; not started.
+     */
+    public static PostgresCluster standby(Path dataDir, Path workDir, String settings) throws IOException, InterruptedException {
+        Files.createDirectories(workDir.resolve("sock"));
+        chownToPostgres(workDir);
+        chownToPostgres(workDir.resolve("sock"));
+        appendToConf(dataDir, workDir, "\n# added by the DbFS test harness for a standby\nport = " + freePort() + "\n"
+                + "unix_socket_directories = '" + workDir.resolve("sock") + "'\n" + settings);
+        run(List.of("touch", dataDir.resolve("standby.signal").toString()), workDir.resolve("standby-signal.log"), 60);
+        return existing(dataDir, workDir);
+    }
+
+    /** Appends {@code text} to the postgresql.conf of {@code dataDir} as the postgres user, who owns the data directory. */
+    private static void appendToConf(Path dataDir, Path workDir, String text) throws IOException, InterruptedException {
+        Path staging = workDir.resolve("postgresql.conf.add");
+        Files.writeString(staging, text, StandardCharsets.UTF_8);
+        chownToPostgres(staging);
+        run(List.of("sh", "-c", "cat '" + staging + "' >> '" + dataDir.resolve("postgresql.conf") + "'"),
+                workDir.resolve("conf.log"), 60);
     }
 
     /** Uses an existing data directory (after a restart of the storage underneath, say). */

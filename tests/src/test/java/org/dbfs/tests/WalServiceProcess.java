@@ -33,12 +33,17 @@ final class WalServiceProcess implements AutoCloseable {
         this.port = port;
     }
 
+    /** The java command line of {@code walservice} over {@code classPath}, with bin/walservice's JVM options. */
+    static List<String> javaCommand(String classPath) {
+        return List.of(ProcessHandle.current().info().command().orElse("java"),
+                "-cp", classPath, "--enable-native-access=ALL-UNNAMED",
+                "--add-opens", "java.base/java.nio=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
+                "--sun-misc-unsafe-memory-access=allow", WalServiceCli.class.getName());
+    }
+
     /** The child process for {@code args}, its stderr (the service's log) to {@code log}. */
     static Process spawn(List<String> args, String passphrase, Path log) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-                "-cp", System.getProperty("java.class.path"), "--enable-native-access=ALL-UNNAMED",
-                "--add-opens", "java.base/java.nio=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
-                WalServiceCli.class.getName()));
+        List<String> cmd = new ArrayList<>(javaCommand(System.getProperty("java.class.path")));
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().put("DBFS_PASSPHRASE", passphrase);

@@ -3,6 +3,7 @@ package org.dbfs.bucket.crypto;
 import java.util.Arrays;
 import java.util.Optional;
 import org.dbfs.bucket.objectstore.ObjectStore;
+import org.dbfs.bucket.objectstore.ObjectStoreException;
 import org.dbfs.bucket.objectstore.PreconditionFailedException;
 
 /**
@@ -53,6 +54,22 @@ public final class BucketKeys {
         } finally {
             Arrays.fill(key, (byte) 0);
         }
+    }
+
+    /**
+     * As {@link #openOrCreate(ObjectStore, char[])}, but for readers that must not create a bucket:
+     * a bucket without a key object is an error (not a DbFS bucket, or a wrong URL).
+     *
+     * @throws ObjectStoreException if the bucket has no key object; nothing is written
+     */
+    public static FrameCodec openExisting(ObjectStore store, char[] passphrase) {
+        if (passphrase == null || passphrase.length == 0) {
+            throw new IllegalArgumentException("the passphrase is empty. Give a non-empty passphrase"
+                    + " (--passphrase-file FILE or DBFS_PASSPHRASE).");
+        }
+        return open(store, store.getVersioned(OBJECT_NAME).orElseThrow(() -> new ObjectStoreException("bucket "
+                + store.describe() + " has no " + OBJECT_NAME + " object: it is not a DbFS bucket, or the URL is wrong."
+                + " Nothing was created.")).data(), passphrase);
     }
 
     private static FrameCodec open(ObjectStore store, byte[] keyObject, char[] passphrase) {

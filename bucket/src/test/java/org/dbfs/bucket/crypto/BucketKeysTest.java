@@ -38,6 +38,18 @@ class BucketKeysTest {
     }
 
     @Test
+    void aReaderNeverCreatesABucket() {
+        org.dbfs.bucket.objectstore.ObjectStoreException e = assertThrows(org.dbfs.bucket.objectstore.ObjectStoreException.class,
+                () -> BucketKeys.openExisting(store, PASSPHRASE.clone()));
+        assertTrue(e.getMessage().contains("not a DbFS bucket"), e.getMessage());
+        assertTrue(store.snapshot().isEmpty(), "nothing was written: " + store.snapshot().keySet());
+
+        FrameCodec created = BucketKeys.openOrCreate(store, PASSPHRASE.clone());
+        FrameCodec opened = BucketKeys.openExisting(store, PASSPHRASE.clone());
+        assertArrayEquals(PAGE, opened.open(created.seal(PAGE, AD), AD, "manifest @ 0"));
+    }
+
+    @Test
     void wrongPassphraseChangesNothing() {
         BucketKeys.openOrCreate(store, PASSPHRASE);
         Map<String, byte[]> before = store.snapshot();

@@ -21,7 +21,7 @@ final class ArchiveAccess implements AutoCloseable {
         this.store = bucket.open();
         try {
             store.checkReachable();
-            this.reader = new ArchiveReader(store, BucketKeys.openOrCreate(store, bucket.passphrase()), PrimaryInfo.SUPPORTED_TIMELINE);
+            this.reader = new ArchiveReader(store, BucketKeys.openExisting(store, bucket.passphrase()), PrimaryInfo.SUPPORTED_TIMELINE);
             this.catalog = reader.catalog();
         } catch (RuntimeException e) {
             store.close();
@@ -38,12 +38,17 @@ final class ArchiveAccess implements AutoCloseable {
     WalReader reader(long start, long end, int segmentSize) {
         long[] missing = catalog.firstMissing(start, end);
         if (missing != null) {
-            throw new WalNotAvailableException("the archive in " + store.describe() + " has no WAL for "
+            throw new WalNotAvailableException("the archive in " + describe() + " has no WAL for "
                     + Lsn.format(missing[0]) + ".." + Lsn.format(missing[1]) + " (it holds "
                     + (catalog.isEmpty() ? "nothing" : Lsn.format(catalog.start()) + ".." + Lsn.format(catalog.end()))
                     + (catalog.discontinuities().isEmpty() ? "" : ", with " + catalog.discontinuities()) + ")");
         }
         return WalReader.findFirstRecord(new ArchiveWalSource(reader, catalog, end), start, segmentSize, 0);
+    }
+
+    /** The bucket, for messages. */
+    String describe() {
+        return store.describe();
     }
 
     @Override

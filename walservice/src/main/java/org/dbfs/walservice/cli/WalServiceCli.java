@@ -24,11 +24,12 @@ import picocli.CommandLine;
  * server's: 2 wrong passphrase, 3 bucket unreachable, 4 corrupt, 5 local I/O, 6 primary refused.
  * The per-page index is built by default ({@code --no-index} turns it off).
  *
- * <p>Subcommands: {@code waldump} ({@link WalDumpCommand}) and {@code page-history}
- * ({@link PageHistoryCommand}). The service's options are checked in {@link #call()} rather than
- * declared required, since picocli would otherwise demand them of the subcommands too.
+ * <p>Subcommands: {@code waldump} ({@link WalDumpCommand}), {@code page-history}
+ * ({@link PageHistoryCommand}) and {@code restore} ({@link RestoreCommand}, PostgreSQL's
+ * restore_command). The service's options are checked in {@link #call()} rather than declared
+ * required, since picocli would otherwise demand them of the subcommands too.
  */
-@Command(name = "walservice", mixinStandardHelpOptions = true, subcommands = {WalDumpCommand.class, PageHistoryCommand.class},
+@Command(name = "walservice", mixinStandardHelpOptions = true, subcommands = {WalDumpCommand.class, PageHistoryCommand.class, RestoreCommand.class},
         description = "Streams WAL from a PostgreSQL 15 primary as its synchronous standby, keeps it durable,"
                 + " archives it encrypted to a bucket and serves it over gRPC.")
 public final class WalServiceCli implements Callable<Integer> {
@@ -98,9 +99,14 @@ public final class WalServiceCli implements Callable<Integer> {
         RequiredOptions.require(spec, value, option);
     }
 
-    public static void main(String[] args) {
+    /** The command line main runs: the service and its subcommands, failures mapped to {@link ExitCodes}. */
+    static CommandLine commandLine() {
         CommandLine cmd = new CommandLine(new WalServiceCli());
         cmd.setExecutionExceptionHandler((e, commandLine, parseResult) -> ExitCodes.of("walservice", e));
-        System.exit(cmd.execute(args));
+        return cmd;
+    }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
     }
 }

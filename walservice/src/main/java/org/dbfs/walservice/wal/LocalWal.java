@@ -89,7 +89,7 @@ public final class LocalWal implements AutoCloseable {
             unsynced.add(current);
         }
         if (createdFiles) {
-            PositionFile.fsyncDirectory(dir);
+            DurableFiles.fsyncDirectory(dir);
             createdFiles = false;
         }
         return writeLsn;

@@ -2,12 +2,9 @@ package org.dbfs.walservice.wal;
 
 import java.io.IOException;
 import java.io.StringReader;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 import java.util.Properties;
 import org.dbfs.pgformat.wal.Lsn;
@@ -15,8 +12,8 @@ import org.dbfs.pgformat.wal.Lsn;
 /**
  * The durable position file ({@value #NAME} in the data directory): written only after the WAL up
  * to {@code flushed_lsn} was fsynced, and replaced atomically (temp file, fsync, rename, fsync of
- * the directory, as Kafka's CheckpointFile does), so after a crash it holds either the old or the
- * new position, never a torn one. It carries no checksum on purpose: the rename makes it all or
+ * the directory: {@link DurableFiles#replace}), so after a crash it holds either the old or the new
+ * position, never a torn one. It carries no checksum on purpose: the rename makes it all or
  * nothing, and it is small text an operator can read.
  *
  * <pre>
@@ -31,11 +28,9 @@ public final class PositionFile {
     public static final String NAME = "walservice.position";
 
     private final Path file;
-    private final Path temp;
 
     public PositionFile(Path dataDir) {
         this.file = dataDir.resolve(NAME);
-        this.temp = dataDir.resolve(NAME + ".tmp");
     }
 
     public Optional<DurablePosition> load() throws IOException {
@@ -63,20 +58,7 @@ public final class PositionFile {
                 + "wal_segment_size=" + pos.segmentSize() + "\n"
                 + "start_lsn=" + Lsn.format(pos.startLsn()) + "\n"
                 + "flushed_lsn=" + Lsn.format(pos.flushedLsn()) + "\n";
-        try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            ch.write(java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
-            ch.force(true);
-        }
-        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        fsyncDirectory(file.getParent());
-    }
-
-    /** Makes a rename or a file creation in {@code dir} durable. */
-    public static void fsyncDirectory(Path dir) throws IOException {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        }
+        DurableFiles.replace(file, text.getBytes(StandardCharsets.UTF_8));
     }
 
     private String required(Properties p, String key) {
