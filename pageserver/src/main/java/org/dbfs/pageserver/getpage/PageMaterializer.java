@@ -10,6 +10,7 @@ import org.dbfs.pgformat.RelTag;
 import org.dbfs.pgformat.page.Page;
 import org.dbfs.pgformat.redo.BlockAction;
 import org.dbfs.pgformat.redo.RedoEngine;
+import org.dbfs.pgformat.redo.SmgrTruncate;
 import org.dbfs.pgformat.redo.VisibilityMap;
 import org.dbfs.pgformat.wal.DecodedRecord;
 import org.dbfs.pgformat.wal.Lsn;
@@ -29,8 +30,9 @@ import org.dbfs.protocol.pageserver.v1.PageBase;
  * pd_lsn, even after the LSN asked for. A WAL base is therefore preferred for them, however old,
  * and a stored version used only when the indexed WAL has none.
  *
- * <p>Not handled yet: SMGR TRUNCATE (a block truncated away and not re-extended still materializes
- * as its last version) and FSM pages (they are not WAL-logged beyond full-page images).
+ * <p>SMGR TRUNCATE clears the truncated heap blocks' bits in the VM page it cuts through, as redo
+ * does. Not handled yet: a block truncated away and not re-extended still materializes as its
+ * last version; FSM pages (they are not WAL-logged beyond full-page images).
  */
 public final class PageMaterializer {
     private final PageImages images;
@@ -134,6 +136,11 @@ public final class PageMaterializer {
                     if (c.vmBlock() == block && c.rel().equals(rel)) {
                         VisibilityMap.clear(page, c.heapBlock(), c.flags());
                     }
+                }
+                SmgrTruncate t = SmgrTruncate.of(rec);
+                if (t != null && t.vm() && t.vmPartialBlock() == block
+                        && t.rel().withFork(ForkNumber.VISIBILITYMAP_FORKNUM.forkNum()).equals(rel)) {
+                    VisibilityMap.truncate(page, t.blkno());
                 }
                 redone++;
                 continue;

@@ -11,7 +11,9 @@ import java.util.List;
 import org.dbfs.pageserver.store.PageStore;
 import org.dbfs.pgformat.RelTag;
 import org.dbfs.pgformat.page.Page;
+import org.dbfs.pgformat.redo.VisibilityMap;
 import org.dbfs.pgformat.wal.DecodedRecord;
+import org.dbfs.pgformat.wal.TestRecords;
 import org.dbfs.protocol.pageserver.v1.PageBase;
 import org.junit.jupiter.api.Test;
 
@@ -96,6 +98,38 @@ class PageMaterializerTest {
                 .materialize(VM, 0, 0x5000, 100);
         assertEquals(PageBase.STORED_IMAGE, m.base());
         assertEquals(List.of("0..20480 from last base"), wal.asked, "a VM page looks for a WAL base however old");
+    }
+
+    /**
+     * A VACUUM that truncates the heap clears the truncated blocks' bits in the VM page the cut runs
+     * through, without a block reference to it and without moving its pd_lsn (smgr_redo,
+     * visibilitymap_prepare_truncate). Missing it left those bits set at GetPage@LSN.
+     */
+    @Test
+    void aTruncationClearsTheVisibilityMapBitsOfTheBlocksItCuts() {
+        byte[] stored = pageWithLsn(0x4000);
+        for (long heapBlock = 0; heapBlock < 8; heapBlock++) {
+            stored[Page.SIZE_OF_PAGE_HEADER + (int) (heapBlock / 4)] |= (byte) (0x03 << (2 * (heapBlock % 4)));
+        }
+        stored[100] = 0;
+        DecodedRecord truncate = TestRecords.smgrTruncate(0x5000, HEAP.spcNode(), HEAP.dbNode(), HEAP.relNode(), 3, 0x7); // heap, VM, FSM to 3 blocks
+        PageWal wal = new PageWal() {
+            @Override
+            public List<WalRecordRef> records(RelTag rel, long block, long fromLsn, long toLsn, boolean fromLastBase, long waitMs) {
+                return List.of(new WalRecordRef(0x5000, truncate.endLsn(), false, false, true));
+            }
+
+            @Override
+            public List<DecodedRecord> read(List<WalRecordRef> records) {
+                return List.of(truncate);
+            }
+        };
+        Materialized m = new PageMaterializer((rel, block, lsn) -> new PageStore.StoredBlock(0x4000, stored), wal, false, 16)
+                .materialize(VM, 0, 0x6000, 100);
+        for (long heapBlock = 0; heapBlock < 8; heapBlock++) {
+            assertEquals(heapBlock < 3 ? 0x03 : 0, VisibilityMap.get(m.page(), heapBlock), "heap block " + heapBlock);
+        }
+        assertEquals(0x4000, Page.lsn(m.page()), "pd_lsn stays");
     }
 
     @Test

@@ -13,6 +13,13 @@ public final class TestRecords {
     private TestRecords() {
     }
 
+    /** An SMGR TRUNCATE record at {@code lsn}: xl_smgr_truncate {blkno, rnode, flags}, no block references. */
+    public static DecodedRecord smgrTruncate(long lsn, int spcNode, int dbNode, int relNode, int blkno, int flags) {
+        java.nio.ByteBuffer main = java.nio.ByteBuffer.allocate(20).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        main.putInt(blkno).putInt(spcNode).putInt(dbNode).putInt(relNode).putInt(flags);
+        return build(2 /* RM_SMGR */, 0x20 /* XLOG_SMGR_TRUNCATE */, 0, lsn, List.of(), main.array());
+    }
+
     public static DecodedRecord build(int rmid, int info, long xid, long lsn, List<Block> blocks, byte[] main) {
         ByteArrayOutputStream hdrs = new ByteArrayOutputStream();
         ByteArrayOutputStream payload = new ByteArrayOutputStream();

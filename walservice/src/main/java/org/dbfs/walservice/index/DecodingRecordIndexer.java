@@ -3,6 +3,8 @@ package org.dbfs.walservice.index;
 import java.util.ArrayList;
 import java.util.List;
 import org.dbfs.pgformat.BufferTag;
+import org.dbfs.pgformat.ForkNumber;
+import org.dbfs.pgformat.redo.SmgrTruncate;
 import org.dbfs.pgformat.redo.VisibilityMap;
 import org.dbfs.pgformat.wal.DecodedRecord;
 import org.dbfs.pgformat.wal.WalEnd;
@@ -53,7 +55,7 @@ public final class DecodingRecordIndexer implements RecordIndexer {
         return new Batch(refs, reader.position(), records, false);
     }
 
-    /** One {@link PageRef} per block reference of {@code rec}, then one per VM page it clears bits on. */
+    /** One {@link PageRef} per block reference of {@code rec}, then one per VM page it clears bits on (heap records, truncation). */
     public static void addPageRefs(DecodedRecord rec, List<PageRef> out) {
         for (int id = 0; id <= rec.maxBlockId(); id++) {
             if (!rec.hasBlockRef(id)) {
@@ -68,6 +70,13 @@ public final class DecodingRecordIndexer implements RecordIndexer {
                 out.add(new PageRef(vm, rec.lsn(), rec.endLsn(), rec.totalLength(), RecordFlags.VM_CLEAR));
                 lastVm = vm;
             }
+        }
+        // A truncation clears the bits of the truncated heap blocks in the VM page it cuts through
+        // (visibilitymap_prepare_truncate); that page keeps its pd_lsn, as with a clear.
+        SmgrTruncate t = SmgrTruncate.of(rec);
+        if (t != null && t.vm() && t.vmPartialBlock() >= 0) {
+            out.add(new PageRef(new BufferTag(t.rel().withFork(ForkNumber.VISIBILITYMAP_FORKNUM.forkNum()),
+                    (int) t.vmPartialBlock()), rec.lsn(), rec.endLsn(), rec.totalLength(), RecordFlags.VM_CLEAR));
         }
     }
 
