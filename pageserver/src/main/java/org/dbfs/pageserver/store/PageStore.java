@@ -1,10 +1,7 @@
 package org.dbfs.pageserver.store;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -16,8 +13,6 @@ import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.InstantSource;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
@@ -74,8 +69,7 @@ public final class PageStore implements AutoCloseable {
     final FrameCodec codec;
     final StoreOptions options;
     final AtomicLong unpackedBytes = new AtomicLong();
-    // Unpacked data is read back from the journal; the latest writes are also kept here, bounded.
-    private final Cache<JournalSlot, byte[]> recentWrites;
+    private final JournalData journalData; // unpacked versions' bytes
     final PackCuts cuts;
     private final PackedVersions packedVersions;
     final BlockIndex<RelTag> pages;
@@ -92,8 +86,7 @@ public final class PageStore implements AutoCloseable {
     private String journalId;
     private boolean stopping; // guarded by commitLock
     private volatile boolean stoppingRequested;
-    private final Object journalRoom = new Object();
-    private boolean journalFull; // guarded by journalRoom
+    private final JournalRoom journalRoom;
     private volatile RuntimeException fenced;
     private final FileChannel lockChannel;
     private final FileLock dirLock;
@@ -117,8 +110,8 @@ public final class PageStore implements AutoCloseable {
         this.manifests = new ManifestStore(store, codec);
         this.leases = new LeaseStore(store, codec, BucketLayout.WRITER_LEASE, clock, options.leaseTtl());
         this.packedVersions = PackedVersions.create(options.versionIndexDir());
-        this.recentWrites = Caffeine.newBuilder().maximumWeight(options.recentWriteBytes())
-                .weigher((JournalSlot k, byte[] v) -> v.length).build();
+        this.journalData = new JournalData(options.recentWriteBytes());
+        this.journalRoom = new JournalRoom(unpackedBytes, options.maxUnpackedBytes(), store.describe());
         // A pack holds its data in memory: one and a half pack thresholds at most, so a normal pack
         // (started once the threshold is passed) is one chunk.
         this.cuts = new PackCuts(options.packBytes() > Long.MAX_VALUE / 2 ? Long.MAX_VALUE : options.packBytes() * 3 / 2);
@@ -329,8 +322,7 @@ public final class PageStore implements AutoCloseable {
 
     /** Bytes of unpacked page data held in memory now (the rest is read back from the journal). */
     long recentWriteBytes() {
-        recentWrites.cleanUp();
-        return recentWrites.policy().eviction().map(e -> e.weightedSize().orElse(0)).orElse(0L);
+        return journalData.bytesInMemory();
     }
 
     public int segmentCount() {
@@ -371,7 +363,7 @@ public final class PageStore implements AutoCloseable {
      * {@link #whenDurable}.
      */
     public Outcome mutate(Mutation mutation) throws IOException {
-        awaitJournalRoom();
+        journalRoom.await(() -> packer.wake(), () -> fenced != null || stoppingRequested);
         JournalRecord.Builder record = JournalRecord.newBuilder();
         commitLock.lock();
         try {
@@ -433,43 +425,9 @@ public final class PageStore implements AutoCloseable {
         journal.sync();
     }
 
-    /**
-     * Holds a write back while more than {@code maxUnpackedBytes} wait to be packed (the bucket is
-     * unreachable or slower than the writes): the journal and memory stop growing, nothing is lost,
-     * and writes go on as soon as the packer catches up.
-     */
-    private void awaitJournalRoom() throws IOException {
-        long max = options.maxUnpackedBytes();
-        if (unpackedBytes.get() <= max) {
-            return;
-        }
-        packer.wake();
-        synchronized (journalRoom) {
-            if (!journalFull) {
-                journalFull = true;
-                log.warn("{} bytes of acknowledged writes wait to be packed into {} (--max-journal {}): new writes wait"
-                        + " until the bucket takes them", unpackedBytes.get(), store.describe(), max);
-            }
-            while (unpackedBytes.get() > max && fenced == null && !stoppingRequested) {
-                try {
-                    journalRoom.wait(1000);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IOException("interrupted while waiting for the journal to be packed; the write was not acknowledged");
-                }
-            }
-        }
-    }
-
-    /** The packer moved versions into the bucket: writes held back by {@link #awaitJournalRoom} may go on. */
+    /** The packer moved versions into the bucket: writes held back for room may go on. */
     void packed() {
-        synchronized (journalRoom) {
-            if (journalFull && unpackedBytes.get() <= options.maxUnpackedBytes()) {
-                journalFull = false;
-                log.info("the bucket caught up: {} bytes wait to be packed; writes go on", unpackedBytes.get());
-            }
-            journalRoom.notifyAll();
-        }
+        journalRoom.packed();
     }
 
     private long appendAndApply(JournalRecord.Builder record) throws IOException {
@@ -527,7 +485,7 @@ public final class PageStore implements AutoCloseable {
                 maxPageLsn = p.getLsn();
             }
             JournalSlot slot = new JournalSlot(where, false, i);
-            recentWrites.put(slot, p.getData().toByteArray());
+            journalData.written(slot, p.getData().toByteArray());
             pages.put(RelTagRecords.of(p.getRel()), Integer.toUnsignedLong(p.getBlockNum()),
                     Version.inJournal(p.getLsn(), seq, slot, p.getData().size()));
             bytes += p.getData().size();
@@ -535,7 +493,7 @@ public final class PageStore implements AutoCloseable {
         for (int i = 0; i < r.getFileBlocksCount(); i++) {
             FileBlockRecord b = r.getFileBlocks(i);
             JournalSlot slot = new JournalSlot(where, true, i);
-            recentWrites.put(slot, b.getData().toByteArray());
+            journalData.written(slot, b.getData().toByteArray());
             fileBlocks.put(b.getIno(), b.getBlock(), Version.inJournal(0, seq, slot, b.getData().size()));
             bytes += b.getData().size();
         }
@@ -601,58 +559,12 @@ public final class PageStore implements AutoCloseable {
 
     byte[] bytesOf(Version v) throws Journal.RecordGoneException {
         JournalSlot slot = v.unpacked();
-        if (slot == null) {
-            return segments.read(v.segment(), v.offset(), v.length());
-        }
-        byte[] data = recentWrites.getIfPresent(slot);
-        if (data == null) {
-            data = dataOf(readJournal(slot.where()), slot);
-            recentWrites.put(slot, data);
-        }
-        return data;
+        return slot == null ? segments.read(v.segment(), v.offset(), v.length()) : journalData.read(journal, slot);
     }
 
-    /**
-     * The data of unpacked versions, for the packer: from the cache of recent writes, else read back
-     * from the journal in journal order, one record at a time, so that a pack holds its own data and
-     * one record, not every record it touches.
-     */
+    /** The data of unpacked versions, for the packer (see {@link JournalData#forPack}). */
     byte[][] unpackedData(List<VersionRef> refs) throws IOException {
-        byte[][] out = new byte[refs.size()][];
-        List<Integer> misses = new ArrayList<>();
-        for (int i = 0; i < refs.size(); i++) {
-            JournalSlot slot = refs.get(i).version().unpacked();
-            if (slot != null && (out[i] = recentWrites.getIfPresent(slot)) == null) {
-                misses.add(i);
-            }
-        }
-        misses.sort(Comparator.comparing((Integer i) -> refs.get(i).version().unpacked().where().file())
-                .thenComparingLong(i -> refs.get(i).version().unpacked().where().position()));
-        JournalRecord record = null;
-        Journal.Location at = null;
-        for (int i : misses) {
-            JournalSlot slot = refs.get(i).version().unpacked();
-            if (!slot.where().equals(at)) {
-                at = slot.where();
-                record = journal.read(at);
-            }
-            out[i] = dataOf(record, slot);
-        }
-        return out;
-    }
-
-    private JournalRecord readJournal(Journal.Location where) throws Journal.RecordGoneException {
-        try {
-            return journal.read(where);
-        } catch (Journal.RecordGoneException e) {
-            throw e;
-        } catch (IOException e) {
-            throw new UncheckedIOException("reading back journal record " + where + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static byte[] dataOf(JournalRecord r, JournalSlot slot) {
-        return (slot.fileBlock() ? r.getFileBlocks(slot.item()).getData() : r.getPages(slot.item()).getData()).toByteArray();
+        return journalData.forPack(journal, refs);
     }
 
     /** Where the namespace object's changes end: older manifests have no separate field. */
