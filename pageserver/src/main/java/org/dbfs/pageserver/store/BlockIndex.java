@@ -219,6 +219,7 @@ public final class BlockIndex<K> {
         PackedVersions.Block<K> after = null;
         while (true) {
             List<BlockKey<K>> invalidate = new ArrayList<>();
+            List<VersionList> emptied = new ArrayList<>();
             commitLock.lock();
             try (Txn<ByteBuffer> txn = disk.write()) {
                 List<PackedVersions.Block<K>> batch = table.scan(txn, after, batchBlocks);
@@ -239,17 +240,20 @@ public final class BlockIndex<K> {
                     if (list.isEmpty()) {
                         blocksGone++;
                         if (pinnedList != null) {
-                            unpinIfPacked(pinnedList);
+                            emptied.add(pinnedList);
                         }
                     }
                     invalidate.add(new BlockKey<>(b.owner(), b.block()));
                 }
                 txn.commit();
+                // The class's order: disk, then cache, then unpinning, so no reader falls through
+                // from an unpinned block to a cache entry from before the commit.
+                cache.invalidateAll(invalidate);
+                emptied.forEach(this::unpinIfPacked);
                 after = batch.getLast();
             } finally {
                 commitLock.unlock();
             }
-            cache.invalidateAll(invalidate);
         }
         return new Retained(versions, blocksGone);
     }
