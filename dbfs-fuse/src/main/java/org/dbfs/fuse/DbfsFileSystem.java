@@ -91,13 +91,16 @@ final class DbfsFileSystem implements FuseOperations {
         return errno;
     }
 
+    /** What both mounts implement (the read-only one too: its overlay takes every write PostgreSQL makes). */
+    static final Set<Operation> OPERATIONS = java.util.Collections.unmodifiableSet(EnumSet.of(Operation.INIT,
+            Operation.ACCESS, Operation.GET_ATTR, Operation.READ_DIR, Operation.MKDIR, Operation.RMDIR, Operation.CREATE,
+            Operation.OPEN, Operation.READ, Operation.WRITE, Operation.TRUNCATE, Operation.UNLINK, Operation.RENAME,
+            Operation.FSYNC, Operation.FSYNCDIR, Operation.CHMOD, Operation.CHOWN, Operation.UTIMENS, Operation.STATFS,
+            Operation.SYMLINK, Operation.READLINK, Operation.RELEASE, Operation.FLUSH));
+
     @Override
     public Set<Operation> supportedOperations() {
-        return EnumSet.of(Operation.INIT, Operation.ACCESS, Operation.GET_ATTR, Operation.READ_DIR, Operation.MKDIR,
-                Operation.RMDIR, Operation.CREATE, Operation.OPEN, Operation.READ, Operation.WRITE, Operation.TRUNCATE,
-                Operation.UNLINK, Operation.RENAME, Operation.FSYNC, Operation.FSYNCDIR, Operation.CHMOD,
-                Operation.CHOWN, Operation.UTIMENS, Operation.STATFS, Operation.SYMLINK, Operation.READLINK,
-                Operation.RELEASE, Operation.FLUSH);
+        return OPERATIONS;
     }
 
     @Override

@@ -18,11 +18,14 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeoutException;
+import java.util.function.IntSupplier;
+import org.dbfs.pgformat.wal.Lsn;
 
 /**
- * The life of one read-write mount: connect to the page server, mount with jfuse, wait until the
- * file system is unmounted (by {@code dbfs umount}, fusermount3 -u, or {@link #unmount()}), then make
- * everything durable and let go.
+ * The life of one mount: connect to the page server, mount with jfuse, wait until the file system
+ * is unmounted (by {@code dbfs umount}, fusermount3 -u, or {@link #unmount()}), then make
+ * everything durable and let go. Read-write ({@link #mountReadWrite}) or read-only on a private
+ * overlay ({@link #mountReadOnly}, docs/replicas.md).
  */
 public final class DbfsMount implements AutoCloseable {
 
@@ -35,24 +38,74 @@ public final class DbfsMount implements AutoCloseable {
      */
     static final String CACHE_TIMEOUT_SECONDS = "60";
     private static final long UNMOUNT_POLL_MILLIS = 200;
+    /** How long a read-only mount's page read may wait for the WAL service to index up to B. */
+    private static final int READ_WAIT_MS = 30_000;
+    private static final long REPORT_SECONDS = 60;
 
     private final Path mountPoint;
     private final PageServerClient client;
-    private final DbfsFileSystem fileSystem;
+    private final IntSupplier finalSync;
+    private final AutoCloseable alsoClose;
     private final Fuse fuse;
     private boolean closed;
     private int finalSyncResult;
 
-    private DbfsMount(Path mountPoint, PageServerClient client, DbfsFileSystem fileSystem, Fuse fuse) {
+    private DbfsMount(Path mountPoint, PageServerClient client, IntSupplier finalSync, Fuse fuse, AutoCloseable alsoClose) {
         this.mountPoint = mountPoint;
         this.client = client;
-        this.fileSystem = fileSystem;
+        this.finalSync = finalSync;
         this.fuse = fuse;
+        this.alsoClose = alsoClose;
     }
 
-    /** Mounts read-write and returns once the file system answers. */
-    public static DbfsMount mountReadWrite(String pageServer, Path mountPoint, List<String> extraFuseOptions)
+    /**
+     * Mounts read-only and returns once the file system answers: the first mount on {@code overlayDir}
+     * copies the data directory's files there ({@link DataDirectoryCopy}), later ones go on with that copy.
+     */
+    public static DbfsMount mountReadOnly(String pageServer, Path overlayDir, Path mountPoint, List<String> extraFuseOptions)
             throws IOException, FuseMountFailedException {
+        Path dir = checkMountPoint(mountPoint);
+        PageServerClient client = new PageServerClient(pageServer, true);
+        OverlayReport report = null;
+        try {
+            ServerInfoReply info = client.serverInfo();
+            if (info.getWalService().isEmpty()) {
+                throw new IOException("page server " + pageServer + " runs without --walservice: a read-only mount reads "
+                        + "relation pages as of its replay LSN (GetPage@LSN), which needs the WAL service. Start the page "
+                        + "server with --walservice HOST:PORT");
+            }
+            ReplicaOverlay.Snapshot snapshot = ReplicaMountSetup.snapshot(client, pageServer, new ReplicaOverlay(overlayDir));
+            ReplicaOverlay overlay = new ReplicaOverlay(overlayDir);
+            ReplicaReadPoint readPoint = new ReplicaReadPoint(snapshot.lsn(), overlay.data().resolve("global/pg_control"));
+            ReplicaPages pages = new ReplicaPages(client, readPoint, READ_WAIT_MS);
+
+            Path libfuse = LibFuse.path();
+            FuseBuilder builder = Fuse.builder();
+            builder.setLibraryPath(libfuse.toString());
+            ReplicaFileSystem fs = new ReplicaFileSystem(builder.errno(), overlay.data(), pages, readPoint,
+                    new FuseCallerContext(libfuse));
+            Fuse fuse = builder.build(fs);
+            NullPathGuard.install(fuse);
+            List<String> options = fuseOptions(extraFuseOptions);
+            log.info("mounting {} read-only (page server {}, overlay {}, S = {}, B = {}) with {}", dir, pageServer,
+                    overlayDir, Lsn.format(snapshot.lsn()), Lsn.format(readPoint.lsn()), options);
+            fuse.mount("dbfs", dir, options.toArray(String[]::new));
+            report = new OverlayReport(overlay.data(), fs, pages, readPoint, REPORT_SECONDS);
+            return new DbfsMount(dir, client, () -> 0, fuse, report);
+        } catch (StatusRuntimeException e) {
+            closeQuietly(client);
+            throw new IOException("page server " + pageServer + " cannot be reached: " + e.getStatus().getCode()
+                    + (e.getStatus().getDescription() == null ? "" : " (" + e.getStatus().getDescription() + ")"), e);
+        } catch (IOException | FuseMountFailedException | RuntimeException | Error e) {
+            if (report != null) {
+                report.close();
+            }
+            closeQuietly(client);
+            throw e;
+        }
+    }
+
+    private static Path checkMountPoint(Path mountPoint) throws IOException {
         Path dir = mountPoint.toRealPath();
         if (!Files.isDirectory(dir)) {
             throw new IOException("mount point is not a directory: " + dir);
@@ -60,6 +113,13 @@ public final class DbfsMount implements AutoCloseable {
         if (MountTable.isMountPoint(dir)) {
             throw new IOException("already mounted: " + dir);
         }
+        return dir;
+    }
+
+    /** Mounts read-write and returns once the file system answers. */
+    public static DbfsMount mountReadWrite(String pageServer, Path mountPoint, List<String> extraFuseOptions)
+            throws IOException, FuseMountFailedException {
+        Path dir = checkMountPoint(mountPoint);
         PageServerClient client = new PageServerClient(pageServer);
         try {
             ServerInfoReply info = client.serverInfo();
@@ -76,7 +136,7 @@ public final class DbfsMount implements AutoCloseable {
             List<String> options = fuseOptions(extraFuseOptions);
             log.info("mounting {} (page server {}) with {}", dir, pageServer, options);
             fuse.mount("dbfs", dir, options.toArray(String[]::new));
-            return new DbfsMount(dir, client, fs, fuse);
+            return new DbfsMount(dir, client, fs::syncAll, fuse, () -> { });
         } catch (StatusRuntimeException e) {
             closeQuietly(client);
             throw new IOException("page server " + pageServer + " cannot be reached: " + e.getStatus().getCode()
@@ -149,7 +209,7 @@ public final class DbfsMount implements AutoCloseable {
 
     /** Makes everything acknowledged so far durable. @return 0 or -EIO */
     public int sync() {
-        return fileSystem.syncAll();
+        return finalSync.getAsInt();
     }
 
     /**
@@ -170,7 +230,12 @@ public final class DbfsMount implements AutoCloseable {
         if (finalSyncResult != 0) {
             log.error("final sync of {} failed: writes acknowledged to PostgreSQL may not be durable", mountPoint);
         } else {
-            log.info("unmounted {}; all writes durable on page server {}", mountPoint, client.target());
+            log.info("unmounted {}; all writes durable", mountPoint);
+        }
+        try {
+            alsoClose.close();
+        } catch (Exception e) {
+            log.warn("closing {}: {}", mountPoint, e.toString());
         }
         closeQuietly(client);
         return finalSyncResult;

@@ -1,5 +1,6 @@
 package org.dbfs.fuse;
 
+import com.google.protobuf.Empty;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
@@ -14,6 +15,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import org.dbfs.protocol.local.LocalSocketFrames;
+import org.dbfs.protocol.pageserver.ReadOnlyAccess;
 
 /**
  * Page server calls over its Unix-domain socket ({@code pageserver --listen-socket}): the calling
@@ -27,11 +29,14 @@ final class LocalSocketTransport implements AutoCloseable {
     private record Connection(SocketChannel channel, LocalSocketFrames frames) {}
 
     private final Path path;
+    private final boolean readOnly;
     private final ConcurrentLinkedDeque<Connection> idle = new ConcurrentLinkedDeque<>();
     private final Set<Connection> all = ConcurrentHashMap.newKeySet();
 
-    LocalSocketTransport(Path path) {
+    /** @param readOnly declare each new connection read-only before its first call */
+    LocalSocketTransport(Path path, boolean readOnly) {
         this.path = path;
+        this.readOnly = readOnly;
     }
 
     <R> R call(String method, MessageLite request, Parser<R> replyParser) {
@@ -92,6 +97,18 @@ final class LocalSocketTransport implements AutoCloseable {
             throw e;
         }
         Connection c = new Connection(ch, new LocalSocketFrames(ch));
+        if (readOnly) {
+            try {
+                c.frames().writeRequest(ReadOnlyAccess.DECLARE_METHOD, Empty.getDefaultInstance());
+                LocalSocketFrames.Reply reply = c.frames().readReply();
+                if (!reply.ok()) {
+                    throw new IOException("the page server did not accept a read-only connection: " + reply.status());
+                }
+            } catch (IOException e) {
+                ch.close();
+                throw e;
+            }
+        }
         all.add(c);
         return c;
     }

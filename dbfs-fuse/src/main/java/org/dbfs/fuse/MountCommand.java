@@ -1,5 +1,7 @@
 package org.dbfs.fuse;
 
+import picocli.CommandLine;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -9,13 +11,33 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-/** {@code dbfs mount --rw --pageserver HOST:PORT MOUNTPOINT}: runs in the foreground until unmounted. */
+/**
+ * {@code dbfs mount --rw --pageserver HOST:PORT MOUNTPOINT}, or {@code --ro --overlay-dir DIR} for a
+ * replica: runs in the foreground until unmounted.
+ */
 @Command(name = "mount", mixinStandardHelpOptions = true,
         description = "Mount a DbFS file system (foreground; stop with 'dbfs umount MOUNTPOINT' or SIGTERM).")
 final class MountCommand implements Callable<Integer> {
 
-    @Option(names = "--rw", required = true, description = "Mount read-write (the only mode so far).")
-    boolean readWrite;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Mode mode;
+
+    static final class Mode {
+        @Option(names = "--rw", required = true, description = "Mount read-write: the primary's data directory.")
+        boolean readWrite;
+
+        @Option(names = "--ro", required = true, description = "Mount read-only for a hot standby: files from a copy in "
+                + "--overlay-dir, relation pages from the page server at the standby's replay LSN (docs/replicas.md).")
+        boolean readOnly;
+    }
+
+    @Option(names = "--overlay-dir", paramLabel = "DIR",
+            description = "With --ro: the replica's private files (the standby's own writes). Created and filled with a "
+                    + "copy of the data directory on first use; later mounts go on from it.")
+    Path overlayDir;
 
     @Option(names = "--pageserver", required = true, paramLabel = "HOST:PORT|unix:PATH",
             description = "The page server: its gRPC address, or unix:PATH for its --listen-socket on this machine (fewer thread hand-offs per call).")
@@ -29,10 +51,18 @@ final class MountCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        DbfsMount mount = DbfsMount.mountReadWrite(pageServer, mountPoint, fuseOptions);
+        if (mode.readOnly && overlayDir == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--ro needs --overlay-dir DIR");
+        }
+        if (mode.readWrite && overlayDir != null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--overlay-dir is for --ro mounts");
+        }
+        DbfsMount mount = mode.readOnly ? DbfsMount.mountReadOnly(pageServer, overlayDir, mountPoint, fuseOptions)
+                : DbfsMount.mountReadWrite(pageServer, mountPoint, fuseOptions);
         Thread hook = new Thread(mount::unmount, "dbfs-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        System.err.println("dbfs: mounted " + mount.mountPoint() + " read-write on page server " + pageServer);
+        System.err.println("dbfs: mounted " + mount.mountPoint() + (mode.readOnly ? " read-only (overlay " + overlayDir + ")"
+                : " read-write") + " on page server " + pageServer);
         mount.awaitUnmounted();
         int finalSync = mount.unmount();
         return finalSync == 0 ? 0 : 1;

@@ -4,7 +4,14 @@ import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.Metadata;
+import io.grpc.stub.MetadataUtils;
+import org.dbfs.protocol.pageserver.ReadOnlyAccess;
 import org.dbfs.protocol.pageserver.v1.GetAttrRequest;
+import org.dbfs.protocol.pageserver.v1.GetPageAtLsnReply;
+import org.dbfs.protocol.pageserver.v1.GetPageAtLsnRequest;
+import org.dbfs.protocol.pageserver.v1.GetWalEndReply;
+import org.dbfs.protocol.pageserver.v1.GetWalEndRequest;
 import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;
 import org.dbfs.protocol.pageserver.v1.MutationReply;
 import org.dbfs.protocol.pageserver.v1.NodeReply;
@@ -51,17 +58,30 @@ final class PageServerClient implements AutoCloseable {
 
     /** @param target HOST:PORT (gRPC) or unix:PATH (the page server's --listen-socket) */
     PageServerClient(String target) {
+        this(target, false);
+    }
+
+    /**
+     * @param readOnly declare every connection read-only, so that the page server refuses any write
+     *                 from this client (pageserver.proto, "Read-only connections")
+     */
+    PageServerClient(String target, boolean readOnly) {
         this.target = target;
         if (target.startsWith("unix:")) {
-            this.local = new LocalSocketTransport(Path.of(target.substring("unix:".length())));
+            this.local = new LocalSocketTransport(Path.of(target.substring("unix:".length())), readOnly);
             this.channel = null;
             this.stub = null;
         } else {
             this.local = null;
-            this.channel = NettyChannelBuilder.forTarget(target)
+            NettyChannelBuilder builder = NettyChannelBuilder.forTarget(target)
                     .usePlaintext()
-                    .maxInboundMessageSize(MAX_MESSAGE_BYTES)
-                    .build();
+                    .maxInboundMessageSize(MAX_MESSAGE_BYTES);
+            if (readOnly) {
+                Metadata headers = new Metadata();
+                headers.put(ReadOnlyAccess.HEADER, ReadOnlyAccess.READ_ONLY);
+                builder.intercept(MetadataUtils.newAttachHeadersInterceptor(headers));
+            }
+            this.channel = builder.build();
             this.stub = PageServerGrpc.newBlockingStub(channel);
         }
     }
@@ -145,6 +165,14 @@ final class PageServerClient implements AutoCloseable {
 
     MutationReply writeFile(WriteFileRequest request) {
         return track(unary("WriteFile", request, MutationReply.parser(), s -> s::writeFile));
+    }
+
+    GetPageAtLsnReply getPageAtLsn(GetPageAtLsnRequest request) {
+        return unary("GetPageAtLsn", request, GetPageAtLsnReply.parser(), s -> s::getPageAtLsn);
+    }
+
+    GetWalEndReply getWalEnd() {
+        return unary("GetWalEnd", GetWalEndRequest.getDefaultInstance(), GetWalEndReply.parser(), s -> s::getWalEnd);
     }
 
     SyncReply sync(long incarnation) {

@@ -1,6 +1,7 @@
 package org.dbfs.pageserver.server;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Empty;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
 import io.grpc.Status;
@@ -22,7 +23,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.function.BiConsumer;
 import org.dbfs.protocol.local.LocalSocketFrames;
 import org.dbfs.protocol.pageserver.v1.GetAttrRequest;
+import org.dbfs.protocol.pageserver.ReadOnlyAccess;
 import org.dbfs.protocol.pageserver.v1.GetPageAtLsnRequest;
+import org.dbfs.protocol.pageserver.v1.GetWalEndRequest;
 import org.dbfs.protocol.pageserver.v1.GetPagesRequest;
 import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;
 import org.dbfs.protocol.pageserver.v1.PutPagesRequest;
@@ -60,15 +63,18 @@ final class LocalSocketServer implements AutoCloseable {
     private final Path path;
     private final ServerSocketChannel listener;
     private final Map<String, Handler> handlers;
+    private final ReadOnlyConnections readOnly;
     private final RequestBudget inFlight = RequestBudget.ofHeap();
     private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
     private volatile boolean closing;
 
-    private LocalSocketServer(Path path, ServerSocketChannel listener, Map<String, Handler> handlers) {
+    private LocalSocketServer(Path path, ServerSocketChannel listener, Map<String, Handler> handlers,
+                              ReadOnlyConnections readOnly) {
         this.path = path;
         this.listener = listener;
         this.handlers = handlers;
+        this.readOnly = readOnly;
         this.acceptor = Thread.ofPlatform().daemon().name("pageserver-socket-accept").unstarted(this::acceptLoop);
     }
 
@@ -76,11 +82,11 @@ final class LocalSocketServer implements AutoCloseable {
      * Listens on {@code path} (a stale socket file left by a killed page server is replaced) and
      * serves {@code service}, whose handlers must run inline (a direct executor for blocking work).
      */
-    static LocalSocketServer start(Path path, PageServerService service) throws IOException {
+    static LocalSocketServer start(Path path, PageServerService service, ReadOnlyConnections readOnly) throws IOException {
         removeStaleSocket(path);
         ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         listener.bind(UnixDomainSocketAddress.of(path));
-        LocalSocketServer server = new LocalSocketServer(path, listener, handlers(service));
+        LocalSocketServer server = new LocalSocketServer(path, listener, handlers(service), readOnly);
         server.acceptor.start();
         return server;
     }
@@ -121,7 +127,8 @@ final class LocalSocketServer implements AutoCloseable {
                 unary("ReadFile", ReadFileRequest.parser(), s::readFile),
                 unary("WriteFile", WriteFileRequest.parser(), s::writeFile),
                 unary("Sync", SyncRequest.parser(), s::sync),
-                unary("ServerInfo", ServerInfoRequest.parser(), s::serverInfo));
+                unary("ServerInfo", ServerInfoRequest.parser(), s::serverInfo),
+                unary("GetWalEnd", GetWalEndRequest.parser(), s::getWalEnd));
     }
 
     /** A handler that parses the request, runs the gRPC method and waits for its single reply. */
@@ -173,10 +180,23 @@ final class LocalSocketServer implements AutoCloseable {
     private void serve(SocketChannel c) {
         try (c) {
             LocalSocketFrames frames = new LocalSocketFrames(c);
+            boolean connectionReadOnly = false; // once declared, for the connection's whole life
             while (true) {
                 LocalSocketFrames.Request req = frames.readRequest();
                 if (req == null) {
                     return; // the mount closed the connection
+                }
+                if (req.method().equals(ReadOnlyAccess.DECLARE_METHOD)) {
+                    connectionReadOnly = true;
+                    frames.writeReply(Empty.getDefaultInstance());
+                    continue;
+                }
+                if (connectionReadOnly) {
+                    Status refusal = readOnly.check(req.method());
+                    if (refusal != null) {
+                        frames.writeError(refusal);
+                        continue;
+                    }
                 }
                 Handler h = handlers.get(req.method());
                 if (h == null) {

@@ -1,6 +1,7 @@
 package org.dbfs.pageserver.server;
 
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -61,8 +62,11 @@ public final class PageServer implements AutoCloseable {
                 wal = new RemoteWal(gp.walService(), gp.cachedWalPages());
                 materializer = new PageMaterializer(pageStore::readPage, wal, gp.hintBitsLogged(), gp.cachedPages());
             }
+            ReadOnlyConnections readOnly = new ReadOnlyConnections();
+            String walService = gp == null ? "" : gp.walService();
             Server server = NettyServerBuilder.forAddress(new InetSocketAddress(config.listenHost(), config.port()))
-                    .addService(new PageServerService(pageStore, blocking, materializer))
+                    .addService(ServerInterceptors.intercept(
+                            new PageServerService(pageStore, blocking, materializer, readOnly, walService), readOnly))
                     .directExecutor() // see PageServerService: handlers never block the event loop
                     .maxInboundMessageSize(64 << 20)
                     .build()
@@ -71,7 +75,8 @@ public final class PageServer implements AutoCloseable {
             if (config.localSocket() != null) {
                 try {
                     // Handlers run on the connection's own thread: no hand-off for blocking reads either.
-                    local = LocalSocketServer.start(config.localSocket(), PageServerService.onCallerThread(pageStore, materializer));
+                    local = LocalSocketServer.start(config.localSocket(),
+                            PageServerService.onCallerThread(pageStore, materializer, readOnly, walService), readOnly);
                 } catch (IOException e) {
                     server.shutdownNow();
                     throw new IOException("cannot listen on " + config.localSocket() + ": " + e.getMessage(), e);

@@ -12,6 +12,7 @@ import org.dbfs.bucket.objectstore.ObjectStoreUnavailableException;
 import org.dbfs.pageserver.format.JournalRecord;
 import org.dbfs.pageserver.format.PageVersionRecord;
 import org.dbfs.pageserver.getpage.PageMaterializer;
+import org.dbfs.pageserver.datadir.WalEnd;
 import org.dbfs.pageserver.store.BeforeHorizonException;
 import org.dbfs.pageserver.store.FileSystemOps;
 import org.dbfs.pageserver.store.PageStore;
@@ -20,6 +21,8 @@ import org.dbfs.protocol.pageserver.RelTagMessages;
 import org.dbfs.protocol.pageserver.v1.GetAttrRequest;
 import org.dbfs.protocol.pageserver.v1.GetPageAtLsnReply;
 import org.dbfs.protocol.pageserver.v1.GetPageAtLsnRequest;
+import org.dbfs.protocol.pageserver.v1.GetWalEndReply;
+import org.dbfs.protocol.pageserver.v1.GetWalEndRequest;
 import org.dbfs.protocol.pageserver.v1.GetPagesReply;
 import org.dbfs.protocol.pageserver.v1.GetPagesRequest;
 import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;
@@ -68,31 +71,40 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
     private final Executor blocking;
     private final PageMaterializer materializer;
     private final boolean threadPerCall;
+    private final ReadOnlyConnections readOnly;
+    private final String walService;
 
     /**
      * For gRPC: handlers on the event loops, blocking work on {@code blocking}, durable replies
      * sent by the journal's sync thread.
      *
      * @param materializer GetPage@LSN, or null when the server has no WAL service
+     * @param readOnly     the read-only connections' counters, for ServerInfo
+     * @param walService   the WAL service's address, or "" without one
      */
-    PageServerService(PageStore store, Executor blocking, PageMaterializer materializer) {
-        this(store, blocking, materializer, false);
+    PageServerService(PageStore store, Executor blocking, PageMaterializer materializer, ReadOnlyConnections readOnly,
+                      String walService) {
+        this(store, blocking, materializer, false, readOnly, walService);
     }
 
-    private PageServerService(PageStore store, Executor blocking, PageMaterializer materializer, boolean threadPerCall) {
+    private PageServerService(PageStore store, Executor blocking, PageMaterializer materializer, boolean threadPerCall,
+                              ReadOnlyConnections readOnly, String walService) {
         this.store = store;
         this.fs = new FileSystemOps(store);
         this.blocking = blocking;
         this.materializer = materializer;
         this.threadPerCall = threadPerCall;
+        this.readOnly = readOnly;
+        this.walService = walService;
     }
 
     /**
      * For a caller that gives each call its own thread ({@link LocalSocketServer}): everything runs
      * on it, and a durable reply waits there, fsyncing itself when no fsync is under way.
      */
-    static PageServerService onCallerThread(PageStore store, PageMaterializer materializer) {
-        return new PageServerService(store, Runnable::run, materializer, true);
+    static PageServerService onCallerThread(PageStore store, PageMaterializer materializer, ReadOnlyConnections readOnly,
+                                            String walService) {
+        return new PageServerService(store, Runnable::run, materializer, true, readOnly, walService);
     }
 
     @Override
@@ -224,7 +236,23 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
     @Override
     public void serverInfo(ServerInfoRequest req, StreamObserver<ServerInfoReply> out) {
         serve(out, () -> done(ServerInfoReply.newBuilder().setIncarnation(store.incarnation()).setBucket(store.bucket())
-                .setLastSeq(store.lastSeq()).setPackedSeq(store.packedSeq()).setSegments(store.segmentCount()).build()));
+                .setLastSeq(store.lastSeq()).setPackedSeq(store.packedSeq()).setSegments(store.segmentCount())
+                .setWalService(walService).setReadOnlyCalls(readOnly.calls()).setReadOnlyWritesRefused(readOnly.refused())
+                .build()));
+    }
+
+    @Override
+    public void getWalEnd(GetWalEndRequest req, StreamObserver<GetWalEndReply> out) {
+        blocking.execute(() -> serve(out, () -> {
+            try {
+                WalEnd.Found end = WalEnd.find(fs);
+                return done(GetWalEndReply.newBuilder().setLsn(end.lsn()).setTimeline(end.timeline())
+                        .setSegment(end.segment()).setWalSegmentSize(end.segmentSize())
+                        .setSystemIdentifier(end.systemIdentifier()).build());
+            } catch (WalEnd.NotFoundException e) {
+                throw Status.FAILED_PRECONDITION.withDescription(e.getMessage()).asRuntimeException();
+            }
+        }));
     }
 
     private static NodeReply markDurable(NodeReply r) {

@@ -1,0 +1,97 @@
+package org.dbfs.fuse;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.Properties;
+import org.dbfs.pgformat.wal.Lsn;
+
+/**
+ * A read-only mount's private directory ({@code --overlay-dir}): the replica's own copy of every
+ * file that is not a relation page, and what it was copied at.
+ *
+ * <pre>
+ * DIR/replica.properties  the snapshot: S, its timeline, the cluster's system identifier (written last)
+ * DIR/data/               the data directory the mount shows; relation files are sparse, their pages come from the page server
+ * DIR/data.partial/       a copy in progress; a mount that finds one starts the copy over
+ * </pre>
+ */
+final class ReplicaOverlay {
+    private static final String STATE = "replica.properties";
+
+    /**
+     * What the overlay was copied at.
+     *
+     * @param lsn              S: the WAL end after the copy; the standby opens for queries only after replaying to it
+     * @param timeline         the timeline S is on
+     * @param systemIdentifier the cluster's, from pg_control: a later mount must be of the same cluster
+     */
+    record Snapshot(long lsn, int timeline, long systemIdentifier, String pageServer, Instant copiedAt) {}
+
+    private final Path dir;
+
+    ReplicaOverlay(Path dir) {
+        this.dir = dir;
+    }
+
+    Path dir() {
+        return dir;
+    }
+
+    Path data() {
+        return dir.resolve("data");
+    }
+
+    Path partial() {
+        return dir.resolve("data.partial");
+    }
+
+    /** The snapshot this overlay holds, or null if no copy has finished here. */
+    Snapshot snapshot() throws IOException {
+        Path state = dir.resolve(STATE);
+        if (!Files.exists(state)) {
+            return null;
+        }
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(state, StandardCharsets.UTF_8)) {
+            p.load(r);
+        }
+        try {
+            return new Snapshot(Lsn.parse(p.getProperty("snapshot_lsn")), Integer.parseInt(p.getProperty("timeline")),
+                    Long.parseUnsignedLong(p.getProperty("system_identifier")), p.getProperty("page_server"),
+                    Instant.parse(p.getProperty("copied_at")));
+        } catch (RuntimeException e) {
+            throw new IOException(state + " is damaged (" + e + "); remove the overlay directory to copy afresh", e);
+        }
+    }
+
+    /** Makes a finished copy in {@link #partial()} the overlay's data directory, durably. */
+    void commit(Snapshot s) throws IOException {
+        Files.move(partial(), data(), StandardCopyOption.ATOMIC_MOVE);
+        Properties p = new Properties();
+        p.setProperty("snapshot_lsn", Lsn.format(s.lsn()));
+        p.setProperty("timeline", Integer.toString(s.timeline()));
+        p.setProperty("system_identifier", Long.toUnsignedString(s.systemIdentifier()));
+        p.setProperty("page_server", s.pageServer());
+        p.setProperty("copied_at", s.copiedAt().toString());
+        Path tmp = dir.resolve(STATE + ".tmp");
+        try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+            p.store(w, "dbfs read-only mount: the snapshot this overlay was copied at");
+        }
+        LocalFiles.fsync(tmp);
+        Files.move(tmp, dir.resolve(STATE), StandardCopyOption.ATOMIC_MOVE);
+        LocalFiles.fsync(dir);
+    }
+
+    /** Creates the directory (private to root: the standby's files below keep their own modes). */
+    void create() throws IOException {
+        Files.createDirectories(dir);
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
+    }
+}

@@ -1,0 +1,90 @@
+package org.dbfs.tests;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.util.List;
+import org.dbfs.fuse.DbfsMount;
+
+/**
+ * A hot standby on a read-only DbFS mount, set up as docs/replicas.md says: mount with an overlay
+ * directory, then on the mount standby.signal and postgres-conf/replica.conf plus port,
+ * primary_conninfo and restore_command appended to postgresql.conf (the writes land in the
+ * overlay), then pg_ctl start.
+ */
+final class ReplicaOnDbfs implements AutoCloseable {
+    static final Path REPLICA_CONF = Path.of("..", "postgres-conf", "replica.conf");
+
+    final Path root;
+    final Path overlay;
+    final Path mountPoint;
+    private DbfsMount mount;
+    private PostgresCluster pg;
+
+    /** @param root a fresh directory for this replica: its overlay, mount point and work files */
+    ReplicaOnDbfs(Path root) throws IOException {
+        this.root = root;
+        this.overlay = root.resolve("overlay");
+        this.mountPoint = root.resolve("mnt");
+        Files.createDirectories(mountPoint);
+        PostgresCluster.makeTraversableForPostgres(root);
+    }
+
+    /** Mounts read-only on {@code pageServer} (HOST:PORT or unix:PATH). */
+    void mount(String pageServer) throws Exception {
+        mount = DbfsMount.mountReadOnly(pageServer, overlay, mountPoint, List.of());
+    }
+
+    /** The first start: standby.signal and the settings, then pg_ctl start. */
+    PostgresCluster configureAndStart(String primaryConninfo, String restoreCommand) throws Exception {
+        String settings = "\n# replica.conf\n" + Files.readString(REPLICA_CONF)
+                + "primary_conninfo = '" + primaryConninfo.replace("'", "''") + "'\n"
+                + (restoreCommand == null ? "" : "restore_command = '" + restoreCommand.replace("'", "''") + "'\n");
+        pg = PostgresCluster.standby(mountPoint, root.resolve("work"), settings);
+        pg.start();
+        return pg;
+    }
+
+    /** A later start on the same overlay (already configured). */
+    PostgresCluster start() throws Exception {
+        pg = PostgresCluster.existing(mountPoint, root.resolve("work"));
+        pg.start();
+        return pg;
+    }
+
+    PostgresCluster pg() {
+        return pg;
+    }
+
+    void stopPostgres() throws Exception {
+        if (pg != null) {
+            pg.close();
+            pg = null;
+        }
+    }
+
+    void unmount() {
+        if (mount != null) {
+            mount.unmount();
+            mount = null;
+        }
+    }
+
+    long replayLsn() {
+        try {
+            return pg.queryLong("SELECT coalesce(pg_last_wal_replay_lsn() - '0/0'::pg_lsn, 0)::bigint");
+        } catch (SQLException e) {
+            return -1; // not accepting connections yet
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        try {
+            stopPostgres();
+        } finally {
+            unmount();
+        }
+    }
+}
