@@ -33,28 +33,47 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start_pageserver: page server on file://$work/bucket; sets PAGESERVER_PID, PAGESERVER_ADDR (gRPC)
-# and PAGESERVER_SOCKET (unix:PATH, what a mount on this machine uses).
+# start_pageserver [WALSERVICE_PORT]: page server on file://$work/bucket; sets PAGESERVER_PID,
+# PAGESERVER_ADDR (gRPC) and PAGESERVER_SOCKET (unix:PATH, what a mount on this machine uses). With
+# a port, it serves GetPage@LSN from the WAL service that will listen there (replicas need it).
 start_pageserver() {
   mkdir -p "$work/bucket" "$work/cache"
   : "${DBFS_PASSPHRASE:=dbfs-quickstart-passphrase}"
   export DBFS_PASSPHRASE
   local port; port="$(free_port)"
+  local walservice=()
+  [ -n "${1:-}" ] && walservice=(--walservice "127.0.0.1:$1")
   # The mount on this machine talks to the page server over its Unix-domain socket (fewer thread
   # hand-offs per call than gRPC over TCP, which stays open for tools and remote mounts).
   # DBFS_PAGESERVER_JAVA_OPTS: JVM options for the page server alone (e.g. -Xmx256m).
   DBFS_JAVA_OPTS="${DBFS_PAGESERVER_JAVA_OPTS:-${DBFS_JAVA_OPTS:-}}" setsid "$here/bin/pageserver" \
       --bucket "file://$work/bucket" --cache-dir "$work/cache" \
-      --listen "127.0.0.1:$port" --listen-socket "$work/pageserver.sock" ${DBFS_PAGESERVER_ARGS:-} >"$work/pageserver.log" 2>&1 &
+      --listen "127.0.0.1:$port" --listen-socket "$work/pageserver.sock" "${walservice[@]}" ${DBFS_PAGESERVER_ARGS:-} \
+      >"$work/pageserver.log" 2>&1 &
   PAGESERVER_PID=$!
   PAGESERVER_ADDR="127.0.0.1:$port"
   PAGESERVER_SOCKET="unix:$work/pageserver.sock"
+  await_line "$work/pageserver.log" "listening on" "$PAGESERVER_PID" "page server"
+}
+
+# await_line LOG TEXT PID WHAT: waits (up to 60 s) until LOG holds TEXT; dies if PID exits first.
+await_line() {
   for _ in $(seq 1 300); do
-    grep -q "listening on" "$work/pageserver.log" 2>/dev/null && return 0
-    kill -0 "$PAGESERVER_PID" 2>/dev/null || { cat "$work/pageserver.log" >&2; die "page server did not start"; }
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    kill -0 "$3" 2>/dev/null || { cat "$1" >&2; die "$4 did not start"; }
     sleep 0.2
   done
-  die "page server did not start in 60 s (see $work/pageserver.log)"
+  die "$4 did not start in 60 s (see $1)"
+}
+
+# start_walservice PRIMARY_PORT LISTEN_PORT: the WAL service streaming the primary's WAL into
+# file://$work/bucket (slot "walservice", created at the primary's last checkpoint); sets WALSERVICE_PID.
+start_walservice() {
+  mkdir -p "$work/walservice"
+  setsid "$here/bin/walservice" --primary "host=127.0.0.1 port=$1 user=postgres" --slot walservice \
+      --bucket "file://$work/bucket" --data-dir "$work/walservice" --listen "127.0.0.1:$2" >"$work/walservice.log" 2>&1 &
+  WALSERVICE_PID=$!
+  await_line "$work/walservice.log" "walservice listening on" "$WALSERVICE_PID" "walservice"
 }
 
 # mount_dbfs MOUNTPOINT: read-write mount in the background; sets DBFS_PID.
@@ -124,6 +143,8 @@ stop_stack() {
   for d in "$@"; do stop_cluster "$d"; done
   if findmnt -n "$mnt" >/dev/null 2>&1; then "$here/bin/dbfs" umount "$mnt" || fusermount3 -uz "$mnt" || true; fi
   wait_gone "${DBFS_PID:-}"
+  if [ -n "${WALSERVICE_PID:-}" ]; then kill "$WALSERVICE_PID" 2>/dev/null || true; fi
+  wait_gone "${WALSERVICE_PID:-}"
   if [ -n "${PAGESERVER_PID:-}" ]; then kill "$PAGESERVER_PID" 2>/dev/null || true; fi
   wait_gone "${PAGESERVER_PID:-}"
 }

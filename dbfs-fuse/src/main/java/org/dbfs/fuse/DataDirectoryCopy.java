@@ -121,7 +121,7 @@ final class DataDirectoryCopy {
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), Lsn.format(controlFile.checkPoint()),
                 Lsn.format(controlFile.checkPointRedo()), Lsn.format(end.getLsn()), end.getTimeline());
         return new ReplicaOverlay.Snapshot(end.getLsn(), end.getTimeline(), controlFile.systemIdentifier(), pageServer,
-                Instant.now());
+                Instant.now(), "replica-" + java.util.UUID.randomUUID());
     }
 
     private void copyDirectory(String path, Path dir, NodeAttr attr) throws IOException {

@@ -67,6 +67,7 @@ public final class DbfsMount implements AutoCloseable {
         Path dir = checkMountPoint(mountPoint);
         PageServerClient client = new PageServerClient(pageServer, true);
         OverlayReport report = null;
+        ReplicaLease lease = null;
         try {
             ServerInfoReply info = client.serverInfo();
             if (info.getWalService().isEmpty()) {
@@ -78,6 +79,7 @@ public final class DbfsMount implements AutoCloseable {
             ReplicaOverlay overlay = new ReplicaOverlay(overlayDir);
             ReplicaReadPoint readPoint = new ReplicaReadPoint(snapshot.lsn(), overlay.data().resolve("global/pg_control"));
             ReplicaPages pages = new ReplicaPages(client, readPoint, READ_WAIT_MS);
+            lease = ReplicaLease.take(client, snapshot.readerId(), hostName() + ":" + overlayDir.toAbsolutePath(), readPoint);
 
             Path libfuse = LibFuse.path();
             FuseBuilder builder = Fuse.builder();
@@ -91,7 +93,12 @@ public final class DbfsMount implements AutoCloseable {
                     overlayDir, Lsn.format(snapshot.lsn()), Lsn.format(readPoint.lsn()), options);
             fuse.mount("dbfs", dir, options.toArray(String[]::new));
             report = new OverlayReport(overlay.data(), fs, pages, readPoint, REPORT_SECONDS);
-            return new DbfsMount(dir, client, () -> 0, fuse, report);
+            OverlayReport reporting = report;
+            ReplicaLease held = lease;
+            return new DbfsMount(dir, client, () -> 0, fuse, () -> {
+                reporting.close();
+                held.close();
+            });
         } catch (StatusRuntimeException e) {
             closeQuietly(client);
             throw new IOException("page server " + pageServer + " cannot be reached: " + e.getStatus().getCode()
@@ -100,8 +107,19 @@ public final class DbfsMount implements AutoCloseable {
             if (report != null) {
                 report.close();
             }
+            if (lease != null) {
+                lease.close();
+            }
             closeQuietly(client);
             throw e;
+        }
+    }
+
+    private static String hostName() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "localhost";
         }
     }
 

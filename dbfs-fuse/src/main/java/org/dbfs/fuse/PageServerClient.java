@@ -12,6 +12,8 @@ import org.dbfs.protocol.pageserver.v1.GetPageAtLsnReply;
 import org.dbfs.protocol.pageserver.v1.GetPageAtLsnRequest;
 import org.dbfs.protocol.pageserver.v1.GetWalEndReply;
 import org.dbfs.protocol.pageserver.v1.GetWalEndRequest;
+import org.dbfs.protocol.pageserver.v1.HoldReaderReply;
+import org.dbfs.protocol.pageserver.v1.HoldReaderRequest;
 import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;
 import org.dbfs.protocol.pageserver.v1.MutationReply;
 import org.dbfs.protocol.pageserver.v1.NodeReply;
@@ -173,6 +175,10 @@ final class PageServerClient implements AutoCloseable {
 
     GetWalEndReply getWalEnd() {
         return unary("GetWalEnd", GetWalEndRequest.getDefaultInstance(), GetWalEndReply.parser(), s -> s::getWalEnd);
+    }
+
+    void holdReader(HoldReaderRequest request) {
+        unary("HoldReader", request, HoldReaderReply.parser(), s -> s::holdReader);
     }
 
     SyncReply sync(long incarnation) {

@@ -31,8 +31,9 @@ final class ReplicaOverlay {
      * @param lsn              S: the WAL end after the copy; the standby opens for queries only after replaying to it
      * @param timeline         the timeline S is on
      * @param systemIdentifier the cluster's, from pg_control: a later mount must be of the same cluster
+     * @param readerId         this replica's name for its reader lease, unique in the bucket
      */
-    record Snapshot(long lsn, int timeline, long systemIdentifier, String pageServer, Instant copiedAt) {}
+    record Snapshot(long lsn, int timeline, long systemIdentifier, String pageServer, Instant copiedAt, String readerId) {}
 
     private final Path dir;
 
@@ -65,7 +66,7 @@ final class ReplicaOverlay {
         try {
             return new Snapshot(Lsn.parse(p.getProperty("snapshot_lsn")), Integer.parseInt(p.getProperty("timeline")),
                     Long.parseUnsignedLong(p.getProperty("system_identifier")), p.getProperty("page_server"),
-                    Instant.parse(p.getProperty("copied_at")));
+                    Instant.parse(p.getProperty("copied_at")), p.getProperty("reader_id"));
         } catch (RuntimeException e) {
             throw new IOException(state + " is damaged (" + e + "); remove the overlay directory to copy afresh", e);
         }
@@ -80,6 +81,7 @@ final class ReplicaOverlay {
         p.setProperty("system_identifier", Long.toUnsignedString(s.systemIdentifier()));
         p.setProperty("page_server", s.pageServer());
         p.setProperty("copied_at", s.copiedAt().toString());
+        p.setProperty("reader_id", s.readerId());
         Path tmp = dir.resolve(STATE + ".tmp");
         try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
             p.store(w, "dbfs read-only mount: the snapshot this overlay was copied at");

@@ -216,6 +216,14 @@ public final class PostgresCluster implements AutoCloseable {
         }
     }
 
+    /** A directory for the postgres user's files (logs, sockets, settings to append): created, reachable, its own. */
+    static Path workDirectory(Path dir) throws IOException, InterruptedException {
+        Files.createDirectories(dir);
+        makeTraversableForPostgres(dir);
+        chownToPostgres(dir);
+        return dir;
+    }
+
     static void chownToPostgres(Path p) throws IOException, InterruptedException {
         Process proc = new ProcessBuilder("chown", OS_USER + ":" + OS_USER, p.toString()).inheritIO().start();
         if (proc.waitFor() != 0) {

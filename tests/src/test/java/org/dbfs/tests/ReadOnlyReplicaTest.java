@@ -42,10 +42,7 @@ class ReadOnlyReplicaTest {
 
     @Test
     void replicaSeesTheTpcbInvariantThroughoutAndCatchesUp() throws Exception {
-        Path work = tmp.resolve("work");
-        Files.createDirectories(work);
-        PostgresCluster.makeTraversableForPostgres(work);
-        PostgresCluster.chownToPostgres(work);
+        Path work = PostgresCluster.workDirectory(tmp.resolve("work"));
         int walPort = PostgresCluster.freePort();
         try (DbfsStack stack = DbfsStack.onLocalBucket(tmp.resolve("stack"))) {
             stack.startPageServer(List.of("--walservice", "127.0.0.1:" + walPort));
@@ -62,6 +59,11 @@ class ReadOnlyReplicaTest {
                     PostgresCluster standby = replica.configureAndStart(
                             "host=127.0.0.1 port=" + primary.port() + " user=postgres application_name=replica1", null);
                     await("the replica to accept queries", 180, () -> replica.replayLsn() > 0);
+                    long firstReplayed = replica.replayLsn();
+                    long s = snapshotLsn(replica.overlay);
+                    System.out.printf("replica: snapshot S = %s, open for queries at %s%n", fmt(s), fmt(firstReplayed));
+                    assertTrue(firstReplayed >= s, "the replica opened for queries before replaying to S = " + fmt(s)
+                            + ": at " + fmt(firstReplayed));
 
                     CompletableFuture<String> load = CompletableFuture.supplyAsync(() -> {
                         try {
@@ -130,6 +132,15 @@ class ReadOnlyReplicaTest {
         long after = primary.queryLong("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint");
         System.out.printf("WAL end %s; the primary flushed %s before, inserted %s after%n", fmt(s), fmt(before), fmt(after));
         assertTrue(before <= s && s <= after, "WAL end " + fmt(s) + " outside [" + fmt(before) + ", " + fmt(after) + "]");
+    }
+
+    /** S as the mount recorded it in its overlay. */
+    static long snapshotLsn(Path overlay) throws Exception {
+        java.util.Properties p = new java.util.Properties();
+        try (var r = Files.newBufferedReader(overlay.resolve("replica.properties"))) {
+            p.load(r);
+        }
+        return org.dbfs.pgformat.wal.Lsn.parse(p.getProperty("snapshot_lsn"));
     }
 
     /** What the standby wrote into the overlay, as {@code du} would count it without pg_wal (relation main forks are holes). */

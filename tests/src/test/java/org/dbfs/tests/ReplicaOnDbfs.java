@@ -38,9 +38,15 @@ final class ReplicaOnDbfs implements AutoCloseable {
 
     /** The first start: standby.signal and the settings, then pg_ctl start. */
     PostgresCluster configureAndStart(String primaryConninfo, String restoreCommand) throws Exception {
+        return configureAndStart(primaryConninfo, restoreCommand, "");
+    }
+
+    /** As {@link #configureAndStart(String, String)}, with {@code moreSettings} (lines) after the others. */
+    PostgresCluster configureAndStart(String primaryConninfo, String restoreCommand, String moreSettings) throws Exception {
         String settings = "\n# replica.conf\n" + Files.readString(REPLICA_CONF)
                 + "primary_conninfo = '" + primaryConninfo.replace("'", "''") + "'\n"
-                + (restoreCommand == null ? "" : "restore_command = '" + restoreCommand.replace("'", "''") + "'\n");
+                + (restoreCommand == null ? "" : "restore_command = '" + restoreCommand.replace("'", "''") + "'\n")
+                + moreSettings;
         pg = PostgresCluster.standby(mountPoint, root.resolve("work"), settings);
         pg.start();
         return pg;

@@ -91,7 +91,7 @@ class RestoreCommandTest {
         return log.lines().filter(l -> l.startsWith("walservice restore: restored " + walFileName + " ")).reduce((a, b) -> b).orElse("");
     }
 
-    private static Path passphraseFileForPostgres(Path file) throws Exception {
+    static Path passphraseFileForPostgres(Path file) throws Exception {
         Files.writeString(file, WalServiceProcess.PASSPHRASE + "\n");
         Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
         PostgresCluster.chownToPostgres(file);
@@ -99,13 +99,10 @@ class RestoreCommandTest {
     }
 
     /**
-     * The restore command runs as postgres, and a local-directory bucket insists on being writable
-     * (LocalObjectStore.checkReachable): its directory and lock directory go to postgres, the
-     * service (root) still writes there.
+     * The restore command runs as postgres and only reads: the bucket stays root's, postgres may
+     * only enter and read it (as the objects, 0644, already allow).
      */
-    private static void readableByPostgres(Path bucket) throws Exception {
+    static void readableByPostgres(Path bucket) throws Exception {
         PostgresCluster.makeTraversableForPostgres(bucket);
-        PostgresCluster.chownToPostgres(bucket);
-        PostgresCluster.chownToPostgres(bucket.resolve(".dbfs-locks"));
     }
 }

@@ -84,6 +84,14 @@ public final class LocalObjectStore implements ObjectStore {
     }
 
     @Override
+    public void checkReadable() {
+        if (!Files.isDirectory(root) || !Files.isReadable(root) || !Files.isExecutable(root)) {
+            throw new ObjectStoreUnavailableException("local bucket directory is missing or not readable: path=" + root
+                    + "; fix its owner/permissions for the user reading it");
+        }
+    }
+
+    @Override
     public Optional<Path> localFile(String key) {
         return Optional.of(pathOf(key));
     }

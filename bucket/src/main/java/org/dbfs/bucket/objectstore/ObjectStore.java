@@ -23,6 +23,14 @@ public interface ObjectStore extends AutoCloseable {
     /** Fails with {@link ObjectStoreUnavailableException} if the bucket cannot be reached or used. */
     void checkReachable();
 
+    /**
+     * Like {@link #checkReachable()}, for a reader that never writes (walservice restore, run by
+     * PostgreSQL as its own user): reading is all it needs.
+     */
+    default void checkReadable() {
+        checkReachable();
+    }
+
     byte[] get(String key);
 
     /** Bytes [offset, offset + length) of the object; shorter only if the object ends first. */

@@ -26,6 +26,7 @@ import org.dbfs.protocol.pageserver.v1.GetAttrRequest;
 import org.dbfs.protocol.pageserver.ReadOnlyAccess;
 import org.dbfs.protocol.pageserver.v1.GetPageAtLsnRequest;
 import org.dbfs.protocol.pageserver.v1.GetWalEndRequest;
+import org.dbfs.protocol.pageserver.v1.HoldReaderRequest;
 import org.dbfs.protocol.pageserver.v1.GetPagesRequest;
 import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;
 import org.dbfs.protocol.pageserver.v1.PutPagesRequest;
@@ -128,7 +129,8 @@ final class LocalSocketServer implements AutoCloseable {
                 unary("WriteFile", WriteFileRequest.parser(), s::writeFile),
                 unary("Sync", SyncRequest.parser(), s::sync),
                 unary("ServerInfo", ServerInfoRequest.parser(), s::serverInfo),
-                unary("GetWalEnd", GetWalEndRequest.parser(), s::getWalEnd));
+                unary("GetWalEnd", GetWalEndRequest.parser(), s::getWalEnd),
+                unary("HoldReader", HoldReaderRequest.parser(), s::holdReader));
     }
 
     /** A handler that parses the request, runs the gRPC method and waits for its single reply. */

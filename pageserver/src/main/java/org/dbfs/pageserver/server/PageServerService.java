@@ -5,6 +5,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.dbfs.bucket.crypto.IntegrityException;
@@ -23,6 +24,8 @@ import org.dbfs.protocol.pageserver.v1.GetPageAtLsnReply;
 import org.dbfs.protocol.pageserver.v1.GetPageAtLsnRequest;
 import org.dbfs.protocol.pageserver.v1.GetWalEndReply;
 import org.dbfs.protocol.pageserver.v1.GetWalEndRequest;
+import org.dbfs.protocol.pageserver.v1.HoldReaderReply;
+import org.dbfs.protocol.pageserver.v1.HoldReaderRequest;
 import org.dbfs.protocol.pageserver.v1.GetPagesReply;
 import org.dbfs.protocol.pageserver.v1.GetPagesRequest;
 import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;
@@ -239,6 +242,22 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
                 .setLastSeq(store.lastSeq()).setPackedSeq(store.packedSeq()).setSegments(store.segmentCount())
                 .setWalService(walService).setReadOnlyCalls(readOnly.calls()).setReadOnlyWritesRefused(readOnly.refused())
                 .build()));
+    }
+
+    @Override
+    public void holdReader(HoldReaderRequest req, StreamObserver<HoldReaderReply> out) {
+        blocking.execute(() -> serve(out, () -> { // a write to the object store
+            if (req.getId().isEmpty() || (!req.getRelease() && (req.getLsn() == 0 || req.getTtlSeconds() == 0))) {
+                throw Status.INVALID_ARGUMENT.withDescription("HoldReader needs an id, and an lsn and ttl_seconds to hold")
+                        .asRuntimeException();
+            }
+            if (req.getRelease()) {
+                store.readers().release(req.getId());
+            } else {
+                store.readers().hold(req.getId(), req.getLsn(), req.getHolder(), Duration.ofSeconds(req.getTtlSeconds()));
+            }
+            return done(HoldReaderReply.getDefaultInstance());
+        }));
     }
 
     @Override

@@ -66,9 +66,9 @@ public final class GarbageCollector {
         long objectsDeleted;
     }
 
-    GarbageCollector(PageStore ps) {
+    GarbageCollector(PageStore ps, ReaderLeases readers) {
         this.ps = ps;
-        this.readers = new ReaderLeases(ps.store, ps.codec, ps.clock);
+        this.readers = readers;
         this.lastRun = ps.clock.instant();
     }
 
@@ -92,11 +92,14 @@ public final class GarbageCollector {
     void run(Instant now) throws IOException {
         lastRun = now;
         GcOptions policy = ps.options.gc();
-        List<ReaderLease> live = readers.live();
-        Horizon computed = Horizon.compute(ps.manifest.getPackMarksList(), now, policy.retention(), live,
-                ps.manifest.getPackedSeq(), maxPackedLsn());
-        Horizon h = ps.horizon.atLeast(computed);
-        ps.horizon = h; // before anything is dropped: a read below it could get a wrong version
+        Horizon h;
+        synchronized (ps.readers.horizonLock) { // a reader registering meanwhile is either listed here or checked against h
+            List<ReaderLease> live = readers.live();
+            Horizon computed = Horizon.compute(ps.manifest.getPackMarksList(), now, policy.retention(), live,
+                    ps.manifest.getPackedSeq(), maxPackedLsn());
+            h = ps.horizon.atLeast(computed);
+            ps.horizon = h; // before anything is dropped: a read below it could get a wrong version
+        }
         Stats pass = new Stats();
         if (h.seq() > 0 || h.lsn() != 0) {
             dropVersions(h, pass);

@@ -49,7 +49,7 @@ final class Packer {
 
     Packer(PageStore ps) {
         this.ps = ps;
-        this.gc = new GarbageCollector(ps);
+        this.gc = new GarbageCollector(ps, ps.readers.leases);
         this.thread = new Thread(this::run, "packer");
         this.thread.setDaemon(true);
     }

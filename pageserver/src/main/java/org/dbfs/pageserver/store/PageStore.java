@@ -24,6 +24,7 @@ import org.dbfs.bucket.cli.RefusedStartException;
 import org.dbfs.bucket.crypto.FrameCodec;
 import org.dbfs.bucket.crypto.IntegrityException;
 import org.dbfs.bucket.lease.LeaseStore;
+import org.dbfs.bucket.lease.ReaderLeases;
 import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.bucket.objectstore.ObjectStoreException;
 import org.dbfs.pageserver.format.BlockRangeDrop;
@@ -97,6 +98,7 @@ public final class PageStore implements AutoCloseable {
     volatile long maxPageLsn; // the highest pd_lsn written so far (pack marks map times to it)
     volatile Horizon horizon = Horizon.NONE; // reads below it are refused: GC may have dropped what they need
     final InstantSource clock = Clock.systemUTC();
+    final Readers readers;
     private Packer packer;
 
     private PageStore(ObjectStore store, FrameCodec codec, StoreOptions options, FileChannel lockChannel,
@@ -109,6 +111,7 @@ public final class PageStore implements AutoCloseable {
         this.segments = new SegmentStore(store, codec, options.segmentCacheDir(), options.memoryCacheBytes());
         this.manifests = new ManifestStore(store, codec);
         this.leases = new LeaseStore(store, codec, BucketLayout.WRITER_LEASE, clock, options.leaseTtl());
+        this.readers = new Readers(this, new ReaderLeases(store, codec, clock));
         this.packedVersions = PackedVersions.create(options.versionIndexDir());
         this.journalData = new JournalData(options.recentWriteBytes());
         this.journalRoom = new JournalRoom(unpackedBytes, options.maxUnpackedBytes(), store.describe());
@@ -331,6 +334,11 @@ public final class PageStore implements AutoCloseable {
 
     public String bucket() {
         return store.describe();
+    }
+
+    /** Readers' claims on history (a replica's B). */
+    public Readers readers() {
+        return readers;
     }
 
     public ReentrantReadWriteLock namespaceLock() {

@@ -129,6 +129,25 @@ class GarbageCollectorTest {
     }
 
     @Test
+    void aReaderRegisteredThroughThePageServerIsHonouredAndOneBelowTheHorizonIsRefused() throws IOException {
+        for (long lsn = 10; lsn <= 50; lsn += 10) {
+            put(1, lsn);
+        }
+        store.packNow();
+        store.readers().hold("replica-a", 25, "host:/overlay", Duration.ofMinutes(5));
+        store.collectGarbage();
+        assertEquals(20, lsnAsOf(1, 25), "the replica holding 25 still reads its version");
+
+        store.readers().release("replica-a");
+        store.collectGarbage();
+        BeforeHorizonException late = assertThrows(BeforeHorizonException.class,
+                () -> store.readers().hold("replica-b", 25, "host:/other", Duration.ofMinutes(5)));
+        assertTrue(late.getMessage().contains("replica-b") && late.getMessage().contains("0/32"),
+                "a claim below the horizon is refused, naming the reader and the horizon: " + late.getMessage());
+        assertTrue(new ReaderLeases(bucket, CODEC, Clock.systemUTC()).live().isEmpty(), "and nothing was registered");
+    }
+
+        @Test
     void anUnlinkedFilesBlocksGoOnceItIsGoneSinceBeforeTheHorizon() throws IOException {
         FileSystemOps fs = new FileSystemOps(store);
         long ino = fs.makeNode(MakeNodeRequest.newBuilder().setPath("/pg_stat_tmp.tmp").setType(NodeType.REGULAR)

@@ -20,7 +20,7 @@ final class ArchiveAccess implements AutoCloseable {
     ArchiveAccess(BucketOptions bucket) {
         this.store = bucket.open();
         try {
-            store.checkReachable();
+            store.checkReadable();
             this.reader = new ArchiveReader(store, BucketKeys.openExisting(store, bucket.passphrase()), PrimaryInfo.SUPPORTED_TIMELINE);
             this.catalog = reader.catalog();
         } catch (RuntimeException e) {
