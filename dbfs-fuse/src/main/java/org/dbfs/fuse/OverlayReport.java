@@ -9,6 +9,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.HdrHistogram.Histogram;
 import org.dbfs.pgformat.ForkNumber;
 import org.dbfs.pgformat.RelationPath;
 import org.dbfs.pgformat.wal.Lsn;
@@ -36,11 +37,12 @@ final class OverlayReport implements AutoCloseable {
         timer.scheduleAtFixedRate(() -> {
             try {
                 Size size = measure(data);
-                long reads = pages.reads();
+                Histogram h = pages.latencySinceLastCall();
                 log.info("overlay {}: {} bytes ({} without pg_wal); B = {} (S = {}); {} page reads from the page server "
-                        + "({} us on average); {} main-fork page writes dropped", data, size.total(), size.withoutWal(),
-                        Lsn.format(readPoint.lsn()), Lsn.format(readPoint.snapshotLsn()), reads,
-                        reads == 0 ? 0 : TimeUnit.NANOSECONDS.toMicros(pages.readNanos() / reads), fs.droppedPageWrites());
+                        + "in all, {} in the last {} s (GetPage@B p50 {} us, p99 {} us, max {} us); {} main-fork page writes "
+                        + "dropped", data, size.total(), size.withoutWal(), Lsn.format(readPoint.lsn()),
+                        Lsn.format(readPoint.snapshotLsn()), pages.reads(), h.getTotalCount(), periodSeconds,
+                        h.getValueAtPercentile(50), h.getValueAtPercentile(99), h.getMaxValue(), fs.droppedPageWrites());
             } catch (IOException | RuntimeException e) {
                 log.warn("overlay {}: cannot measure its size: {}", data, e.toString());
             }

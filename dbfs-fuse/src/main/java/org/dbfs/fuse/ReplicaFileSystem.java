@@ -2,7 +2,6 @@ package org.dbfs.fuse;
 
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
@@ -58,7 +57,20 @@ final class ReplicaFileSystem implements FuseOperations {
     private static final int RENAME_EXCHANGE = 2;
     private static final int UNCHANGED_ID = -1;
 
-    private record Handle(Path local, String path, FileChannel channel, RelationSegmentFile rel) {}
+    /** An open file; {@code local} follows renames (libfuse renames a file unlinked while open). */
+    private static final class Handle {
+        volatile Path local;
+        final String path;
+        final FileChannel channel;
+        final RelationSegmentFile rel;
+
+        Handle(Path local, String path, FileChannel channel, RelationSegmentFile rel) {
+            this.local = local;
+            this.path = path;
+            this.channel = channel;
+            this.rel = rel;
+        }
+    }
 
     private final Errno errno;
     private final Path data;
@@ -208,7 +220,15 @@ final class ReplicaFileSystem implements FuseOperations {
             if ((flags & RENAME_NOREPLACE) != 0 && Files.exists(local(to), LinkOption.NOFOLLOW_LINKS)) {
                 return -LinuxErrno.EEXIST;
             }
-            Files.move(local(from), local(to), StandardCopyOption.ATOMIC_MOVE); // rename(2): replaces the target
+            Path source = local(from);
+            Path target = local(to);
+            Files.move(source, target, StandardCopyOption.ATOMIC_MOVE); // rename(2): replaces the target
+            for (Handle h : handles.values()) {
+                Path p = h.local;
+                if (p.startsWith(source)) {
+                    h.local = target.resolve(source.relativize(p));
+                }
+            }
             return 0;
         });
     }
@@ -260,7 +280,11 @@ final class ReplicaFileSystem implements FuseOperations {
     public int truncate(String path, long size, FileInfo fi) {
         return guard("truncate", path, () -> {
             Handle h = fi == null ? null : handles.get(fi.getFh());
-            setLength(h != null ? h.local() : local(path), size);
+            if (h != null && size <= h.channel.size()) {
+                h.channel.truncate(size);
+            } else {
+                LibcTruncate.truncate(h != null ? h.local : local(path), size);
+            }
             return 0;
         });
     }
@@ -300,13 +324,13 @@ final class ReplicaFileSystem implements FuseOperations {
             if (h == null) {
                 return -LinuxErrno.EBADF;
             }
-            long fileSize = h.channel().size();
+            long fileSize = h.channel.size();
             if (offset >= fileSize) {
                 return 0;
             }
             int n = (int) Math.min(size, fileSize - offset);
-            if (h.rel() == null) {
-                return readFully(h.channel(), buf.slice(0, n), offset);
+            if (h.rel == null) {
+                return readFully(h.channel, buf.slice(0, n), offset);
             }
             byte[] out = new byte[n];
             byte[] page = new byte[PAGE];
@@ -325,13 +349,13 @@ final class ReplicaFileSystem implements FuseOperations {
 
     /** A relation page: the standby's own copy of a VM or FSM page it wrote, else the page server's at B. */
     private void relationPage(Handle h, long pageInFile, byte[] page) throws IOException {
-        if (h.rel().forkNum() != ForkNumber.MAIN_FORKNUM) {
-            int got = readFully(h.channel(), ByteBuffer.wrap(page), pageInFile * PAGE);
+        if (h.rel.forkNum() != ForkNumber.MAIN_FORKNUM) {
+            int got = readFully(h.channel, ByteBuffer.wrap(page), pageInFile * PAGE);
             if (got == PAGE && !isZero(page)) {
                 return;
             }
         }
-        pages.read(h.rel().rel(), h.rel().firstBlock() + pageInFile, page, 0);
+        pages.read(h.rel.rel(), h.rel.firstBlock() + pageInFile, page, 0);
     }
 
     @Override
@@ -341,20 +365,24 @@ final class ReplicaFileSystem implements FuseOperations {
             if (h == null) {
                 return -LinuxErrno.EBADF;
             }
-            if (h.rel() != null && h.rel().forkNum() == ForkNumber.MAIN_FORKNUM) {
+            if (h.rel != null && h.rel.forkNum() == ForkNumber.MAIN_FORKNUM) {
                 // Dropped: a read at B gives the page back. Only the standby's view of the size stays.
                 droppedPageWrites.add((size + PAGE - 1) / PAGE);
-                if (offset + size > h.channel().size()) {
-                    setLength(h.local(), offset + size);
+                if (offset + size > h.channel.size()) {
+                    try {
+                        LibcTruncate.truncate(h.local, offset + size);
+                    } catch (java.nio.file.NoSuchFileException unlinked) {
+                        // unlinked meanwhile, as PostgreSQL's own write to it would be lost: nothing to keep
+                    }
                 }
                 return (int) size;
             }
             ByteBuffer src = buf.slice(0, (int) size);
             int written = 0;
             while (src.hasRemaining()) {
-                written += h.channel().write(src, offset + written);
+                written += h.channel.write(src, offset + written);
             }
-            if (h.path().equals(DataDirectoryCopy.CONTROL_FILE)) {
+            if (h.path.equals(DataDirectoryCopy.CONTROL_FILE)) {
                 readPoint.controlFileWritten();
             }
             return written;
@@ -371,7 +399,7 @@ final class ReplicaFileSystem implements FuseOperations {
         return guard("fsync", path, () -> {
             Handle h = fi == null ? null : handles.get(fi.getFh());
             if (h != null) {
-                h.channel().force(datasync == 0);
+                h.channel.force(datasync == 0);
             } else {
                 LocalFiles.fsync(local(path));
             }
@@ -392,7 +420,7 @@ final class ReplicaFileSystem implements FuseOperations {
         return guard("release", path, () -> {
             Handle h = handles.remove(fi.getFh());
             if (h != null) {
-                h.channel().close();
+                h.channel.close();
             }
             return 0;
         });
@@ -424,13 +452,6 @@ final class ReplicaFileSystem implements FuseOperations {
     private void ownByCaller(Path p, int mode) throws IOException {
         FuseCallerContext.Caller caller = callers.current();
         LocalFiles.setOwnerAndMode(p, caller.uid(), caller.gid(), mode);
-    }
-
-    /** ftruncate(2): shrinks, or grows with a hole (a relation file's new pages are not stored here). */
-    private static void setLength(Path p, long size) throws IOException {
-        try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
-            f.setLength(size);
-        }
     }
 
     /** Reads until {@code dst} is full or the file ends; returns the bytes read. */

@@ -1,6 +1,8 @@
 package org.dbfs.fuse;
 
 import io.grpc.StatusRuntimeException;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
 import java.util.concurrent.atomic.LongAdder;
 import org.dbfs.pgformat.RelTag;
 import org.dbfs.pgformat.wal.Lsn;
@@ -23,7 +25,7 @@ final class ReplicaPages {
     private final ReplicaReadPoint readPoint;
     private final int maxWaitMs;
     private final LongAdder reads = new LongAdder();
-    private final LongAdder readNanos = new LongAdder();
+    private final Recorder latency = new Recorder(3);
 
     /** @param maxWaitMs how long a read may wait for the WAL service to index up to B */
     ReplicaPages(PageServerClient client, ReplicaReadPoint readPoint, int maxWaitMs) {
@@ -47,7 +49,7 @@ final class ReplicaPages {
             throw e;
         }
         reads.increment();
-        readNanos.add(System.nanoTime() - started);
+        latency.recordValue((System.nanoTime() - started) / 1000);
         if (reply.getAbsent()) {
             java.util.Arrays.fill(dst, off, off + PAGE, (byte) 0);
         } else {
@@ -59,7 +61,8 @@ final class ReplicaPages {
         return reads.sum();
     }
 
-    long readNanos() {
-        return readNanos.sum();
+    /** GetPage@B latencies in microseconds since the last call (the mount's periodic report). */
+    Histogram latencySinceLastCall() {
+        return latency.getIntervalHistogram();
     }
 }
