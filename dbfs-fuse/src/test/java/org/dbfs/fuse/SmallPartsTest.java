@@ -25,6 +25,19 @@ class SmallPartsTest {
     }
 
     @Test
+    void truncateGrowsWithAHoleAndNeverCreatesAFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        java.nio.file.Path f = java.nio.file.Files.writeString(tmp.resolve("16384"), "x");
+        LibcTruncate.truncate(f, 1 << 30);
+        assertEquals(1L << 30, java.nio.file.Files.size(f));
+        java.nio.file.Path gone = tmp.resolve("16385");
+        org.junit.jupiter.api.Assertions.assertThrows(java.nio.file.NoSuchFileException.class,
+                () -> LibcTruncate.truncate(gone, 8192));
+        assertFalse(java.nio.file.Files.exists(gone), "an unlinked relation file is not brought back");
+        LibcTruncate.truncate(f, 1);
+        assertEquals("x", java.nio.file.Files.readString(f));
+    }
+
+    @Test
     void hiddenNamesAreLibfusesOnly() {
         assertTrue(HiddenFiles.isHiddenName("/base/5/.fuse_hidden0000000a00000001"));
         assertFalse(HiddenFiles.isHiddenName("/base/5/16384"));
