@@ -187,12 +187,17 @@ final class DbfsFileSystem implements FuseOperations {
             if (reply.getErrno() != 0) {
                 return -reply.getErrno();
             }
-            byte[] target = reply.getTarget().getBytes(StandardCharsets.UTF_8);
-            int n = (int) Math.min(target.length, len - 1); // truncated like readlink(2), always NUL-terminated
-            buf.put(0, target, 0, n);
-            buf.put(n, (byte) 0);
+            putLinkTarget(reply.getTarget(), buf, len);
             return 0;
         });
+    }
+
+    /** A symlink's target into readlink's buffer: truncated like readlink(2), always NUL-terminated. */
+    static void putLinkTarget(String link, ByteBuffer buf, long len) {
+        byte[] target = link.getBytes(StandardCharsets.UTF_8);
+        int n = (int) Math.min(target.length, len - 1);
+        buf.put(0, target, 0, n);
+        buf.put(n, (byte) 0);
     }
 
     @Override

@@ -75,8 +75,8 @@ public final class DbfsMount implements AutoCloseable {
                         + "relation pages as of its replay LSN (GetPage@LSN), which needs the WAL service. Start the page "
                         + "server with --walservice HOST:PORT");
             }
-            ReplicaOverlay.Snapshot snapshot = ReplicaMountSetup.snapshot(client, pageServer, new ReplicaOverlay(overlayDir));
             ReplicaOverlay overlay = new ReplicaOverlay(overlayDir);
+            ReplicaOverlay.Snapshot snapshot = ReplicaMountSetup.snapshot(client, pageServer, overlay);
             ReplicaReadPoint readPoint = new ReplicaReadPoint(snapshot.lsn(), overlay.data().resolve("global/pg_control"));
             ReplicaPages pages = new ReplicaPages(client, readPoint, READ_WAIT_MS);
             lease = ReplicaLease.take(client, snapshot.readerId(), hostName() + ":" + overlayDir.toAbsolutePath(), readPoint);

@@ -155,10 +155,7 @@ final class ReplicaFileSystem implements FuseOperations {
     @Override
     public int readlink(String path, ByteBuffer buf, long len) {
         return guard("readlink", path, () -> {
-            byte[] target = Files.readSymbolicLink(local(path)).toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            int n = (int) Math.min(target.length, len - 1);
-            buf.put(0, target, 0, n);
-            buf.put(n, (byte) 0);
+            DbfsFileSystem.putLinkTarget(Files.readSymbolicLink(local(path)).toString(), buf, len);
             return 0;
         });
     }
