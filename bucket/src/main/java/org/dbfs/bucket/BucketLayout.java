@@ -16,6 +16,7 @@ import org.dbfs.pgformat.wal.Lsn;
  * dbfs-key                                         key parameters (plaintext; BucketKeys)
  * manifest                                         the packed state; moved by compare-and-swap
  * leases/pageserver                                the page-server writer lease (one writer per bucket)
+ * leases/cluster                                   the cluster's writer lease: the PostgreSQL primary's epoch (fencing)
  * leases/readers/NAME                              a reader's claim on history (ReaderLease)
  * segments/SSSSSSSSSSSSSSSSSSSS-EEEEEEEEEEEEEEEEEEEE-gGGGGGGGGGG[-rRRRRRRRRRRRRRRRRRRRR].seg
  *                                                  journal records S..E packed by generation G (or
@@ -31,6 +32,7 @@ public final class BucketLayout {
     public static final String KEY = "dbfs-key";
     public static final String MANIFEST = "manifest";
     public static final String WRITER_LEASE = "leases/pageserver";
+    public static final String CLUSTER_LEASE = "leases/cluster";
     public static final String READER_LEASES = "leases/readers/";
     public static final String SEGMENTS = "segments/";
     public static final String NAMESPACES = "namespace/";

@@ -139,9 +139,11 @@ public final class DbfsMount implements AutoCloseable {
             throws IOException, FuseMountFailedException {
         Path dir = checkMountPoint(mountPoint);
         PageServerClient client = new PageServerClient(pageServer);
+        WriterLease lease = null;
         try {
             ServerInfoReply info = client.serverInfo();
             log.info("page server {}: incarnation {}, bucket {}", pageServer, info.getIncarnation(), info.getBucket());
+            lease = WriterLease.acquire(client, dir);
             TablespaceDirectory tablespaces = new TablespaceDirectory(dir.toString());
             loadTablespaces(client, tablespaces);
 
@@ -154,12 +156,18 @@ public final class DbfsMount implements AutoCloseable {
             List<String> options = fuseOptions(extraFuseOptions);
             log.info("mounting {} (page server {}) with {}", dir, pageServer, options);
             fuse.mount("dbfs", dir, options.toArray(String[]::new));
-            return new DbfsMount(dir, client, fs::syncAll, fuse, () -> { });
+            return new DbfsMount(dir, client, fs::syncAll, fuse, lease);
         } catch (StatusRuntimeException e) {
+            if (lease != null) {
+                lease.close();
+            }
             closeQuietly(client);
             throw new IOException("page server " + pageServer + " cannot be reached: " + e.getStatus().getCode()
                     + (e.getStatus().getDescription() == null ? "" : " (" + e.getStatus().getDescription() + ")"), e);
-        } catch (FuseMountFailedException | RuntimeException | Error e) {
+        } catch (IOException | FuseMountFailedException | RuntimeException | Error e) {
+            if (lease != null) {
+                lease.close();
+            }
             closeQuietly(client);
             throw e;
         }

@@ -11,11 +11,14 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
+import java.util.function.LongSupplier;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import org.dbfs.protocol.local.LocalSocketFrames;
 import org.dbfs.protocol.pageserver.ReadOnlyAccess;
+import org.dbfs.protocol.pageserver.WriterAccess;
+import org.dbfs.protocol.pageserver.v1.DeclareWriterRequest;
 
 /**
  * Page server calls over its Unix-domain socket ({@code pageserver --listen-socket}): the calling
@@ -30,13 +33,18 @@ final class LocalSocketTransport implements AutoCloseable {
 
     private final Path path;
     private final boolean readOnly;
+    private final LongSupplier epoch;
     private final ConcurrentLinkedDeque<Connection> idle = new ConcurrentLinkedDeque<>();
     private final Set<Connection> all = ConcurrentHashMap.newKeySet();
 
-    /** @param readOnly declare each new connection read-only before its first call */
-    LocalSocketTransport(Path path, boolean readOnly) {
+    /**
+     * @param readOnly declare each new connection read-only before its first call
+     * @param epoch    the writer epoch each new connection declares first, once it is not 0
+     */
+    LocalSocketTransport(Path path, boolean readOnly, LongSupplier epoch) {
         this.path = path;
         this.readOnly = readOnly;
+        this.epoch = epoch;
     }
 
     <R> R call(String method, MessageLite request, Parser<R> replyParser) {
@@ -97,20 +105,36 @@ final class LocalSocketTransport implements AutoCloseable {
             throw e;
         }
         Connection c = new Connection(ch, new LocalSocketFrames(ch));
-        if (readOnly) {
-            try {
-                c.frames().writeRequest(ReadOnlyAccess.DECLARE_METHOD, Empty.getDefaultInstance());
-                LocalSocketFrames.Reply reply = c.frames().readReply();
-                if (!reply.ok()) {
-                    throw new IOException("the page server did not accept a read-only connection: " + reply.status());
-                }
-            } catch (IOException e) {
-                ch.close();
-                throw e;
+        try {
+            if (readOnly) {
+                declare(c, ReadOnlyAccess.DECLARE_METHOD, Empty.getDefaultInstance(), "a read-only connection");
             }
+            long e = epoch.getAsLong();
+            if (e != 0) {
+                declare(c, WriterAccess.DECLARE_METHOD, DeclareWriterRequest.newBuilder().setEpoch(e).build(),
+                        "writer epoch " + e);
+            }
+        } catch (IOException e) {
+            ch.close();
+            throw e;
         }
         all.add(c);
         return c;
+    }
+
+    private static void declare(Connection c, String method, MessageLite request, String what) throws IOException {
+        c.frames().writeRequest(method, request);
+        LocalSocketFrames.Reply reply = c.frames().readReply();
+        if (!reply.ok()) {
+            throw new IOException("the page server did not accept " + what + ": " + reply.status());
+        }
+    }
+
+    /** Closes the idle connections, so that every later call runs on one that declared what is declared now. */
+    void redeclare() {
+        for (Connection c = idle.pollFirst(); c != null; c = idle.pollFirst()) {
+            drop(c);
+        }
     }
 
     private void drop(Connection c) {

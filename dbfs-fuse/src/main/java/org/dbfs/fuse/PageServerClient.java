@@ -37,7 +37,18 @@ import org.dbfs.protocol.pageserver.v1.WriteFileRequest;
 
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.ForwardingClientCall;
+import io.grpc.MethodDescriptor;
+import org.dbfs.protocol.pageserver.WriterAccess;
+import org.dbfs.protocol.pageserver.v1.AcquireWriterRequest;
+import org.dbfs.protocol.pageserver.v1.RenewWriterRequest;
+import org.dbfs.protocol.pageserver.v1.WriterLeaseReply;
 
 /**
  * The mount's connection to one page server: blocking calls with a deadline, and every successful
@@ -57,6 +68,7 @@ final class PageServerClient implements AutoCloseable {
     private final PageServerGrpc.PageServerBlockingStub stub;
     private final LocalSocketTransport local;
     private final DurabilityTracker durability = new DurabilityTracker();
+    private final AtomicLong epoch = new AtomicLong(); // the writer epoch every connection declares, once acquired
 
     /** @param target HOST:PORT (gRPC) or unix:PATH (the page server's --listen-socket) */
     PageServerClient(String target) {
@@ -70,7 +82,7 @@ final class PageServerClient implements AutoCloseable {
     PageServerClient(String target, boolean readOnly) {
         this.target = target;
         if (target.startsWith("unix:")) {
-            this.local = new LocalSocketTransport(Path.of(target.substring("unix:".length())), readOnly);
+            this.local = new LocalSocketTransport(Path.of(target.substring("unix:".length())), readOnly, epoch::get);
             this.channel = null;
             this.stub = null;
         } else {
@@ -82,6 +94,22 @@ final class PageServerClient implements AutoCloseable {
                 Metadata headers = new Metadata();
                 headers.put(ReadOnlyAccess.HEADER, ReadOnlyAccess.READ_ONLY);
                 builder.intercept(MetadataUtils.newAttachHeadersInterceptor(headers));
+            } else {
+                builder.intercept(new ClientInterceptor() {
+                    @Override
+                    public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
+                        return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, options)) {
+                            @Override
+                            public void start(Listener<R> listener, Metadata headers) {
+                                long e = epoch.get();
+                                if (e != 0) {
+                                    headers.put(WriterAccess.EPOCH_HEADER, Long.toUnsignedString(e));
+                                }
+                                super.start(listener, headers);
+                            }
+                        };
+                    }
+                });
             }
             this.channel = builder.build();
             this.stub = PageServerGrpc.newBlockingStub(channel);
@@ -179,6 +207,29 @@ final class PageServerClient implements AutoCloseable {
 
     void holdReader(HoldReaderRequest request) {
         unary("HoldReader", request, HoldReaderReply.parser(), s -> s::holdReader);
+    }
+
+    /**
+     * Takes the cluster's writer lease for {@code holder}; from then on every call declares the
+     * epoch it got, and the page server refuses them all once a newer epoch fences it.
+     */
+    WriterLeaseReply acquireWriter(String holder) {
+        WriterLeaseReply r = unary("AcquireWriter", AcquireWriterRequest.newBuilder().setHolder(holder).build(),
+                WriterLeaseReply.parser(), s -> s::acquireWriter);
+        epoch.set(r.getEpoch());
+        if (local != null) {
+            local.redeclare();
+        }
+        return r;
+    }
+
+    long epoch() {
+        return epoch.get();
+    }
+
+    WriterLeaseReply renewWriter(boolean release) {
+        return unary("RenewWriter", RenewWriterRequest.newBuilder().setEpoch(epoch.get()).setRelease(release).build(),
+                WriterLeaseReply.parser(), s -> s::renewWriter);
     }
 
     SyncReply sync(long incarnation) {

@@ -113,6 +113,21 @@ public final class PostgresCluster implements AutoCloseable {
         return dataDir;
     }
 
+    /** The postmaster's process id (from postmaster.pid when it started). */
+    public long postmasterPid() {
+        return postmasterPid;
+    }
+
+    /** The postmaster and every process it started (backends, walsender, checkpointer, ...). */
+    public List<Long> processIds() {
+        List<Long> pids = new ArrayList<>();
+        ProcessHandle.of(postmasterPid).ifPresent(h -> {
+            pids.add(h.pid());
+            h.descendants().forEach(d -> pids.add(d.pid()));
+        });
+        return pids;
+    }
+
     public void start() throws IOException, InterruptedException {
         run(List.of(BIN.resolve("pg_ctl").toString(), "-D", dataDir.toString(), "-l", logFile.toString(), "-w",
                 "-t", "300", "start"), logFile.resolveSibling("pg_ctl.log"), 320);

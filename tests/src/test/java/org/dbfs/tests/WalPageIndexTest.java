@@ -60,13 +60,13 @@ class WalPageIndexTest {
                 // 2. waldump --stats=record from the archive == pg_waldump --stats=record
                 String theirs = String.join("\n", PgWaldumpOracle.run(tmp, "--stats=record", "-p", pgWal.toString(),
                         "-s", Lsn.format(start), "-e", Lsn.format(end))) + "\n";
-                WalServiceProcess.CliResult mine = WalServiceProcess.run(List.of("waldump", "--bucket", p.bucket.toUri().toString(),
+                ChildJvm.Result mine = WalServiceProcess.run(List.of("waldump", "--bucket", p.bucket.toUri().toString(),
                         "--start", Lsn.format(start), "--end", Lsn.format(end), "--stats=record"), p.logs);
                 assertEquals(0, mine.exitCode(), mine.stderr());
                 assertEquals(theirs, mine.stdout(), "walservice waldump --stats=record vs pg_waldump --stats=record");
 
                 // ... and one line per record: the same count as pg_waldump's
-                WalServiceProcess.CliResult lines = WalServiceProcess.run(List.of("waldump", "--bucket", p.bucket.toUri().toString(),
+                ChildJvm.Result lines = WalServiceProcess.run(List.of("waldump", "--bucket", p.bucket.toUri().toString(),
                         "--start", Lsn.format(start), "--end", Lsn.format(end)), p.logs);
                 assertEquals(0, lines.exitCode(), lines.stderr());
                 assertEquals(oracle.records, lines.stdout().lines().filter(l -> l.startsWith("rmgr: ")).count(), "one line per record");
@@ -78,8 +78,8 @@ class WalPageIndexTest {
                 List<String> rel = List.of("page-history", "--rel", Integer.toUnsignedString(block.rel().spcNode()) + "/"
                         + Integer.toUnsignedString(block.rel().dbNode()) + "/" + Integer.toUnsignedString(block.rel().relNode()),
                         "--fork", "main", "--block", Integer.toString(block.blockNum()), "--end", Lsn.format(end));
-                WalServiceProcess.CliResult viaIndex = WalServiceProcess.run(concat(rel, "--walservice", "127.0.0.1:" + svc.port()), p.logs);
-                WalServiceProcess.CliResult viaArchive = WalServiceProcess.run(concat(rel, "--bucket", p.bucket.toUri().toString(),
+                ChildJvm.Result viaIndex = WalServiceProcess.run(concat(rel, "--walservice", "127.0.0.1:" + svc.port()), p.logs);
+                ChildJvm.Result viaArchive = WalServiceProcess.run(concat(rel, "--bucket", p.bucket.toUri().toString(),
                         "--start", Lsn.format(start)), p.logs);
                 assertEquals(0, viaIndex.exitCode(), viaIndex.stderr());
                 assertEquals(0, viaArchive.exitCode(), viaArchive.stderr());
@@ -88,7 +88,7 @@ class WalPageIndexTest {
                 System.out.printf("page-history %s: %d records, e.g. %s%n", block, expected.size(), viaIndex.stdout().lines().findFirst().orElse(""));
 
                 // 4. a range the archive lacks is named
-                WalServiceProcess.CliResult missing = WalServiceProcess.run(List.of("waldump", "--bucket", p.bucket.toUri().toString(),
+                ChildJvm.Result missing = WalServiceProcess.run(List.of("waldump", "--bucket", p.bucket.toUri().toString(),
                         "--start", Lsn.format(end + (64L << 20)), "--end", Lsn.format(end + (65L << 20))), p.logs);
                 assertEquals(1, missing.exitCode());
                 assertTrue(missing.stderr().contains("has no WAL for " + Lsn.format(end + (64L << 20))), missing.stderr());

@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.dbfs.pageserver.server.ListeningLine;
@@ -52,25 +51,9 @@ final class WalServiceProcess implements AutoCloseable {
         return pb.start();
     }
 
-    /** What a finished command printed. */
-    record CliResult(int exitCode, String stdout, String stderr) {}
-
     /** Runs {@code walservice ARGS} (a subcommand such as waldump) to completion in a child JVM. */
-    static CliResult run(List<String> args, Path logDir) throws IOException, InterruptedException {
-        Path err = logDir.resolve("walservice-cli-" + System.nanoTime() + ".log");
-        Process p = spawn(args, PASSPHRASE, err);
-        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> {
-            try {
-                return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        });
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("walservice " + args + " did not finish; stderr:\n" + Files.readString(err));
-        }
-        return new CliResult(p.exitValue(), out.join(), Files.readString(err));
+    static ChildJvm.Result run(List<String> args, Path logDir) throws IOException, InterruptedException {
+        return ChildJvm.run(WalServiceCli.class, args, java.util.Map.of("DBFS_PASSPHRASE", PASSPHRASE), logDir);
     }
 
     int port() {

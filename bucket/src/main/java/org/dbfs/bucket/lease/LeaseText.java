@@ -5,10 +5,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** The {@code key=value} lines lease objects are written in; the first '=' splits a line. */
-final class LeaseText {
+public final class LeaseText {
     private LeaseText() {}
 
-    static Map<String, String> parse(byte[] bytes) {
+    public static Map<String, String> parse(byte[] bytes) {
         Map<String, String> fields = new LinkedHashMap<>();
         for (String line : new String(bytes, StandardCharsets.UTF_8).split("\n")) {
             int eq = line.indexOf('=');
@@ -20,7 +20,7 @@ final class LeaseText {
     }
 
     /** The value of {@code key}; an IllegalArgumentException naming it if missing. */
-    static String require(Map<String, String> fields, String key) {
+    public static String require(Map<String, String> fields, String key) {
         String v = fields.get(key);
         if (v == null) {
             throw new IllegalArgumentException("missing " + key);

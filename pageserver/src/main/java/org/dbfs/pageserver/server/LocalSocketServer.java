@@ -24,6 +24,12 @@ import java.util.function.BiConsumer;
 import org.dbfs.protocol.local.LocalSocketFrames;
 import org.dbfs.protocol.pageserver.v1.GetAttrRequest;
 import org.dbfs.protocol.pageserver.ReadOnlyAccess;
+import org.dbfs.protocol.pageserver.WriterAccess;
+import org.dbfs.protocol.pageserver.v1.AcquireWriterRequest;
+import org.dbfs.protocol.pageserver.v1.DeclareWriterRequest;
+import org.dbfs.protocol.pageserver.v1.FenceRequest;
+import org.dbfs.protocol.pageserver.v1.RenewWriterRequest;
+import io.grpc.Context;
 import org.dbfs.protocol.pageserver.v1.GetPageAtLsnRequest;
 import org.dbfs.protocol.pageserver.v1.GetWalEndRequest;
 import org.dbfs.protocol.pageserver.v1.HoldReaderRequest;
@@ -130,7 +136,10 @@ final class LocalSocketServer implements AutoCloseable {
                 unary("Sync", SyncRequest.parser(), s::sync),
                 unary("ServerInfo", ServerInfoRequest.parser(), s::serverInfo),
                 unary("GetWalEnd", GetWalEndRequest.parser(), s::getWalEnd),
-                unary("HoldReader", HoldReaderRequest.parser(), s::holdReader));
+                unary("HoldReader", HoldReaderRequest.parser(), s::holdReader),
+                unary("AcquireWriter", AcquireWriterRequest.parser(), s::acquireWriter),
+                unary("RenewWriter", RenewWriterRequest.parser(), s::renewWriter),
+                unary("Fence", FenceRequest.parser(), s::fence));
     }
 
     /** A handler that parses the request, runs the gRPC method and waits for its single reply. */
@@ -183,6 +192,7 @@ final class LocalSocketServer implements AutoCloseable {
         try (c) {
             LocalSocketFrames frames = new LocalSocketFrames(c);
             boolean connectionReadOnly = false; // once declared, for the connection's whole life
+            Context caller = Context.current(); // carries the writer epoch the connection declared
             while (true) {
                 LocalSocketFrames.Request req = frames.readRequest();
                 if (req == null) {
@@ -190,6 +200,18 @@ final class LocalSocketServer implements AutoCloseable {
                 }
                 if (req.method().equals(ReadOnlyAccess.DECLARE_METHOD)) {
                     connectionReadOnly = true;
+                    frames.writeReply(Empty.getDefaultInstance());
+                    continue;
+                }
+                if (req.method().equals(WriterAccess.DECLARE_METHOD)) {
+                    long epoch;
+                    try {
+                        epoch = DeclareWriterRequest.parseFrom(req.payload()).getEpoch();
+                    } catch (InvalidProtocolBufferException e) {
+                        frames.writeError(Status.INVALID_ARGUMENT.withDescription("malformed DeclareWriter request"));
+                        continue;
+                    }
+                    caller = Context.current().withValue(WriterAccess.CALLER_EPOCH, epoch);
                     frames.writeReply(Empty.getDefaultInstance());
                     continue;
                 }
@@ -212,7 +234,8 @@ final class LocalSocketServer implements AutoCloseable {
                     return;
                 }
                 try {
-                    frames.writeReply(h.call(req.payload()));
+                    byte[] payload = req.payload();
+                    frames.writeReply(caller.call(() -> h.call(payload)));
                 } catch (ExecutionException e) {
                     frames.writeError(statusOf(e.getCause()));
                 } catch (InvalidProtocolBufferException e) {

@@ -5,6 +5,8 @@ import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -12,6 +14,7 @@ import org.dbfs.bucket.crypto.BucketKeys;
 import org.dbfs.bucket.crypto.FrameCodec;
 import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.bucket.objectstore.ObjectStores;
+import org.dbfs.fencing.ClusterLeaseStore;
 import org.dbfs.pageserver.getpage.PageMaterializer;
 import org.dbfs.pageserver.getpage.RemoteWal;
 import org.dbfs.pageserver.store.PageStore;
@@ -25,6 +28,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class PageServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PageServer.class);
+    /** A read-write mount renews the cluster lease every third of this; past it, status calls the holder gone. */
+    static final Duration WRITER_LEASE_TTL = Duration.ofSeconds(30);
 
     private final ObjectStore store;
     private final PageStore pageStore;
@@ -62,11 +67,18 @@ public final class PageServer implements AutoCloseable {
                 wal = new RemoteWal(gp.walService(), gp.cachedWalPages());
                 materializer = new PageMaterializer(pageStore::readPage, wal, gp.hintBitsLogged(), gp.cachedPages());
             }
+            ClusterLeaseStore leases = new ClusterLeaseStore(store, codec, Clock.systemUTC(), WRITER_LEASE_TTL);
+            var cluster = leases.read();
+            if (cluster.isPresent()) {
+                pageStore.raiseEpoch(cluster.get().lease().epoch());
+                log.info("cluster writer lease: {}", cluster.get().lease().summary());
+            }
             ReadOnlyConnections readOnly = new ReadOnlyConnections();
             String walService = gp == null ? "" : gp.walService();
             Server server = NettyServerBuilder.forAddress(new InetSocketAddress(config.listenHost(), config.port()))
                     .addService(ServerInterceptors.intercept(
-                            new PageServerService(pageStore, blocking, materializer, readOnly, walService), readOnly))
+                            new PageServerService(pageStore, blocking, materializer, readOnly, walService, leases),
+                            readOnly, new WriterEpochHeader()))
                     .directExecutor() // see PageServerService: handlers never block the event loop
                     .maxInboundMessageSize(64 << 20)
                     .build()
@@ -76,7 +88,7 @@ public final class PageServer implements AutoCloseable {
                 try {
                     // Handlers run on the connection's own thread: no hand-off for blocking reads either.
                     local = LocalSocketServer.start(config.localSocket(),
-                            PageServerService.onCallerThread(pageStore, materializer, readOnly, walService), readOnly);
+                            PageServerService.onCallerThread(pageStore, materializer, readOnly, walService, leases), readOnly);
                 } catch (IOException e) {
                     server.shutdownNow();
                     throw new IOException("cannot listen on " + config.localSocket() + ": " + e.getMessage(), e);

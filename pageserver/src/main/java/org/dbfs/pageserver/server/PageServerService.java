@@ -52,6 +52,17 @@ import org.dbfs.protocol.pageserver.v1.StatFsRequest;
 import org.dbfs.protocol.pageserver.v1.SyncReply;
 import org.dbfs.protocol.pageserver.v1.SyncRequest;
 import org.dbfs.protocol.pageserver.v1.WriteFileRequest;
+import org.dbfs.fencing.ClusterLease;
+import org.dbfs.fencing.ClusterLeaseStore;
+import org.dbfs.fencing.LeaseChangedException;
+import org.dbfs.protocol.pageserver.v1.AcquireWriterRequest;
+import org.dbfs.protocol.pageserver.v1.FenceRequest;
+import org.dbfs.protocol.pageserver.v1.RenewWriterRequest;
+import org.dbfs.protocol.pageserver.v1.WriterLeaseReply;
+import org.dbfs.fencing.WriterRefusedException;
+import org.dbfs.pageserver.store.StaleEpochException;
+import org.dbfs.pageserver.store.WriterEpoch;
+import org.dbfs.protocol.pageserver.WriterAccess;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -76,6 +87,7 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
     private final boolean threadPerCall;
     private final ReadOnlyConnections readOnly;
     private final String walService;
+    private final ClusterLeaseStore leases;
 
     /**
      * For gRPC: handlers on the event loops, blocking work on {@code blocking}, durable replies
@@ -86,12 +98,12 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
      * @param walService   the WAL service's address, or "" without one
      */
     PageServerService(PageStore store, Executor blocking, PageMaterializer materializer, ReadOnlyConnections readOnly,
-                      String walService) {
-        this(store, blocking, materializer, false, readOnly, walService);
+                      String walService, ClusterLeaseStore leases) {
+        this(store, blocking, materializer, false, readOnly, walService, leases);
     }
 
     private PageServerService(PageStore store, Executor blocking, PageMaterializer materializer, boolean threadPerCall,
-                              ReadOnlyConnections readOnly, String walService) {
+                              ReadOnlyConnections readOnly, String walService, ClusterLeaseStore leases) {
         this.store = store;
         this.fs = new FileSystemOps(store);
         this.blocking = blocking;
@@ -99,6 +111,7 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
         this.threadPerCall = threadPerCall;
         this.readOnly = readOnly;
         this.walService = walService;
+        this.leases = leases;
     }
 
     /**
@@ -106,8 +119,8 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
      * on it, and a durable reply waits there, fsyncing itself when no fsync is under way.
      */
     static PageServerService onCallerThread(PageStore store, PageMaterializer materializer, ReadOnlyConnections readOnly,
-                                            String walService) {
-        return new PageServerService(store, Runnable::run, materializer, true, readOnly, walService);
+                                            String walService, ClusterLeaseStore leases) {
+        return new PageServerService(store, Runnable::run, materializer, true, readOnly, walService, leases);
     }
 
     @Override
@@ -136,7 +149,7 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
 
     @Override
     public void putPages(PutPagesRequest req, StreamObserver<MutationReply> out) {
-        serve(out, () -> {
+        serve(out, asCaller(() -> {
             JournalRecord.Builder record = JournalRecord.newBuilder();
             for (PageWrite w : req.getPagesList()) {
                 if (w.getData().size() != PAGE_SIZE) {
@@ -151,7 +164,7 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
             MutationReply reply = MutationReply.newBuilder().setIncarnation(store.incarnation()).build();
             return durably(new FileSystemOps.Applied<>(reply, commit.token()), req.getDurable(),
                     r -> r.toBuilder().setDurable(true).build());
-        });
+        }));
     }
 
     @Override
@@ -166,24 +179,25 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
 
     @Override
     public void makeNode(MakeNodeRequest req, StreamObserver<NodeReply> out) {
-        serve(out, () -> durably(fs.makeNode(req), req.getDurable(), PageServerService::markDurable));
+        serve(out, asCaller(() -> durably(fs.makeNode(req), req.getDurable(), PageServerService::markDurable)));
     }
 
     @Override
     public void remove(RemoveRequest req, StreamObserver<MutationReply> out) {
-        serve(out, () -> durably(fs.remove(req.getPath(), req.getDirectory()), req.getDurable(),
-                PageServerService::markDurable));
+        serve(out, asCaller(() -> durably(fs.remove(req.getPath(), req.getDirectory()), req.getDurable(),
+                PageServerService::markDurable)));
     }
 
     @Override
     public void rename(RenameRequest req, StreamObserver<MutationReply> out) {
-        serve(out, () -> durably(fs.rename(req.getFrom(), req.getTo(), req.getNoReplace()), req.getDurable(),
-                PageServerService::markDurable));
+        serve(out, asCaller(() -> durably(fs.rename(req.getFrom(), req.getTo(), req.getNoReplace()), req.getDurable(),
+                PageServerService::markDurable)));
     }
 
     @Override
     public void setAttr(SetAttrRequest req, StreamObserver<NodeReply> out) {
-        Runnable call = () -> serve(out, () -> durably(fs.setAttr(req), req.getDurable(), PageServerService::markDurable));
+        Call<NodeReply> write = asCaller(() -> durably(fs.setAttr(req), req.getDurable(), PageServerService::markDurable));
+        Runnable call = () -> serve(out, write);
         if (req.hasSize()) {
             blocking.execute(call); // may read the block the new size cuts through
         } else {
@@ -210,8 +224,9 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
 
     @Override
     public void writeFile(WriteFileRequest req, StreamObserver<MutationReply> out) {
-        Runnable call = () -> serve(out, () -> durably(fs.writeFile(req), req.getDurable(),
+        Call<MutationReply> write = asCaller(() -> durably(fs.writeFile(req), req.getDurable(),
                 PageServerService::markDurable));
+        Runnable call = () -> serve(out, write);
         if (FileSystemOps.isWholeBlocks(req)) {
             call.run(); // whole blocks: nothing to read first
         } else {
@@ -221,7 +236,11 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
 
     @Override
     public void sync(SyncRequest req, StreamObserver<SyncReply> out) {
+        long epoch = WriterAccess.CALLER_EPOCH.get();
         serve(out, () -> {
+            if (epoch != 0) {
+                store.checkEpoch(epoch); // a fenced writer must not hear that its writes became durable
+            }
             if (req.getIncarnation() != 0 && req.getIncarnation() != store.incarnation()) {
                 throw Status.FAILED_PRECONDITION.withDescription("the page server restarted (incarnation "
                         + req.getIncarnation() + " is gone, now " + store.incarnation()
@@ -241,7 +260,52 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
         serve(out, () -> done(ServerInfoReply.newBuilder().setIncarnation(store.incarnation()).setBucket(store.bucket())
                 .setLastSeq(store.lastSeq()).setPackedSeq(store.packedSeq()).setSegments(store.segmentCount())
                 .setWalService(walService).setReadOnlyCalls(readOnly.calls()).setReadOnlyWritesRefused(readOnly.refused())
+                .setWriterEpoch(store.epoch()).setFencedWritesRefused(store.staleEpochRefusals())
                 .build()));
+    }
+
+    @Override
+    public void acquireWriter(AcquireWriterRequest req, StreamObserver<WriterLeaseReply> out) {
+        blocking.execute(() -> serve(out, () -> { // reads and writes the object store
+            if (req.getHolder().isEmpty()) {
+                throw Status.INVALID_ARGUMENT.withDescription("AcquireWriter needs a holder").asRuntimeException();
+            }
+            ClusterLeaseStore.Current c = leases.acquire(req.getHolder());
+            store.raiseEpoch(c.lease().epoch());
+            log.info("writer lease: {} acquired {}", req.getHolder(), c.lease().summary());
+            return done(leaseReply(c.lease()));
+        }));
+    }
+
+    @Override
+    public void renewWriter(RenewWriterRequest req, StreamObserver<WriterLeaseReply> out) {
+        blocking.execute(() -> serve(out, () -> {
+            try {
+                ClusterLeaseStore.Current c = leases.renew(req.getEpoch(), req.getRelease());
+                if (req.getRelease()) {
+                    log.info("writer lease: {} released epoch {}", c.lease().holder(), req.getEpoch());
+                }
+                return done(leaseReply(c.lease()));
+            } catch (WriterRefusedException e) {
+                leases.read().ifPresent(c -> store.raiseEpoch(c.lease().epoch())); // it moved: fence here too
+                throw e;
+            }
+        }));
+    }
+
+    @Override
+    public void fence(FenceRequest req, StreamObserver<WriterLeaseReply> out) {
+        blocking.execute(() -> serve(out, () -> {
+            ClusterLeaseStore.Current c = leases.read().orElseThrow(() -> Status.FAILED_PRECONDITION
+                    .withDescription("there is no cluster lease in the bucket: nothing to fence").asRuntimeException());
+            store.raiseEpoch(c.lease().epoch());
+            return done(leaseReply(c.lease()));
+        }));
+    }
+
+    private static WriterLeaseReply leaseReply(ClusterLease l) {
+        return WriterLeaseReply.newBuilder().setEpoch(l.epoch()).setTimeline(l.timeline()).setHolder(l.holder())
+                .setExpiresAtMs(l.expiresAt().toEpochMilli()).build();
     }
 
     @Override
@@ -320,6 +384,16 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
         CompletableFuture<T> run() throws IOException;
     }
 
+    /**
+     * A write call run as the calling connection's writer epoch, taken now (on the thread the
+     * transport called us on, where the call's context is attached), so that the page store can
+     * refuse it if that epoch was fenced.
+     */
+    private static <T> Call<T> asCaller(Call<T> call) {
+        long epoch = WriterAccess.CALLER_EPOCH.get();
+        return () -> ScopedValue.where(WriterEpoch.CALLER, epoch).call(call::run);
+    }
+
     /** Runs a call and sends its reply or its failure, mapped to the status codes the contract promises. */
     private static <T> void serve(StreamObserver<T> out, Call<T> call) {
         CompletableFuture<T> reply;
@@ -349,6 +423,9 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
             }
             case ObjectStoreUnavailableException u -> Status.UNAVAILABLE.withDescription(u.getMessage()).asRuntimeException();
             case BeforeHorizonException h -> Status.OUT_OF_RANGE.withDescription(h.getMessage()).asRuntimeException();
+            case StaleEpochException f -> Status.FAILED_PRECONDITION.withDescription(f.getMessage()).asRuntimeException();
+            case WriterRefusedException w -> Status.FAILED_PRECONDITION.withDescription(w.getMessage()).asRuntimeException();
+            case LeaseChangedException c -> Status.ABORTED.withDescription(c.getMessage()).asRuntimeException();
             case IOException io -> {
                 log.error("request failed: {}", io.getMessage());
                 yield Status.INTERNAL.withDescription(io.getMessage()).asRuntimeException();

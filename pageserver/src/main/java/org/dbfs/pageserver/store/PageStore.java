@@ -96,6 +96,8 @@ public final class PageStore implements AutoCloseable {
     volatile long lastSeq;
     volatile long namespaceSeq; // last seq that changed the namespace
     volatile long maxPageLsn; // the highest pd_lsn written so far (pack marks map times to it)
+    private volatile long epochFloor; // the cluster's writer epoch: mutations from older writers are refused
+    private final java.util.concurrent.atomic.LongAdder staleEpochRefusals = new java.util.concurrent.atomic.LongAdder();
     volatile Horizon horizon = Horizon.NONE; // reads below it are refused: GC may have dropped what they need
     final InstantSource clock = Clock.systemUTC();
     final Readers readers;
@@ -378,6 +380,9 @@ public final class PageStore implements AutoCloseable {
             if (stopping) {
                 throw new IOException("the page server is stopping; the write was not acknowledged");
             }
+            if (WriterEpoch.CALLER.isBound()) {
+                checkEpoch(WriterEpoch.CALLER.get());
+            }
             int errno = mutation.build(namespace, record);
             if (errno != 0) {
                 return new Outcome(errno, null);
@@ -390,6 +395,49 @@ public final class PageStore implements AutoCloseable {
         } finally {
             commitLock.unlock();
         }
+    }
+
+    /**
+     * Refuses a writer of an epoch older than the cluster's. A client that declared no epoch (0)
+     * passes only while no cluster lease exists.
+     *
+     * @throws StaleEpochException if {@code epoch} was fenced
+     */
+    public void checkEpoch(long epoch) {
+        long floor = epochFloor;
+        if (epoch < floor) {
+            staleEpochRefusals.increment();
+            throw new StaleEpochException(epoch == 0
+                    ? "refused: this client declared no writer epoch, and the cluster's writer epoch is " + floor
+                    + " (a read-write mount acquires one; see fencectl status)"
+                    : "fenced: this writer's epoch " + epoch + " is older than the cluster's epoch " + floor
+                    + "; another primary took over (fencectl status). Nothing from this writer is accepted any more");
+        }
+    }
+
+    /**
+     * Raises the cluster's epoch as this page server knows it. Returns after every mutation admitted
+     * under an older epoch has been applied (they hold the commit lock), so none lands after this.
+     */
+    public void raiseEpoch(long epoch) {
+        commitLock.lock();
+        try {
+            if (epoch > epochFloor) {
+                log.info("writer epoch {} -> {}: writes from older epochs are refused from now on", epochFloor, epoch);
+                epochFloor = epoch;
+            }
+        } finally {
+            commitLock.unlock();
+        }
+    }
+
+    public long epoch() {
+        return epochFloor;
+    }
+
+    /** Writes and Syncs refused for a stale epoch since start. */
+    public long staleEpochRefusals() {
+        return staleEpochRefusals.sum();
     }
 
     public Commit commit(JournalRecord.Builder record) throws IOException {

@@ -44,12 +44,15 @@ public final class WalReceiver implements Runnable {
     static final long BACKOFF_MIN_MS = 250;
     static final long BACKOFF_MAX_MS = 5_000;
 
-    private final PrimaryConnInfo primary;
+    private volatile PrimaryConnInfo primary;
     private final String slot;
     private final Path dataDir;
     private final WalPositions positions;
     private final PositionFile positionFile;
     private volatile boolean stopping;
+    private volatile long fencedEpoch; // non-zero while fenced: no session, nothing acknowledged
+    private volatile boolean inSession;
+    private final FollowState follow;
     private volatile Connection replication;
     private volatile RuntimeException fatal;
     private DurableWalWriter writer;
@@ -61,6 +64,75 @@ public final class WalReceiver implements Runnable {
         this.positions = positions;
         this.positionFile = new PositionFile(dataDir);
         this.writer = resumed;
+        this.follow = new FollowState(dataDir);
+        try {
+            follow.fence().ifPresent(f -> {
+                fencedEpoch = f.epoch();
+                LOG.warn("walservice: fenced at epoch {} (F {}): following no primary until fencectl names the new one",
+                        f.epoch(), Lsn.format(f.fenceLsn()));
+            });
+            var followed = follow.followed();
+            if (followed.isPresent() && !followed.get().primary().isEmpty()) {
+                this.primary = PrimaryConnInfo.parse(followed.get().primary());
+                LOG.info("walservice: following {} (named by fencectl for epoch {}), not --primary", this.primary,
+                        followed.get().epoch());
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot read whom to follow in " + dataDir, e);
+        }
+    }
+
+    /** Non-zero while fenced: the epoch of the fence. */
+    public long fencedEpoch() {
+        return fencedEpoch;
+    }
+
+    /**
+     * Stops following the primary: remembers the fence first (a restart comes back fenced), ends the
+     * session, makes what was received durable and returns where durable WAL ends (F). After this
+     * returns, nothing more is acknowledged to any primary until {@link #follow}. A repeated fence
+     * at the same or an older epoch returns F again.
+     */
+    public synchronized long fence(long epoch) throws IOException, InterruptedException {
+        if (fencedEpoch != 0 && epoch <= fencedEpoch) {
+            var f = follow.fence();
+            if (f.isPresent() && f.get().fenceLsn() != 0) {
+                return f.get().fenceLsn();
+            }
+        }
+        follow.storeFence(new FollowState.Fence(epoch, 0));
+        fencedEpoch = epoch;
+        abortSession();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (inSession) {
+            if (System.nanoTime() > deadline) {
+                throw new IOException("the replication session did not end within 30 s of the fence");
+            }
+            Thread.sleep(5);
+        }
+        long fenceLsn;
+        fenceLsn = writer == null ? 0 : writer.makeDurable();
+        follow.storeFence(new FollowState.Fence(epoch, fenceLsn));
+        LOG.warn("walservice: FENCED at epoch {}: stopped following {}; durable WAL ends at F = {}", epoch, primary,
+                Lsn.format(fenceLsn));
+        return fenceLsn;
+    }
+
+    /**
+     * Ends the fence: follows {@code next} (a conninfo; empty: the primary it had) as the writer of {@code epoch}.
+     *
+     * @throws PrimaryRefusedException if the service was fenced at a newer epoch
+     */
+    public synchronized void follow(long epoch, String next) throws IOException {
+        if (fencedEpoch > epoch) {
+            throw new PrimaryRefusedException("this service was fenced at epoch " + fencedEpoch + "; a primary of epoch "
+                    + epoch + " is older and may not be followed");
+        }
+        PrimaryConnInfo target = next.isEmpty() ? primary : PrimaryConnInfo.parse(next);
+        follow.storeFollowed(new FollowState.Followed(epoch, next));
+        primary = target;
+        fencedEpoch = 0;
+        LOG.info("walservice: following {} as the writer of epoch {}", target, epoch);
     }
 
     /** Opens the local log where the position file says it ends, or null if this data directory is new. */
@@ -89,6 +161,10 @@ public final class WalReceiver implements Runnable {
     public void run() {
         long backoff = BACKOFF_MIN_MS;
         while (!stopping) {
+            if (fencedEpoch != 0) {
+                sleep(50);
+                continue;
+            }
             long before = positions.flushed();
             try {
                 session();
@@ -119,6 +195,15 @@ public final class WalReceiver implements Runnable {
     }
 
     private void session() throws SQLException, IOException {
+        inSession = true;
+        try {
+            fencedSession();
+        } finally {
+            inSession = false;
+        }
+    }
+
+    private void fencedSession() throws SQLException, IOException {
         long slotRestart;
         PrimaryInfo info;
         try (Connection sql = DriverManager.getConnection(primary.jdbcUrl(), controlProperties())) {
@@ -131,8 +216,8 @@ public final class WalReceiver implements Runnable {
 
         Connection conn = DriverManager.getConnection(primary.jdbcUrl(), replicationProperties());
         replication = conn;
-        if (stopping) {
-            return;
+        if (stopping || fencedEpoch != 0) {
+            return; // fence() may have missed this connection: it must not stream
         }
         PGReplicationStream stream = conn.unwrap(PGConnection.class).getReplicationAPI()
                 .replicationStream().physical()
@@ -173,6 +258,9 @@ public final class WalReceiver implements Runnable {
     }
 
     private void reportDurable(PGReplicationStream stream) throws IOException, SQLException {
+        if (fencedEpoch != 0) {
+            throw new IOException("fenced at epoch " + fencedEpoch + ": acknowledging nothing more");
+        }
         long durable = writer.makeDurable();
         LogSequenceNumber lsn = LogSequenceNumber.valueOf(durable);
         stream.setFlushedLSN(lsn);
@@ -229,14 +317,7 @@ public final class WalReceiver implements Runnable {
      */
     public void stop(Thread thread) throws InterruptedException {
         stopping = true;
-        Connection c = replication;
-        if (c != null) {
-            try {
-                c.abort(Runnable::run);
-            } catch (SQLException e) {
-                LOG.debug("abort", e);
-            }
-        }
+        abortSession();
         if (thread != null) {
             thread.join(30_000);
         }
@@ -246,6 +327,18 @@ public final class WalReceiver implements Runnable {
                 writer.close();
             } catch (IOException e) {
                 LOG.warn("walservice: closing the local WAL: {}", e.toString());
+            }
+        }
+    }
+
+    /** Breaks the session's blocked read, if there is a session. */
+    private void abortSession() {
+        Connection c = replication;
+        if (c != null) {
+            try {
+                c.abort(Runnable::run);
+            } catch (SQLException e) {
+                LOG.debug("abort", e);
             }
         }
     }

@@ -85,13 +85,13 @@ public final class WalServer implements AutoCloseable {
             LOG.info("walservice: archive in {} holds {} objects up to {}", store.describe(), catalog.objects().size(),
                     Lsn.format(catalog.end()));
 
+            WalReceiver receiver = new WalReceiver(config.primary(), config.slot(), config.dataDir(), positions, resumed);
             Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.listenHost(), config.port()))
-                    .addService(new WalServiceEndpoint(positions, reader, index))
+                    .addService(new WalServiceEndpoint(positions, reader, index, receiver))
                     .maxInboundMessageSize(16 << 20)
                     .build()
                     .start();
 
-            WalReceiver receiver = new WalReceiver(config.primary(), config.slot(), config.dataDir(), positions, resumed);
             Thread archiverThread = Thread.ofPlatform().name("wal-archiver").daemon().start(archiver);
             IndexStage stage = null;
             Thread indexThread = null;

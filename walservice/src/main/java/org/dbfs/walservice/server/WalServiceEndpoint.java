@@ -18,6 +18,12 @@ import org.dbfs.protocol.walservice.v1.Positions;
 import org.dbfs.protocol.walservice.v1.ReadWalRequest;
 import org.dbfs.protocol.walservice.v1.WalChunk;
 import org.dbfs.protocol.walservice.v1.WalServiceGrpc;
+import java.io.IOException;
+import org.dbfs.protocol.walservice.v1.WalFenceReply;
+import org.dbfs.protocol.walservice.v1.WalFenceRequest;
+import org.dbfs.protocol.walservice.v1.WalFollowRequest;
+import org.dbfs.walservice.replication.PrimaryRefusedException;
+import org.dbfs.walservice.replication.WalReceiver;
 import org.dbfs.walservice.index.IndexedRecord;
 import org.dbfs.walservice.index.WalIndex;
 import org.dbfs.walservice.wal.WalNotAvailableException;
@@ -34,11 +40,45 @@ final class WalServiceEndpoint extends WalServiceGrpc.WalServiceImplBase {
     private final WalPositions positions;
     private final WalBytesReader reader;
     private final WalIndex index;
+    private final WalReceiver receiver;
 
-    WalServiceEndpoint(WalPositions positions, WalBytesReader reader, WalIndex index) {
+    WalServiceEndpoint(WalPositions positions, WalBytesReader reader, WalIndex index, WalReceiver receiver) {
         this.positions = positions;
         this.reader = reader;
         this.index = index;
+        this.receiver = receiver;
+    }
+
+    @Override
+    public void fence(WalFenceRequest req, StreamObserver<WalFenceReply> out) {
+        if (req.getEpoch() == 0) {
+            out.onError(Status.INVALID_ARGUMENT.withDescription("Fence needs the new epoch").asRuntimeException());
+            return;
+        }
+        try {
+            long f = receiver.fence(req.getEpoch());
+            out.onNext(WalFenceReply.newBuilder().setFenceLsn(f).setTimeline(positions.timeline())
+                    .setEpoch(receiver.fencedEpoch()).build());
+            out.onCompleted();
+        } catch (IOException e) {
+            out.onError(Status.INTERNAL.withDescription("fence failed: " + e.getMessage()).asRuntimeException());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            out.onError(Status.CANCELLED.withDescription("interrupted").asRuntimeException());
+        }
+    }
+
+    @Override
+    public void follow(WalFollowRequest req, StreamObserver<Positions> out) {
+        try {
+            receiver.follow(req.getEpoch(), req.getPrimary());
+            out.onNext(snapshot(positions, index, receiver));
+            out.onCompleted();
+        } catch (PrimaryRefusedException | IllegalArgumentException e) {
+            out.onError(Status.FAILED_PRECONDITION.withDescription(e.getMessage()).asRuntimeException());
+        } catch (IOException e) {
+            out.onError(Status.INTERNAL.withDescription("follow failed: " + e.getMessage()).asRuntimeException());
+        }
     }
 
     @Override
@@ -135,11 +175,11 @@ final class WalServiceEndpoint extends WalServiceGrpc.WalServiceImplBase {
 
     @Override
     public void getPositions(GetPositionsRequest req, StreamObserver<Positions> out) {
-        out.onNext(snapshot(positions, index));
+        out.onNext(snapshot(positions, index, receiver));
         out.onCompleted();
     }
 
-    static Positions snapshot(WalPositions p, WalIndex index) {
+    static Positions snapshot(WalPositions p, WalIndex index, WalReceiver receiver) {
         synchronized (p) {
             return Positions.newBuilder()
                     .setReceivedLsn(p.received())
@@ -151,6 +191,7 @@ final class WalServiceEndpoint extends WalServiceGrpc.WalServiceImplBase {
                     .setSystemIdentifier(p.systemIdentifier())
                     .setPrimaryConnected(p.primaryConnected())
                     .setIndexError(p.indexError())
+                    .setFencedEpoch(receiver.fencedEpoch())
                     .build();
         }
     }

@@ -1,0 +1,131 @@
+package org.dbfs.fencing;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.concurrent.atomic.AtomicReference;
+import org.dbfs.bucket.crypto.FrameCodec;
+import org.dbfs.bucket.objectstore.ObjectStore;
+import org.dbfs.bucket.objectstore.ObjectStores;
+import org.dbfs.pgformat.wal.Lsn;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The cluster lease's transitions over a real local bucket, on fake time. */
+class ClusterLeaseStoreTest {
+    static final FrameCodec CODEC = FrameCodec.forKey(new byte[32]);
+    static final Duration TTL = Duration.ofSeconds(30);
+
+    @TempDir
+    Path tmp;
+    ObjectStore bucket;
+    final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-12-06T10:00:00Z"));
+    final InstantSource clock = () -> now.get();
+
+    @BeforeEach
+    void open() {
+        bucket = ObjectStores.open(tmp.resolve("bucket").toString(), null);
+    }
+
+    @AfterEach
+    void close() {
+        bucket.close();
+    }
+
+    ClusterLeaseStore leases() {
+        return new ClusterLeaseStore(bucket, CODEC, clock, TTL);
+    }
+
+    @Test
+    void theFirstWriterGetsEpochOneOnTimelineOneAndEveryRemountANewEpoch() {
+        ClusterLease first = leases().acquire("host-a:/mnt/pg").lease();
+        assertEquals(1, first.epoch());
+        assertEquals(1, first.timeline());
+        assertEquals(ClusterLease.State.PRIMARY, first.state());
+        assertTrue(first.liveAt(now.get()));
+        assertFalse(first.liveAt(now.get().plus(TTL)));
+        assertEquals(2, leases().acquire("host-a:/mnt/pg").lease().epoch(), "a remount fences the mount process before it");
+        assertEquals(leases().read().orElseThrow().lease().epoch(), 2);
+    }
+
+    @Test
+    void aSecondWriterIsRefusedAndChangesNothing() {
+        leases().acquire("host-a:/mnt/pg");
+        WriterRefusedException e = assertThrows(WriterRefusedException.class, () -> leases().acquire("host-b:/mnt/pg"));
+        assertTrue(e.getMessage().contains("host-a:/mnt/pg"), e.getMessage());
+        assertEquals("host-a:/mnt/pg", leases().read().orElseThrow().lease().holder());
+        assertEquals(1, leases().read().orElseThrow().lease().epoch());
+    }
+
+    @Test
+    void afterAReleaseAnotherHostMayWrite() {
+        ClusterLease a = leases().acquire("host-a:/mnt/pg").lease();
+        leases().renew(a.epoch(), true);
+        ClusterLease b = leases().acquire("host-b:/mnt/pg").lease();
+        assertEquals(2, b.epoch());
+        assertEquals("host-a:/mnt/pg", b.previousHolder());
+    }
+
+    @Test
+    void renewalMovesTheExpiryAndFailsOnceFenced() {
+        ClusterLease a = leases().acquire("host-a:/mnt/pg").lease();
+        now.set(now.get().plusSeconds(20));
+        ClusterLease renewed = leases().renew(a.epoch(), false).lease();
+        assertEquals(now.get().plus(TTL), renewed.expiresAt());
+        leases().fence();
+        WriterRefusedException e = assertThrows(WriterRefusedException.class, () -> leases().renew(a.epoch(), false));
+        assertTrue(e.getMessage().contains("fenced"), e.getMessage());
+    }
+
+    @Test
+    void aFenceMovesTheEpochPastTheWriterAndAFenceLeftUnfinishedIsResumedNotRepeated() {
+        leases().acquire("host-a:/mnt/pg");
+        ClusterLeaseStore.Current fenced = leases().fence();
+        assertEquals(2, fenced.lease().epoch());
+        assertEquals(ClusterLease.State.FENCED, fenced.lease().state());
+        assertEquals("", fenced.lease().holder());
+        assertEquals("host-a:/mnt/pg", fenced.lease().previousHolder());
+        assertEquals(2, leases().fence().lease().epoch(), "no F recorded yet: the same fence, finished by the retry");
+        leases().recordFenceLsn(leases().read().orElseThrow(), Lsn.parse("0/5A000028"));
+        assertEquals(Lsn.parse("0/5A000028"), leases().read().orElseThrow().lease().fenceLsn());
+        assertEquals(3, leases().fence().lease().epoch(), "a finished fence is not resumed: fencing again moves on");
+        assertEquals(4, leases().acquire("host-b:/mnt/pg").lease().epoch(), "anyone may write after a fence");
+    }
+
+    @Test
+    void ofTwoFencersFromTheSameStateOneWinsAndTheOtherChangesNothing() {
+        leases().acquire("host-a:/mnt/pg");
+        ClusterLeaseStore.Current seen = leases().read().orElseThrow();
+        leases().write(seen, seen.lease().with(2, ClusterLease.State.FENCED, "", now.get(), now.get()));
+        assertThrows(LeaseChangedException.class,
+                () -> leases().write(seen, seen.lease().with(2, ClusterLease.State.PROMOTING, "host-c:/mnt/pg", now.get(), now.get())));
+        assertEquals(ClusterLease.State.FENCED, leases().read().orElseThrow().lease().state());
+    }
+
+    @Test
+    void thereIsNothingToFenceBeforeAnyWriter() {
+        WriterRefusedException e = assertThrows(WriterRefusedException.class, () -> leases().fence());
+        assertTrue(e.getMessage().contains("nothing to fence"), e.getMessage());
+    }
+
+    @Test
+    void statusNamesEpochStateHolderTimelineAndF() {
+        leases().acquire("host-a:/mnt/pg");
+        leases().fence();
+        leases().recordFenceLsn(leases().read().orElseThrow(), Lsn.parse("0/3000060"));
+        String status = leases().read().orElseThrow().lease().describe(now.get());
+        assertTrue(status.contains("epoch: 2\n"), status);
+        assertTrue(status.contains("state: fenced\n"), status);
+        assertTrue(status.contains("timeline: 1\n"), status);
+        assertTrue(status.contains("fence LSN (F): 0/3000060\n"), status);
+        assertTrue(status.contains("previous holder: host-a:/mnt/pg\n"), status);
+    }
+}
