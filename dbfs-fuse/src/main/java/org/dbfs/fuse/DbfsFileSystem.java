@@ -474,6 +474,26 @@ final class DbfsFileSystem implements FuseOperations {
         });
     }
 
+    /**
+     * Takes over an open file of the read-only mount this one replaces at a promotion: the same
+     * handle number, now naming the file in the new timeline's namespace. @return 0 or -errno
+     */
+    int adopt(long fh, String path, Set<StandardOpenOption> flags) {
+        return guard("adopt", path, () -> {
+            NodeReply reply = lookup(path);
+            if (reply.getErrno() != 0) {
+                return -reply.getErrno();
+            }
+            openFiles.adopt(fh, openFile(reply.getAttr(), flags));
+            return 0;
+        });
+    }
+
+    /** Numbers new handles above every handle the replaced file system issued. */
+    void numberHandlesAbove(long fh) {
+        openFiles.numberAbove(fh);
+    }
+
     // ---- helpers ----
 
     /** Attributes by path; a hidden name (an unlinked open file) is answered by inode. */

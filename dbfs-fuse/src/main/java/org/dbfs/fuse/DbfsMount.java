@@ -76,6 +76,7 @@ public final class DbfsMount implements AutoCloseable {
                         + "server with --walservice HOST:PORT");
             }
             ReplicaOverlay overlay = new ReplicaOverlay(overlayDir);
+            ReplicaControl.checkNotPromoted(overlayDir);
             ReplicaOverlay.Snapshot snapshot = ReplicaMountSetup.snapshot(client, pageServer, overlay);
             ReplicaReadPoint readPoint = new ReplicaReadPoint(snapshot.lsn(), overlay.data().resolve("global/pg_control"));
             ReplicaPages pages = new ReplicaPages(client, readPoint, READ_WAIT_MS);
@@ -84,9 +85,10 @@ public final class DbfsMount implements AutoCloseable {
             Path libfuse = LibFuse.path();
             FuseBuilder builder = Fuse.builder();
             builder.setLibraryPath(libfuse.toString());
-            ReplicaFileSystem fs = new ReplicaFileSystem(builder.errno(), overlay.data(), pages, readPoint,
-                    new FuseCallerContext(libfuse));
-            Fuse fuse = builder.build(fs);
+            FuseCallerContext callers = new FuseCallerContext(libfuse);
+            ReplicaFileSystem fs = new ReplicaFileSystem(builder.errno(), overlay.data(), pages, readPoint, callers);
+            SwitchableFileSystem switchable = new SwitchableFileSystem(fs);
+            Fuse fuse = builder.build(switchable);
             NullPathGuard.install(fuse);
             List<String> options = fuseOptions(extraFuseOptions);
             log.info("mounting {} read-only (page server {}, overlay {}, S = {}, B = {}) with {}", dir, pageServer,
@@ -95,9 +97,25 @@ public final class DbfsMount implements AutoCloseable {
             report = new OverlayReport(overlay.data(), fs, pages, readPoint, REPORT_SECONDS);
             OverlayReport reporting = report;
             ReplicaLease held = lease;
-            return new DbfsMount(dir, client, () -> 0, fuse, () -> {
+            ReplicaControl[] control = new ReplicaControl[1];
+            Runnable stopReplicaWork = () -> {
                 reporting.close();
                 held.close();
+            };
+            control[0] = new ReplicaControl(switchable, armed -> new ReplicaPromotion(pageServer, fs, builder.errno(), callers,
+                    dir, armed, () -> {
+                        stopReplicaWork.run();
+                        control[0].markPromoted(control[0].promotion().done());
+                    }), readPoint, snapshot.lsn(), WriterLease.holder(dir), overlayDir);
+            MountControl socket = MountControl.start(dir, control[0]::handle);
+            return new DbfsMount(dir, client, switchable::syncAll, fuse, () -> {
+                socket.close();
+                ReplicaPromotion p = control[0].promotion();
+                if (p != null && switchable.switched()) {
+                    p.close();
+                } else {
+                    stopReplicaWork.run();
+                }
             });
         } catch (StatusRuntimeException e) {
             closeQuietly(client);

@@ -26,6 +26,20 @@ final class OpenFiles {
         return fh;
     }
 
+    /**
+     * Takes over a handle the kernel already holds from the file system this one replaces (a
+     * promoted replica's), under the same number; later handles are numbered above it.
+     */
+    void adopt(long fh, OpenFile file) {
+        byHandle.put(fh, file);
+        nextHandle.accumulateAndGet(fh + 1, Math::max);
+    }
+
+    /** Numbers new handles from above {@code fh}, so that they never collide with ones issued before. */
+    void numberAbove(long fh) {
+        nextHandle.accumulateAndGet(fh + 1, Math::max);
+    }
+
     OpenFile get(long fh) {
         return byHandle.get(fh);
     }

@@ -47,6 +47,8 @@ import io.grpc.ForwardingClientCall;
 import io.grpc.MethodDescriptor;
 import org.dbfs.protocol.pageserver.WriterAccess;
 import org.dbfs.protocol.pageserver.v1.AcquireWriterRequest;
+import org.dbfs.protocol.pageserver.v1.BranchReply;
+import org.dbfs.protocol.pageserver.v1.BranchRequest;
 import org.dbfs.protocol.pageserver.v1.RenewWriterRequest;
 import org.dbfs.protocol.pageserver.v1.WriterLeaseReply;
 
@@ -225,6 +227,18 @@ final class PageServerClient implements AutoCloseable {
 
     long epoch() {
         return epoch.get();
+    }
+
+    /** Writes as the holder of {@code e}, which a promotion was given rather than acquired here. */
+    void useEpoch(long e) {
+        epoch.set(e);
+        if (local != null) {
+            local.redeclare();
+        }
+    }
+
+    BranchReply branch(BranchRequest request) {
+        return unary("Branch", request, BranchReply.parser(), s -> s::branch);
     }
 
     WriterLeaseReply renewWriter(boolean release) {

@@ -63,14 +63,19 @@ final class ReplicaFileSystem implements FuseOperations {
         final String path;
         final FileChannel channel;
         final RelationSegmentFile rel;
+        final Set<StandardOpenOption> flags;
 
-        Handle(Path local, String path, FileChannel channel, RelationSegmentFile rel) {
+        Handle(Path local, String path, FileChannel channel, RelationSegmentFile rel, Set<StandardOpenOption> flags) {
             this.local = local;
             this.path = path;
             this.channel = channel;
             this.rel = rel;
+            this.flags = flags;
         }
     }
+
+    /** An open file as a promotion hands it over: its handle, where it is now in the data directory, its open flags. */
+    record OpenHandle(long fh, String path, Set<StandardOpenOption> flags) {}
 
     private final Errno errno;
     private final Path data;
@@ -300,7 +305,7 @@ final class ReplicaFileSystem implements FuseOperations {
             if (!existed) {
                 ownByCaller(p, mode);
             }
-            fi.setFh(register(path, p, channel));
+            fi.setFh(register(path, p, channel, fi.getOpenFlags()));
             return 0;
         });
     }
@@ -309,7 +314,7 @@ final class ReplicaFileSystem implements FuseOperations {
     public int open(String path, FileInfo fi) {
         return guard("open", path, () -> {
             Path p = local(path);
-            fi.setFh(register(path, p, FileChannel.open(p, openOptions(fi.getOpenFlags()))));
+            fi.setFh(register(path, p, FileChannel.open(p, openOptions(fi.getOpenFlags())), fi.getOpenFlags()));
             return 0;
         });
     }
@@ -425,11 +430,42 @@ final class ReplicaFileSystem implements FuseOperations {
 
     // ---- helpers ----
 
-    private long register(String path, Path p, FileChannel channel) {
+    private long register(String path, Path p, FileChannel channel, Set<StandardOpenOption> flags) {
         Optional<RelationSegmentFile> rel = RelationPath.parse(path);
         long fh = nextHandle.getAndIncrement();
-        handles.put(fh, new Handle(p, path, channel, rel.orElse(null)));
+        handles.put(fh, new Handle(p, path, channel, rel.orElse(null), Set.copyOf(flags)));
         return fh;
+    }
+
+    /** The data directory's copy in the overlay. */
+    Path dataDirectory() {
+        return data;
+    }
+
+    /** The highest handle number issued so far. */
+    long lastHandle() {
+        return nextHandle.get() - 1;
+    }
+
+    /**
+     * The open files, for a promotion to take over, and closes them here. A file unlinked while
+     * open (no longer in the data directory) is left out: its handle then fails with EBADF.
+     */
+    java.util.List<OpenHandle> handOver() {
+        java.util.List<OpenHandle> out = new java.util.ArrayList<>();
+        for (var e : handles.entrySet()) {
+            Handle h = e.getValue();
+            if (Files.exists(h.local, LinkOption.NOFOLLOW_LINKS)) {
+                out.add(new OpenHandle(e.getKey(), "/" + data.relativize(h.local), h.flags));
+            }
+            try {
+                h.channel.close();
+            } catch (IOException ignored) {
+                // the overlay's copy is no longer used
+            }
+        }
+        handles.clear();
+        return out;
     }
 
     private static Set<OpenOption> openOptions(Set<StandardOpenOption> flags) {

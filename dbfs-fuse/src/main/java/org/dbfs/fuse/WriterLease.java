@@ -59,6 +59,13 @@ final class WriterLease implements AutoCloseable {
         return lease;
     }
 
+    /** Renews the lease a promotion handed this mount (its client already declares the epoch). */
+    static WriterLease adopt(PageServerClient client) {
+        WriterLease lease = new WriterLease(client);
+        lease.timer.scheduleWithFixedDelay(lease::renew, RENEW_SECONDS, RENEW_SECONDS, TimeUnit.SECONDS);
+        return lease;
+    }
+
     static String holder(Path mountPoint) {
         String host;
         try {

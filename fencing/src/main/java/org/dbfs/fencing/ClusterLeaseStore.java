@@ -108,12 +108,14 @@ public final class ClusterLeaseStore {
         Current current = read().orElseThrow(() -> new WriterRefusedException("the cluster lease " + where()
                 + " is gone; epoch " + epoch + " cannot be renewed"));
         ClusterLease l = current.lease();
-        if (l.epoch() != epoch || l.state() != ClusterLease.State.PRIMARY) {
+        boolean writer = l.state() == ClusterLease.State.PRIMARY || l.state() == ClusterLease.State.PROMOTING;
+        if (l.epoch() != epoch || !writer) {
             throw new WriterRefusedException("epoch " + epoch + " was fenced: the cluster lease is now " + l.summary());
         }
         Instant now = clock.instant();
+        // A promoted mount renews while fencectl has not yet finished the promotion: the state stays.
         ClusterLease next = release ? l.with(epoch, ClusterLease.State.RELEASED, l.holder(), now, now)
-                : l.with(epoch, ClusterLease.State.PRIMARY, l.holder(), now, now.plus(ttl));
+                : l.with(epoch, l.state(), l.holder(), now, now.plus(ttl));
         return write(current, next);
     }
 
@@ -136,6 +138,40 @@ public final class ClusterLeaseStore {
             next = next.withPreviousHolder(l.holder());
         }
         return write(current, next);
+    }
+
+    /**
+     * Moves the epoch to {@code holder} for a promotion (state {@code promoting}): the fence and the
+     * choice of the next writer in one conditional write. A promotion of the same holder left
+     * unfinished is returned as it is, so a second run resumes it.
+     *
+     * @throws WriterRefusedException when there is no lease, or another promotion is under way
+     */
+    public Current promote(String holder) {
+        Current current = read().orElseThrow(() -> new WriterRefusedException("there is no cluster lease in " + where()
+                + ": no primary ever wrote to this bucket, so there is nothing to take over"));
+        ClusterLease l = current.lease();
+        if (l.state() == ClusterLease.State.PROMOTING) {
+            if (l.holder().equals(holder)) {
+                return current;
+            }
+            throw new WriterRefusedException("another promotion, of " + l.holder() + " at epoch " + l.epoch()
+                    + ", is under way (started " + l.changedAt() + "); finish it, or fence it with fencectl fence");
+        }
+        Instant now = clock.instant();
+        ClusterLease next = l.with(l.epoch() + 1, ClusterLease.State.PROMOTING, holder, now, now.plus(ttl)).withFenceLsn(0);
+        if (!l.holder().isEmpty()) {
+            next = next.withPreviousHolder(l.holder());
+        }
+        return write(current, next);
+    }
+
+    /** The promoted writer is writing on {@code timeline}: state {@code primary}. */
+    public Current finishPromotion(Current current, int timeline) {
+        ClusterLease l = current.lease();
+        Instant now = clock.instant();
+        return write(current, new ClusterLease(l.epoch(), timeline, ClusterLease.State.PRIMARY, l.holder(), l.previousHolder(),
+                l.fenceLsn(), now, now.plus(ttl)));
     }
 
     /** Records F in a lease this process just moved. */

@@ -20,6 +20,7 @@ final class ReplicaOnDbfs implements AutoCloseable {
     final Path overlay;
     final Path mountPoint;
     private DbfsMount mount;
+    private MountProcess mountProcess;
     private PostgresCluster pg;
 
     /** @param root a fresh directory for this replica: its overlay, mount point and work files */
@@ -34,6 +35,16 @@ final class ReplicaOnDbfs implements AutoCloseable {
     /** Mounts read-only on {@code pageServer} (HOST:PORT or unix:PATH). */
     void mount(String pageServer) throws Exception {
         mount = DbfsMount.mountReadOnly(pageServer, overlay, mountPoint, List.of());
+    }
+
+    /** Mounts read-only in a child process ({@code dbfs mount --ro}), which a test can kill or promote. */
+    void mountProcess(String pageServer, Path logs) throws Exception {
+        mountProcess = MountProcess.start(List.of("--ro", "--pageserver", pageServer, "--overlay-dir", overlay.toString()),
+                mountPoint, logs);
+    }
+
+    MountProcess mountProcess() {
+        return mountProcess;
     }
 
     /** The first start: standby.signal and the settings, then pg_ctl start. */
@@ -70,10 +81,14 @@ final class ReplicaOnDbfs implements AutoCloseable {
         }
     }
 
-    void unmount() {
+    void unmount() throws Exception {
         if (mount != null) {
             mount.unmount();
             mount = null;
+        }
+        if (mountProcess != null) {
+            mountProcess.close();
+            mountProcess = null;
         }
     }
 

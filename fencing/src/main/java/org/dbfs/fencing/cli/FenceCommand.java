@@ -12,7 +12,6 @@ import org.dbfs.protocol.walservice.v1.WalFenceReply;
 import org.dbfs.protocol.walservice.v1.WalFenceRequest;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 /**
  * {@code fencectl fence}: takes the cluster's writes away from the current primary, whether it is
@@ -28,18 +27,14 @@ final class FenceCommand implements Callable<Integer> {
     @Mixin
     BucketOptions bucket;
 
-    @Option(names = "--pageserver", required = true, paramLabel = "HOST:PORT", description = "the page server the mounts use")
-    String pageServer;
-
-    @Option(names = "--walservice", paramLabel = "HOST:PORT",
-            description = "the WAL service the primary replicates to (default: the one the page server names)")
-    String walService;
+    @Mixin
+    ServiceOptions services;
 
     @Override
     public Integer call() {
         StepClock clock = new StepClock(System.out);
-        try (LeaseAccess access = new LeaseAccess(bucket); ServiceChannels services = new ServiceChannels(pageServer, walService)) {
-            Fenced f = fence(access.leases, services, clock);
+        try (LeaseAccess access = new LeaseAccess(bucket); ServiceChannels channels = services.open()) {
+            Fenced f = fence(access.leases, channels, clock);
             System.out.print(f.lease().lease().describe(access.leases.now()));
             return 0;
         }

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
  * {@code fencectl}: the cluster's writer lease (docs/fencing.md). Every change it makes is a
  * conditional write on the lease object in the bucket, the only arbiter there is.
  */
-@Command(name = "fencectl", mixinStandardHelpOptions = true, subcommands = {StatusCommand.class, FenceCommand.class},
+@Command(name = "fencectl", mixinStandardHelpOptions = true, subcommands = {StatusCommand.class, FenceCommand.class, PromoteCommand.class},
         description = "Shows and moves the cluster's writer lease (epoch = fencing token).")
 public final class FencectlCli implements Runnable {
     /** A step after the fence failed: the lease moved, the rest must be finished by running the command again. */

@@ -8,6 +8,7 @@ import org.dbfs.pageserver.format.DirentRecord;
 import org.dbfs.pageserver.format.InodeRecord;
 import org.dbfs.pageserver.format.JournalRecord;
 import org.dbfs.pageserver.format.NamespaceSnapshot;
+import org.dbfs.pageserver.store.Timelines;
 
 /**
  * The file system tree: inodes and directory entries, rebuilt from the newest namespace snapshot
@@ -25,6 +26,12 @@ public final class Namespace {
     private final Map<Long, InodeRecord> inodes = new HashMap<>();
     private final Map<Long, TreeMap<String, Long>> directories = new HashMap<>();
     private long nextIno = ROOT_INO + 1;
+    private volatile Timelines timelines = Timelines.FIRST; // read without the lock by page reads
+
+    /** The chain of timelines up to the current one; readable without the namespace lock. */
+    public Timelines timelines() {
+        return timelines;
+    }
 
     public boolean isEmpty() {
         return inodes.isEmpty();
@@ -76,6 +83,9 @@ public final class Namespace {
     }
 
     public void apply(JournalRecord r) {
+        if (r.hasTimelineStart() && r.getTimelineStart().getTimeline() > timelines.current().timeline()) {
+            timelines = timelines.branched(r.getTimelineStart().getTimeline(), r.getTimelineStart().getBranchLsn(), r.getSeq());
+        }
         for (InodeRecord inode : r.getPutInodesList()) {
             inodes.put(inode.getIno(), inode);
             if (inode.getType() == NodeTypes.DIRECTORY) {
@@ -102,7 +112,8 @@ public final class Namespace {
     }
 
     public NamespaceSnapshot snapshot(long seq) {
-        NamespaceSnapshot.Builder b = NamespaceSnapshot.newBuilder().setSeq(seq).setNextIno(nextIno);
+        NamespaceSnapshot.Builder b = NamespaceSnapshot.newBuilder().setSeq(seq).setNextIno(nextIno)
+                .addAllTimelines(timelines.records());
         for (InodeRecord inode : inodes.values()) {
             if (inode.getNlink() > 0 || inode.getIno() == ROOT_INO) {
                 b.addInodes(inode);
@@ -119,6 +130,7 @@ public final class Namespace {
     public void load(NamespaceSnapshot s) {
         inodes.clear();
         directories.clear();
+        timelines = Timelines.of(s.getTimelinesList());
         apply(JournalRecord.newBuilder().addAllPutInodes(s.getInodesList()).addAllPutDirents(s.getDirentsList())
                 .setNextIno(s.getNextIno()).build());
     }

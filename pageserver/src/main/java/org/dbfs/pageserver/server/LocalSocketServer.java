@@ -26,6 +26,7 @@ import org.dbfs.protocol.pageserver.v1.GetAttrRequest;
 import org.dbfs.protocol.pageserver.ReadOnlyAccess;
 import org.dbfs.protocol.pageserver.WriterAccess;
 import org.dbfs.protocol.pageserver.v1.AcquireWriterRequest;
+import org.dbfs.protocol.pageserver.v1.BranchRequest;
 import org.dbfs.protocol.pageserver.v1.DeclareWriterRequest;
 import org.dbfs.protocol.pageserver.v1.FenceRequest;
 import org.dbfs.protocol.pageserver.v1.RenewWriterRequest;
@@ -139,7 +140,8 @@ final class LocalSocketServer implements AutoCloseable {
                 unary("HoldReader", HoldReaderRequest.parser(), s::holdReader),
                 unary("AcquireWriter", AcquireWriterRequest.parser(), s::acquireWriter),
                 unary("RenewWriter", RenewWriterRequest.parser(), s::renewWriter),
-                unary("Fence", FenceRequest.parser(), s::fence));
+                unary("Fence", FenceRequest.parser(), s::fence),
+                unary("Branch", BranchRequest.parser(), s::branch));
     }
 
     /** A handler that parses the request, runs the gRPC method and waits for its single reply. */

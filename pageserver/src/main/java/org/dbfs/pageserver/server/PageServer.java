@@ -15,6 +15,7 @@ import org.dbfs.bucket.crypto.FrameCodec;
 import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.bucket.objectstore.ObjectStores;
 import org.dbfs.fencing.ClusterLeaseStore;
+import org.dbfs.pageserver.getpage.Materialized;
 import org.dbfs.pageserver.getpage.PageMaterializer;
 import org.dbfs.pageserver.getpage.RemoteWal;
 import org.dbfs.pageserver.store.PageStore;
@@ -30,6 +31,8 @@ public final class PageServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PageServer.class);
     /** A read-write mount renews the cluster lease every third of this; past it, status calls the holder gone. */
     static final Duration WRITER_LEASE_TTL = Duration.ofSeconds(30);
+    /** How long a branched timeline's first read of a page may wait for the WAL service to index up to the branch. */
+    private static final long BRANCH_READ_WAIT_MS = 30_000;
 
     private final ObjectStore store;
     private final PageStore pageStore;
@@ -66,6 +69,11 @@ public final class PageServer implements AutoCloseable {
             if (gp != null) {
                 wal = new RemoteWal(gp.walService(), gp.cachedWalPages());
                 materializer = new PageMaterializer(pageStore::readPage, wal, gp.hintBitsLogged(), gp.cachedPages());
+                PageMaterializer m = materializer;
+                pageStore.setHistoricReader((rel, block, lsn) -> {
+                    Materialized page = m.materialize(rel, block, lsn, BRANCH_READ_WAIT_MS);
+                    return page.page() == null ? null : new PageStore.StoredBlock(page.pageLsn(), page.page());
+                });
             }
             ClusterLeaseStore leases = new ClusterLeaseStore(store, codec, Clock.systemUTC(), WRITER_LEASE_TTL);
             var cluster = leases.read();

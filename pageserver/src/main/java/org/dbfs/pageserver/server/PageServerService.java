@@ -55,7 +55,10 @@ import org.dbfs.protocol.pageserver.v1.WriteFileRequest;
 import org.dbfs.fencing.ClusterLease;
 import org.dbfs.fencing.ClusterLeaseStore;
 import org.dbfs.fencing.LeaseChangedException;
+import org.dbfs.pageserver.store.TimelineBranch;
 import org.dbfs.protocol.pageserver.v1.AcquireWriterRequest;
+import org.dbfs.protocol.pageserver.v1.BranchReply;
+import org.dbfs.protocol.pageserver.v1.BranchRequest;
 import org.dbfs.protocol.pageserver.v1.FenceRequest;
 import org.dbfs.protocol.pageserver.v1.RenewWriterRequest;
 import org.dbfs.protocol.pageserver.v1.WriterLeaseReply;
@@ -261,7 +264,20 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
                 .setLastSeq(store.lastSeq()).setPackedSeq(store.packedSeq()).setSegments(store.segmentCount())
                 .setWalService(walService).setReadOnlyCalls(readOnly.calls()).setReadOnlyWritesRefused(readOnly.refused())
                 .setWriterEpoch(store.epoch()).setFencedWritesRefused(store.staleEpochRefusals())
+                .setTimeline(store.timelines().current().timeline())
+                .setTimelineBranchLsn(store.timelines().current().branchLsn())
                 .build()));
+    }
+
+    @Override
+    public void branch(BranchRequest req, StreamObserver<BranchReply> out) {
+        Call<BranchReply> call = asCaller(() -> {
+            long startSeq = TimelineBranch.apply(store, req);
+            store.awaitAllDurable(); // a promotion goes on only once its timeline is durable
+            log.info("branched {} with {} namespace entries", store.timelines(), req.getEntriesCount());
+            return done(BranchReply.newBuilder().setTimeline(req.getTimeline()).setStartSeq(startSeq).build());
+        });
+        blocking.execute(() -> serve(out, call));
     }
 
     @Override
@@ -423,6 +439,8 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
             }
             case ObjectStoreUnavailableException u -> Status.UNAVAILABLE.withDescription(u.getMessage()).asRuntimeException();
             case BeforeHorizonException h -> Status.OUT_OF_RANGE.withDescription(h.getMessage()).asRuntimeException();
+            case TimelineBranch.RefusedException b -> (b.badRequest ? Status.INVALID_ARGUMENT : Status.FAILED_PRECONDITION)
+                    .withDescription(b.getMessage()).asRuntimeException();
             case StaleEpochException f -> Status.FAILED_PRECONDITION.withDescription(f.getMessage()).asRuntimeException();
             case WriterRefusedException w -> Status.FAILED_PRECONDITION.withDescription(w.getMessage()).asRuntimeException();
             case LeaseChangedException c -> Status.ABORTED.withDescription(c.getMessage()).asRuntimeException();

@@ -98,14 +98,19 @@ public final class BlockIndex<K> {
     }
 
     /** Tombstones every block in [fromBlock, toBlock) whose latest version is live; toBlock 0 = no bound. The caller holds the commit lock. */
-    void drop(K owner, long fromBlock, long toBlock, long seq) {
+    /**
+     * @param ownSince the journal seq from which versions are the current timeline's own: a block
+     *                 whose last version is an older timeline's tombstone still reads as the parent's
+     *                 history there, so it gets a tombstone of its own
+     */
+    void drop(K owner, long fromBlock, long toBlock, long seq, long ownSince) {
         Blocks<K> blocks = pinned.computeIfAbsent(owner, Blocks::new);
         List<VersionList> candidates = new ArrayList<>((toBlock == 0 ? blocks.tailMap(fromBlock, true)
                 : blocks.subMap(fromBlock, true, toBlock, false)).values());
         try (Txn<ByteBuffer> txn = disk.read()) {
             for (PackedVersions.Block<K> b : table.blocks(txn, blocks.owner, fromBlock, toBlock)) {
                 Version[] v = b.versions();
-                if (!v[v.length - 1].tombstone() && !blocks.containsKey(b.block())) {
+                if (!droppedAlready(v[v.length - 1], ownSince) && !blocks.containsKey(b.block())) {
                     VersionList list = new VersionList(blocks.owner, b.block(), v);
                     blocks.put(b.block(), list);
                     candidates.add(list);
@@ -114,7 +119,7 @@ public final class BlockIndex<K> {
         }
         for (VersionList list : candidates) {
             Version latest = list.latest();
-            if (latest != null && !latest.tombstone()) {
+            if (latest != null && !droppedAlready(latest, ownSince)) {
                 list.add(Version.tombstone(seq), false);
                 unpacked.add(list);
             }
@@ -122,6 +127,10 @@ public final class BlockIndex<K> {
         if (blocks.isEmpty()) {
             pinned.remove(owner, blocks);
         }
+    }
+
+    private static boolean droppedAlready(Version last, long ownSince) {
+        return last.tombstone() && last.seq() >= ownSince;
     }
 
     /** At start, before any write: the versions a segment footer names. */

@@ -130,7 +130,11 @@ public final class GarbageCollector {
         long seqNow = ps.lastSeq;
         BlockIndex.Retained pages = ps.pages.retain((rel, block) -> {
             boolean gone = isGone(relationFile(rel, block), present, seqNow, h);
-            return (v, all) -> !v.isUnpacked() && gone ? false : keepByLsn(v, all, h);
+            Timelines timelines = ps.timelines();
+            // Versions no read on the current timeline can see (an old timeline's beyond its branch
+            // LSN) are garbage; what is left is one linear history, collected as before.
+            return (v, all) -> !v.isUnpacked() && (gone || !timelines.everNeeded(v)) ? false
+                    : keepByLsn(v, timelines.needed(all), h);
         }, ps.commitLock, BATCH_BLOCKS);
         BlockIndex.Retained files = ps.fileBlocks.retain((ino, block) -> {
             boolean gone = isGone(ino, present, seqNow, h);

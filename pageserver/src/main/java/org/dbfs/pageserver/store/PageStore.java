@@ -347,6 +347,34 @@ public final class PageStore implements AutoCloseable {
         return namespaceLock;
     }
 
+    /**
+     * A page as WAL redo up to an LSN leaves it (GetPage@LSN), for reads on a branched timeline
+     * (see {@link #setHistoricReader}).
+     */
+    public interface HistoricReader {
+        /** @return the page, or null if it does not exist at {@code lsn} */
+        StoredBlock read(RelTag rel, long block, long lsn);
+    }
+
+    private volatile HistoricReader historic;
+
+    /**
+     * How the writer of a branched timeline reads a page it has not written itself: as of the branch
+     * LSN through WAL redo, not as the newest stored version at or below it. The old primary may
+     * never have written out the page's last changes before the branch (they were in its buffers
+     * when it died); the standby that became this writer replayed them, and may have evicted the
+     * page since (a read-only mount drops page writes). Without a WAL service the stored version is
+     * all there is.
+     */
+    public void setHistoricReader(HistoricReader reader) {
+        this.historic = reader;
+    }
+
+    /** The timelines up to the current one (readable without a lock). */
+    public Timelines timelines() {
+        return namespace.timelines();
+    }
+
     /** The namespace; read it only under {@code namespaceLock().readLock()} or inside {@link #mutate}. */
     public Namespace namespace() {
         return namespace;
@@ -499,7 +527,7 @@ public final class PageStore implements AutoCloseable {
     private static boolean isEmpty(JournalRecord.Builder r) {
         return r.getPagesCount() == 0 && r.getFileBlocksCount() == 0 && r.getPutInodesCount() == 0
                 && r.getDropInodesCount() == 0 && r.getPutDirentsCount() == 0 && r.getDeleteDirentsCount() == 0
-                && r.getRelDropsCount() == 0 && r.getFileDropsCount() == 0;
+                && r.getRelDropsCount() == 0 && r.getFileDropsCount() == 0 && !r.hasTimelineStart();
     }
 
     /**
@@ -513,12 +541,17 @@ public final class PageStore implements AutoCloseable {
             applyBlocks(r, where, seq);
         }
         if (r.getPutInodesCount() + r.getPutDirentsCount() + r.getDeleteDirentsCount() + r.getDropInodesCount() > 0
-                || r.getNextIno() != 0) {
+                || r.getNextIno() != 0 || r.hasTimelineStart()) {
             namespaceLock.writeLock().lock();
             try {
                 namespace.apply(r);
             } finally {
                 namespaceLock.writeLock().unlock();
+            }
+            if (r.hasTimelineStart()) {
+                // Pack marks (and so the time-based horizon) follow the new timeline's LSNs, not the
+                // old primary's versions beyond the branch, which no read sees.
+                maxPageLsn = r.getTimelineStart().getBranchLsn();
             }
             namespaceSeq = seq;
         }
@@ -528,11 +561,12 @@ public final class PageStore implements AutoCloseable {
     }
 
     private void applyBlocks(JournalRecord r, Journal.Location where, long seq) {
+        long ownSince = namespace.timelines().currentStartSeq();
         for (BlockRangeDrop d : r.getRelDropsList()) {
-            pages.drop(RelTagRecords.of(d.getRel()), d.getFromBlock(), d.getToBlock(), seq);
+            pages.drop(RelTagRecords.of(d.getRel()), d.getFromBlock(), d.getToBlock(), seq, ownSince);
         }
         for (BlockRangeDrop d : r.getFileDropsList()) {
-            fileBlocks.drop(d.getIno(), d.getFromBlock(), d.getToBlock(), seq);
+            fileBlocks.drop(d.getIno(), d.getFromBlock(), d.getToBlock(), seq, 0);
         }
         long bytes = 0;
         for (int i = 0; i < r.getPagesCount(); i++) {
@@ -571,9 +605,17 @@ public final class PageStore implements AutoCloseable {
         for (int attempt = 1; ; attempt++) {
             VersionList list = pages.get(rel, block);
             if (list == null) {
-                return null;
+                Timelines t = namespace.timelines();
+                // Never written here, but WAL up to the branch may have created it (a page the old
+                // primary extended and never wrote out).
+                return asOfLsn == 0 && historic != null && !t.isFirst() ? historic.read(rel, block, t.current().branchLsn()) : null;
             }
-            Version v = asOfLsn == 0 ? list.latest() : list.asOf(asOfLsn);
+            Timelines t = namespace.timelines();
+            Version[] versions = list.snapshot();
+            if (asOfLsn == 0 && historic != null && !t.ownsLatest(versions)) {
+                return historic.read(rel, block, t.current().branchLsn());
+            }
+            Version v = asOfLsn == 0 ? t.latest(versions) : t.asOf(versions, asOfLsn);
             if (v == null || v.tombstone()) {
                 return null;
             }

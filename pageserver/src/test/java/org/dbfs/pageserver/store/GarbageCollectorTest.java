@@ -110,6 +110,29 @@ class GarbageCollectorTest {
     }
 
     @Test
+    void afterABranchTheOldTimelinesVersionsBeyondItAreGarbageAndWhatItSeesBelowIsKept() throws IOException {
+        FileSystemOps fs = new FileSystemOps(store);
+        assertEquals(0, fs.makeNode(MakeNodeRequest.newBuilder().setPath("/rel").setType(NodeType.REGULAR)
+                .setRel(org.dbfs.protocol.pageserver.RelTagMessages.toMessage(REL)).build()).reply().getErrno());
+        put(1, 10);
+        put(1, 50); // the old primary, beyond the branch
+        put(2, 50);
+        put(3, 10);
+        store.packNow();
+        TimelineBranch.apply(store, org.dbfs.protocol.pageserver.v1.BranchRequest.newBuilder().setTimeline(2).setBranchLsn(30)
+                .addEntries(org.dbfs.protocol.pageserver.v1.BranchEntry.newBuilder().setPath("/rel").setType(NodeType.REGULAR)
+                        .setRel(org.dbfs.protocol.pageserver.RelTagMessages.toMessage(REL)).setSize(4 * 8192)).build());
+        put(1, 40);
+        store.packNow();
+        GarbageCollector.Totals t = store.collectGarbage();
+        assertEquals(3, t.versionsDropped(), "block 1 drops 10 (superseded at the horizon 40) and 50; block 2 its 50");
+        assertEquals(40, lsnAsOf(1, 0));
+        assertEquals(-1, lsnAsOf(2, 0));
+        assertEquals(10, lsnAsOf(3, 0), "the old timeline's version below the branch is the new one's too");
+        assertEquals(10, lsnAsOf(3, 40));
+    }
+
+    @Test
     void aLiveReaderLeaseKeepsWhatItsLsnNeedsUntilItGoes() throws IOException {
         ReaderLeases readers = new ReaderLeases(bucket, CODEC, Clock.systemUTC());
         readers.hold("replica-1", 25, "test", Duration.ofMinutes(5));

@@ -21,6 +21,26 @@ public record ArchiveCatalog(List<WalArchiveObject> objects) {
         return new ArchiveCatalog(List.copyOf(names));
     }
 
+    /**
+     * The one stream of WAL across timelines: each segment from the archive of the timeline that
+     * holds it ({@link TimelineHistory#timelineOfSegment}).
+     */
+    public static ArchiveCatalog list(ObjectStore store, TimelineHistory history, int segmentSize) {
+        if (history.entries().size() == 1) {
+            return list(store, history.current().timeline());
+        }
+        List<WalArchiveObject> names = new ArrayList<>();
+        for (TimelineHistory.Entry e : history.entries()) {
+            for (WalArchiveObject o : list(store, e.timeline()).objects()) {
+                if (history.timelineOfSegment(Lsn.segmentNumber(o.startLsn(), segmentSize), segmentSize) == e.timeline()) {
+                    names.add(o);
+                }
+            }
+        }
+        names.sort(java.util.Comparator.comparingLong(WalArchiveObject::startLsn));
+        return new ArchiveCatalog(List.copyOf(names));
+    }
+
     public boolean isEmpty() {
         return objects.isEmpty();
     }

@@ -1,5 +1,9 @@
 package org.dbfs.walservice.archive;
 
+import java.util.List;
+import java.util.function.IntSupplier;
+import java.util.function.Supplier;
+
 import org.dbfs.bucket.BucketLayout.WalArchiveObject;
 import org.dbfs.bucket.crypto.FrameCodec;
 import org.dbfs.bucket.crypto.IntegrityException;
@@ -16,12 +20,20 @@ import org.dbfs.walservice.wal.WalNotAvailableException;
 public final class ArchiveReader {
     private final ObjectStore store;
     private final FrameCodec codec;
-    private final int timeline;
+    private final Supplier<TimelineHistory> history;
+    private final IntSupplier segmentSize;
 
-    public ArchiveReader(ObjectStore store, FrameCodec codec, int timeline) {
+    /** Over the timelines {@code history} names, each segment from its own timeline's archive. */
+    public ArchiveReader(ObjectStore store, FrameCodec codec, Supplier<TimelineHistory> history, IntSupplier segmentSize) {
         this.store = store;
         this.codec = codec;
-        this.timeline = timeline;
+        this.history = history;
+        this.segmentSize = segmentSize;
+    }
+
+    /** The archive of timeline 1 alone. */
+    public ArchiveReader(ObjectStore store, FrameCodec codec, int timeline) {
+        this(store, codec, () -> new TimelineHistory(List.of(new TimelineHistory.Entry(timeline, 0))), () -> 0);
     }
 
     /** Associated data of an archive object's frame: binds the bytes to the name and start LSN. */
@@ -31,7 +43,7 @@ public final class ArchiveReader {
 
     /** Listing plus reads; the listing is taken fresh on each call. */
     public ArchiveCatalog catalog() {
-        return ArchiveCatalog.list(store, timeline);
+        return ArchiveCatalog.list(store, history.get(), segmentSize.getAsInt());
     }
 
     /**
@@ -61,7 +73,7 @@ public final class ArchiveReader {
         }
         if (next < end) {
             throw new WalNotAvailableException("the archive has no WAL for " + Lsn.format(next) + ".." + Lsn.format(end)
-                    + " (timeline " + timeline + ", bucket " + store.describe() + ")");
+                    + " (timeline " + history.get().current().timeline() + ", bucket " + store.describe() + ")");
         }
         return out;
     }

@@ -38,7 +38,7 @@ public final class WalArchiver implements Runnable {
 
     private final ObjectStore store;
     private final FrameCodec codec;
-    private final int timeline;
+    private volatile int timeline; // the current one: new objects go to its archive
     private final WalPositions positions;
     private final DurableWal local;
     private final LocalSegmentRetirer retirer;
@@ -56,8 +56,13 @@ public final class WalArchiver implements Runnable {
         this.retirer = retirer;
     }
 
-    /** Lists the bucket and publishes where the archive ends; call before starting the thread. */
-    public ArchiveCatalog recover() {
+    /**
+     * Lists the bucket and publishes where the archive ends; call before starting the thread. On a
+     * timeline after the first whose archive is still empty, archiving starts at the segment its
+     * switch point is in (that segment is the new timeline's, the old WAL up to the switch included).
+     */
+    public ArchiveCatalog recover(TimelineHistory history) {
+        timeline = history.current().timeline();
         ArchiveCatalog catalog = ArchiveCatalog.list(store, timeline);
         for (String problem : catalog.discontinuities()) {
             LOG.error("walservice: the WAL archive is not contiguous: {}", problem);
@@ -65,8 +70,21 @@ public final class WalArchiver implements Runnable {
         if (!catalog.isEmpty()) {
             archived = catalog.end();
             positions.archived(archived);
+        } else if (history.entries().size() > 1 && positions.segmentSize() > 0) {
+            archived = new WalSegments(positions.segmentSize()).segmentStart(history.current().startLsn());
         }
         return catalog;
+    }
+
+    /**
+     * From now on archives {@code newTimeline}, starting again at the beginning of the segment of
+     * its switch point; returns that LSN. The old timeline's objects stay as they are.
+     */
+    public synchronized long switchTimeline(int newTimeline, long switchLsn) {
+        timeline = newTimeline;
+        archived = new WalSegments(positions.segmentSize()).segmentStart(switchLsn);
+        LOG.info("walservice: archiving timeline {} from {} on", newTimeline, Lsn.format(archived));
+        return archived;
     }
 
     @Override
@@ -145,7 +163,7 @@ public final class WalArchiver implements Runnable {
 
     private synchronized void upload(long start, long end) throws IOException {
         if (start != archived) {
-            return; // the other thread (run or drain) got there first
+            return; // the other thread (run or drain) got there first, or the timeline switched
         }
         WalArchiveObject name = new WalArchiveObject(timeline, start, end);
         byte[] wal = local.read(start, end);

@@ -1,5 +1,8 @@
 package org.dbfs.walservice.cli;
 
+import org.dbfs.bucket.crypto.FrameCodec;
+import org.dbfs.walservice.archive.TimelineHistory;
+
 import org.dbfs.bucket.cli.BucketOptions;
 import org.dbfs.bucket.crypto.BucketKeys;
 import org.dbfs.bucket.objectstore.ObjectStore;
@@ -8,7 +11,6 @@ import org.dbfs.pgformat.wal.WalReader;
 import org.dbfs.walservice.archive.ArchiveCatalog;
 import org.dbfs.walservice.archive.ArchiveReader;
 import org.dbfs.walservice.archive.ArchiveWalSource;
-import org.dbfs.walservice.replication.PrimaryInfo;
 import org.dbfs.walservice.wal.WalNotAvailableException;
 
 /** The archive as the offline subcommands read it: bucket, key, one catalog listing. */
@@ -17,11 +19,16 @@ final class ArchiveAccess implements AutoCloseable {
     final ArchiveReader reader;
     final ArchiveCatalog catalog;
 
-    ArchiveAccess(BucketOptions bucket) {
+    final TimelineHistory history;
+
+    /** @param segmentSize WAL segment size: which timeline's archive holds a segment depends on it */
+    ArchiveAccess(BucketOptions bucket, int segmentSize) {
         this.store = bucket.open();
         try {
             store.checkReadable();
-            this.reader = new ArchiveReader(store, BucketKeys.openExisting(store, bucket.passphrase()), PrimaryInfo.SUPPORTED_TIMELINE);
+            FrameCodec codec = BucketKeys.openExisting(store, bucket.passphrase());
+            this.history = TimelineHistory.load(store, codec);
+            this.reader = new ArchiveReader(store, codec, () -> history, () -> segmentSize);
             this.catalog = reader.catalog();
         } catch (RuntimeException e) {
             store.close();

@@ -133,7 +133,7 @@ final class PageHistoryCommand implements Callable<Integer> {
     }
 
     private void fromArchive(BufferTag page) {
-        try (ArchiveAccess archive = new ArchiveAccess(bucket)) {
+        try (ArchiveAccess archive = new ArchiveAccess(bucket, segmentSize)) {
             long from = start == null ? archive.catalog.start() : Lsn.parse(start);
             long to = end == null ? archive.catalog.end() : Lsn.parse(end);
             WalReader reader = archive.reader(from, to, segmentSize);

@@ -13,7 +13,6 @@ import org.dbfs.walservice.archive.SegmentCoverage;
 import org.dbfs.walservice.archive.SegmentCoverage.Archived;
 import org.dbfs.walservice.archive.SegmentCoverage.Gap;
 import org.dbfs.walservice.archive.SegmentCoverage.NotArchived;
-import org.dbfs.walservice.replication.PrimaryInfo;
 import org.dbfs.walservice.wal.DurableFiles;
 import org.dbfs.walservice.wal.WalSegments;
 import picocli.CommandLine.Command;
@@ -36,8 +35,8 @@ import picocli.CommandLine.Spec;
             "  restore_command = '/path/bin/walservice restore --bucket URL %%f %%p'",
             "Writes WAL segment %%f to %%p: the whole segment, or, for the newest segment, what is archived of it zero-padded"
                     + " to the segment size (a standby replays up to the zeros and asks again). Exit codes: 0 restored;"
-                    + " 1 not in the archive (nothing written; also for names that are not timeline-1 WAL segments, such as"
-                    + " 00000002.history); 2 wrong passphrase; 3 bucket unreachable; 4 a gap in the segment or a corrupt"
+                    + " 1 not in the archive (nothing written; also for segments of timelines the WAL service did not follow);"
+                    + " a timeline history file (00000002.history) is written from the service's timelines; 2 wrong passphrase; 3 bucket unreachable; 4 a gap in the segment or a corrupt"
                     + " object; 5 local I/O."})
 final class RestoreCommand implements Callable<Integer> {
     /** What PostgreSQL reads as "the archive has no such file" (any non-zero status would do). */
@@ -63,6 +62,9 @@ final class RestoreCommand implements Callable<Integer> {
     public Integer call() {
         bucket.requireBucket();
         PrintWriter err = spec.commandLine().getErr();
+        if (walFileName.matches("[0-9A-F]{8}\\.history")) {
+            return restoreHistory(err);
+        }
         WalSegments segments = new WalSegments(segmentSize);
         String notArchivable = notArchivable(segments);
         if (notArchivable != null) {
@@ -70,7 +72,13 @@ final class RestoreCommand implements Callable<Integer> {
             return NOT_IN_ARCHIVE;
         }
         long start = Lsn.segmentStart(segments.segmentNumber(walFileName), segmentSize);
-        try (ArchiveAccess archive = new ArchiveAccess(bucket)) {
+        try (ArchiveAccess archive = new ArchiveAccess(bucket, segmentSize)) {
+            int timeline = Lsn.timelineOfFileName(walFileName);
+            if (!archive.history.segmentOnTimeline(segments.segmentNumber(walFileName), timeline, segmentSize)) {
+                err.println("walservice restore: " + walFileName + " is not in the archive: the WAL service's timelines ("
+                        + archive.history.entries() + ") have no such segment on timeline " + timeline);
+                return NOT_IN_ARCHIVE;
+            }
             return switch (SegmentCoverage.of(archive.catalog, start, start + segmentSize)) {
                 case NotArchived n -> {
                     err.println("walservice restore: " + walFileName + " is not in the archive in " + archive.describe() + ": " + n.why());
@@ -100,10 +108,24 @@ final class RestoreCommand implements Callable<Integer> {
         if (!segments.fileName(timeline, segNo).equals(walFileName)) {
             return "it is not a WAL segment file name for --segment-size " + segmentSize;
         }
-        if (timeline != PrimaryInfo.SUPPORTED_TIMELINE) {
-            return "the WAL service archives timeline " + PrimaryInfo.SUPPORTED_TIMELINE + " only";
-        }
         return null;
+    }
+
+    /** A timeline history file, as PostgreSQL's own archive would hold it after a promotion. */
+    private int restoreHistory(PrintWriter err) {
+        int timeline = Integer.parseInt(walFileName.substring(0, 8), 16);
+        try (ArchiveAccess archive = new ArchiveAccess(bucket, segmentSize)) {
+            if (timeline <= 1 || !archive.history.has(timeline)) {
+                err.println("walservice restore: " + walFileName + " is not in the archive: the WAL service knows timelines "
+                        + archive.history.entries().stream().map(e -> Integer.toString(e.timeline())).toList());
+                return NOT_IN_ARCHIVE;
+            }
+            DurableFiles.replace(destination, archive.history.historyFile(timeline).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            err.println("walservice restore: restored " + walFileName + " from " + archive.describe());
+            return 0;
+        } catch (RuntimeException | IOException e) {
+            return ExitCodes.of("walservice restore " + walFileName, e);
+        }
     }
 
     private int restore(ArchiveAccess archive, Archived archived, PrintWriter err) throws IOException {

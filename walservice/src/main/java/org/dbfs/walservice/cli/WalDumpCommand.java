@@ -51,7 +51,7 @@ final class WalDumpCommand implements Callable<Integer> {
         long from = Lsn.parse(start);
         long to = Lsn.parse(end);
         PrintStream out = System.out;
-        try (ArchiveAccess archive = new ArchiveAccess(bucket)) {
+        try (ArchiveAccess archive = new ArchiveAccess(bucket, segmentSize)) {
             WalReader reader;
             try {
                 reader = archive.reader(from, to, segmentSize);

@@ -81,7 +81,7 @@ public final class IndexStage implements Runnable {
         long localStart = positions.localStart();
         boolean atRecord = indexedUpTo != 0 && Long.compareUnsigned(indexedUpTo, localStart) >= 0;
         long next = atRecord ? indexedUpTo : localStart;
-        WalFiles files = new WalFiles(walDir, new WalSegments(positions.segmentSize()), positions.timeline());
+        WalFiles files = new WalFiles(walDir, new WalSegments(positions.segmentSize()), positions.fileTimeline());
         try (DurableWalSource source = new DurableWalSource(files, positions::flushed)) {
             RecordIndexer indexer = indexers.open(source, next, atRecord, positions.segmentSize(), positions.systemIdentifier());
             LOG.info("walservice: indexing from {} ({})", Lsn.format(next), atRecord ? "resuming at a record boundary"

@@ -9,6 +9,7 @@ import java.sql.SQLException;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.dbfs.pgformat.wal.Lsn;
+import org.dbfs.walservice.archive.FollowedTimelines;
 import org.dbfs.walservice.wal.DurablePosition;
 import org.dbfs.walservice.wal.DurableWalWriter;
 import org.dbfs.walservice.wal.LocalWal;
@@ -56,6 +57,25 @@ public final class WalReceiver implements Runnable {
     private volatile Connection replication;
     private volatile RuntimeException fatal;
     private DurableWalWriter writer;
+
+    /** What a timeline switch tells the archiver: start archiving this timeline; returns where it starts. */
+    public interface TimelineSwitch {
+        long switched(int timeline, long switchLsn);
+    }
+
+    private FollowedTimelines timelines;
+    private TimelineSwitch onSwitch = (t, lsn) -> lsn;
+
+    /** Follows timeline switches through {@code timelines}; tells the archiver by {@code onSwitch}. */
+    public void followTimelines(FollowedTimelines timelines, TimelineSwitch onSwitch) {
+        this.timelines = timelines;
+        this.onSwitch = onSwitch;
+        positions.timeline(timelines.get().current().timeline());
+    }
+
+    private int currentTimeline() {
+        return timelines == null ? 1 : timelines.get().current().timeline();
+    }
 
     public WalReceiver(PrimaryConnInfo primary, String slot, Path dataDir, WalPositions positions, DurableWalWriter resumed) {
         this.primary = primary;
@@ -119,16 +139,44 @@ public final class WalReceiver implements Runnable {
     }
 
     /**
+     * The new timeline branched at {@code switchLsn}. Durable WAL past it was the old timeline's: a
+     * record it never finished (the switch is at or past the end of the last record this service
+     * acknowledged, which fencectl checked), received again from the new primary.
+     */
+    private void switchTimeline(int timeline, long switchLsn) throws IOException {
+        long flushed = writer == null ? 0 : writer.durable().flushedLsn();
+        timelines.advance(timeline, switchLsn);
+        long archiveFrom = onSwitch.switched(timeline, switchLsn);
+        if (writer != null && Long.compareUnsigned(flushed, switchLsn) > 0) {
+            writer.rewind(switchLsn, archiveFrom);
+        } else {
+            positions.rewind(flushed, archiveFrom);
+        }
+        positions.timeline(timeline);
+        LOG.warn("walservice: timeline {} from {} on (durable WAL ended at {}; archiving again from {})", timeline,
+                Lsn.format(switchLsn), Lsn.format(flushed), Lsn.format(archiveFrom));
+    }
+
+    /**
      * Ends the fence: follows {@code next} (a conninfo; empty: the primary it had) as the writer of {@code epoch}.
      *
      * @throws PrimaryRefusedException if the service was fenced at a newer epoch
      */
-    public synchronized void follow(long epoch, String next) throws IOException {
+    public synchronized void follow(long epoch, String next, int timeline, long switchLsn) throws IOException {
         if (fencedEpoch > epoch) {
             throw new PrimaryRefusedException("this service was fenced at epoch " + fencedEpoch + "; a primary of epoch "
                     + epoch + " is older and may not be followed");
         }
         PrimaryConnInfo target = next.isEmpty() ? primary : PrimaryConnInfo.parse(next);
+        if (timeline != 0 && timeline != currentTimeline()) {
+            if (timeline < currentTimeline() || timelines == null) {
+                throw new PrimaryRefusedException("timeline " + timeline + " is not after this service's timeline " + currentTimeline());
+            }
+            if (fencedEpoch == 0) {
+                throw new PrimaryRefusedException("a switch to timeline " + timeline + " needs a fence first (fencectl promote does both)");
+            }
+            switchTimeline(timeline, switchLsn);
+        }
         follow.storeFollowed(new FollowState.Followed(epoch, next));
         primary = target;
         fencedEpoch = 0;
@@ -209,6 +257,10 @@ public final class WalReceiver implements Runnable {
         try (Connection sql = DriverManager.getConnection(primary.jdbcUrl(), controlProperties())) {
             info = PrimaryInfo.query(sql);
             info.checkSupported();
+            if (info.timeline() != currentTimeline()) {
+                throw new IOException("the primary " + primary + " is on timeline " + info.timeline() + ", this service follows "
+                        + "timeline " + currentTimeline() + " (after a promotion, fencectl promote names the new timeline)");
+            }
             slotRestart = ReplicationSlots.ensure(sql, slot);
         }
         ensureWriter(info, slotRestart);
@@ -271,8 +323,7 @@ public final class WalReceiver implements Runnable {
     private void ensureWriter(PrimaryInfo info, long slotRestart) throws IOException {
         if (writer != null) {
             DurablePosition d = writer.durable();
-            if (d.systemIdentifier() != info.systemIdentifier() || d.segmentSize() != info.segmentSize()
-                    || d.timeline() != info.timeline()) {
+            if (d.systemIdentifier() != info.systemIdentifier() || d.segmentSize() != info.segmentSize()) {
                 throw new PrimaryRefusedException("the local WAL in " + dataDir + " is from system " + Long.toUnsignedString(d.systemIdentifier())
                         + " timeline " + d.timeline() + " segment size " + d.segmentSize() + ", the primary is system "
                         + Long.toUnsignedString(info.systemIdentifier()) + " timeline " + info.timeline() + " segment size "

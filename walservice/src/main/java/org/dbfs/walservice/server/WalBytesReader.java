@@ -56,6 +56,6 @@ public final class WalBytesReader implements DurableWal {
         if (positions.localStart() < 0) {
             throw new WalNotAvailableException("no local WAL yet: the service has not connected to the primary");
         }
-        return new WalFiles(walDir, new WalSegments(positions.segmentSize()), positions.timeline());
+        return new WalFiles(walDir, new WalSegments(positions.segmentSize()), positions.fileTimeline());
     }
 }

@@ -12,10 +12,10 @@ import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.bucket.objectstore.ObjectStores;
 import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.walservice.archive.ArchiveReader;
+import org.dbfs.walservice.archive.FollowedTimelines;
 import org.dbfs.walservice.archive.WalArchiver;
 import org.dbfs.walservice.index.IndexStage;
 import org.dbfs.walservice.index.WalIndex;
-import org.dbfs.walservice.replication.PrimaryInfo;
 import org.dbfs.walservice.replication.WalReceiver;
 import org.dbfs.walservice.wal.DurableWalWriter;
 import org.dbfs.walservice.wal.LocalSegmentRetirer;
@@ -77,15 +77,17 @@ public final class WalServer implements AutoCloseable {
             index = WalIndex.open(config.dataDir().resolve("index"));
             positions.indexed(index.indexedUpTo());
 
-            ArchiveReader archive = new ArchiveReader(store, codec, PrimaryInfo.SUPPORTED_TIMELINE);
+            FollowedTimelines timelines = new FollowedTimelines(store, codec);
+            ArchiveReader archive = new ArchiveReader(store, codec, timelines, positions::segmentSize);
             WalBytesReader reader = new WalBytesReader(WalReceiver.walDir(config.dataDir()), positions, archive);
-            WalArchiver archiver = new WalArchiver(store, codec, PrimaryInfo.SUPPORTED_TIMELINE, positions, reader,
+            WalArchiver archiver = new WalArchiver(store, codec, timelines.get().current().timeline(), positions, reader,
                     new LocalSegmentRetirer(WalReceiver.walDir(config.dataDir()), positions, config.indexer() != null));
-            var catalog = archiver.recover();
+            var catalog = archiver.recover(timelines.get());
             LOG.info("walservice: archive in {} holds {} objects up to {}", store.describe(), catalog.objects().size(),
                     Lsn.format(catalog.end()));
 
             WalReceiver receiver = new WalReceiver(config.primary(), config.slot(), config.dataDir(), positions, resumed);
+            receiver.followTimelines(timelines, archiver::switchTimeline);
             Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.listenHost(), config.port()))
                     .addService(new WalServiceEndpoint(positions, reader, index, receiver))
                     .maxInboundMessageSize(16 << 20)

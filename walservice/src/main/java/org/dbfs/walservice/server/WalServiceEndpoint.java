@@ -58,7 +58,7 @@ final class WalServiceEndpoint extends WalServiceGrpc.WalServiceImplBase {
         try {
             long f = receiver.fence(req.getEpoch());
             out.onNext(WalFenceReply.newBuilder().setFenceLsn(f).setTimeline(positions.timeline())
-                    .setEpoch(receiver.fencedEpoch()).build());
+                    .setEpoch(receiver.fencedEpoch()).setRecordEndLsn(LastRecordEnd.find(reader, positions, f)).build());
             out.onCompleted();
         } catch (IOException e) {
             out.onError(Status.INTERNAL.withDescription("fence failed: " + e.getMessage()).asRuntimeException());
@@ -71,7 +71,7 @@ final class WalServiceEndpoint extends WalServiceGrpc.WalServiceImplBase {
     @Override
     public void follow(WalFollowRequest req, StreamObserver<Positions> out) {
         try {
-            receiver.follow(req.getEpoch(), req.getPrimary());
+            receiver.follow(req.getEpoch(), req.getPrimary(), req.getTimeline(), req.getSwitchLsn());
             out.onNext(snapshot(positions, index, receiver));
             out.onCompleted();
         } catch (PrimaryRefusedException | IllegalArgumentException e) {

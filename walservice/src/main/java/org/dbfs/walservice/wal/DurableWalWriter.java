@@ -52,6 +52,15 @@ public final class DurableWalWriter implements AutoCloseable {
         return end;
     }
 
+    /** See {@link WalPositions#rewind}: the log now ends, durably, at {@code lsn}. */
+    public void rewind(long lsn, long archivedFrom) throws IOException {
+        wal.rewind(lsn);
+        DurablePosition next = durable.withFlushed(lsn);
+        positionFile.store(next);
+        durable = next;
+        positions.rewind(lsn, archivedFrom);
+    }
+
     @Override
     public void close() throws IOException {
         wal.close();

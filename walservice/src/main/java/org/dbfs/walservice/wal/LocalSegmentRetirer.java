@@ -57,7 +57,7 @@ public final class LocalSegmentRetirer {
         }
         int deleted = 0;
         for (long segno = lowestLeft; segno < keepFrom; segno++) {
-            if (Files.deleteIfExists(walDir.resolve(segments.fileName(positions.timeline(), segno)))) {
+            if (Files.deleteIfExists(walDir.resolve(segments.fileName(positions.fileTimeline(), segno)))) {
                 deleted++;
             }
         }

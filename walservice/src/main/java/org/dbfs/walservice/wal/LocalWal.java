@@ -76,6 +76,15 @@ public final class LocalWal implements AutoCloseable {
         writeLsn = lsn;
     }
 
+    /** Moves the end back to {@code lsn} (durable WAL past it is overwritten by what is written next). */
+    public synchronized void rewind(long lsn) throws IOException {
+        sync();
+        if (Long.compareUnsigned(lsn, writeLsn) > 0) {
+            throw new IllegalArgumentException("cannot rewind forward: the log ends at " + Lsn.format(writeLsn));
+        }
+        writeLsn = lsn;
+    }
+
     /** fsyncs everything written (and new files' directory entries); returns the now durable end. */
     public synchronized long sync() throws IOException {
         for (FileChannel ch : unsynced) {

@@ -14,17 +14,37 @@ public final class WalPositions {
     private String indexError = "";
     private boolean primaryConnected;
     private long systemIdentifier;
-    private int timeline;
+    private int timeline; // the timeline followed now
+    private int fileTimeline; // the timeline the local segment files are named for (the first this data directory followed)
     private int segmentSize;
 
     public synchronized void layout(DurablePosition pos) {
         systemIdentifier = pos.systemIdentifier();
-        timeline = pos.timeline();
+        fileTimeline = pos.timeline();
+        if (timeline == 0) {
+            timeline = pos.timeline();
+        }
         segmentSize = pos.segmentSize();
         localStart = pos.startLsn();
         received = Math.max(received, pos.flushedLsn());
         flushed = Math.max(flushed, pos.flushedLsn());
         notifyAll();
+    }
+
+    /**
+     * A timeline switch before what was received: WAL past {@code lsn} was the old timeline's (a
+     * record it never finished) and is received again from the new one; the archive restarts at
+     * {@code archivedFrom}. The one place positions move back.
+     */
+    public synchronized void rewind(long lsn, long archivedFrom) {
+        received = Math.min(received, lsn);
+        flushed = Math.min(flushed, lsn);
+        archived = Math.min(archived, archivedFrom);
+        notifyAll();
+    }
+
+    public synchronized void timeline(int t) {
+        timeline = t;
     }
 
     public synchronized void received(long lsn) {
@@ -92,6 +112,11 @@ public final class WalPositions {
 
     public synchronized int timeline() {
         return timeline;
+    }
+
+    /** The timeline in the local segment files' names: one stream of WAL across timeline switches. */
+    public synchronized int fileTimeline() {
+        return fileTimeline;
     }
 
     public synchronized int segmentSize() {

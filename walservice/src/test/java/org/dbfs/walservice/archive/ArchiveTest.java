@@ -46,13 +46,13 @@ class ArchiveTest {
             WalPositions positions = new WalPositions();
             positions.layout(new DurablePosition(7, 1, SEG, START, START + 100_000));
             WalArchiver archiver = new WalArchiver(store, codec, 1, positions, source(positions), null);
-            archiver.recover();
+            archiver.recover(org.dbfs.walservice.archive.TimelineHistory.FIRST);
             archiver.drain();
             assertEquals(START + 100_000, positions.archived());
 
             positions.flushed(START + wal.length);
             WalArchiver restarted = new WalArchiver(store, codec, 1, positions, source(positions), null);
-            ArchiveCatalog before = restarted.recover();
+            ArchiveCatalog before = restarted.recover(org.dbfs.walservice.archive.TimelineHistory.FIRST);
             assertEquals(START + 100_000, before.end());
             restarted.drain();
 
@@ -79,7 +79,7 @@ class ArchiveTest {
             WalPositions positions = new WalPositions();
             positions.layout(new DurablePosition(7, 1, SEG, START, START + 50_000));
             WalArchiver archiver = new WalArchiver(store, codec, 1, positions, source(positions), null);
-            archiver.recover();
+            archiver.recover(org.dbfs.walservice.archive.TimelineHistory.FIRST);
             archiver.drain();
             WalArchiveObject name = ArchiveCatalog.list(store, 1).objects().getFirst();
             byte[] frame = store.get(name.name());

@@ -61,7 +61,7 @@ class RestoreCommandTest {
             positions.layout(new DurablePosition(7, 1, SEG, START, START));
             WalArchiver archiver = new WalArchiver(store, BucketKeys.openOrCreate(store, PASSPHRASE.toCharArray()), 1, positions,
                     (s, e) -> Arrays.copyOfRange(wal, (int) (s - START), (int) (e - START)), null);
-            archiver.recover();
+            archiver.recover(org.dbfs.walservice.archive.TimelineHistory.FIRST);
             for (long cut : CUTS) { // each drain ends an object, so segment 2 is cut where a gap can be made
                 positions.flushed(cut);
                 archiver.drain();
@@ -135,10 +135,20 @@ class RestoreCommandTest {
     }
 
     @Test
-    void namesThatAreNotTimeline1SegmentsExit1WithoutOpeningTheBucket() throws Exception {
+    void timelinesTheServiceNeverFollowedAreNotInTheArchive() throws Exception {
+        for (String name : List.of("00000002.history", "000000020000000000000002")) {
+            Run r = restore(name);
+            assertEquals(RestoreCommand.NOT_IN_ARCHIVE, r.exit(), name + ": " + r.stderr());
+            assertTrue(r.stderr().contains("timeline"), r.stderr());
+            assertNothingWritten(r);
+        }
+    }
+
+    @Test
+    void namesThatAreNotSegmentsExit1WithoutOpeningTheBucket() throws Exception {
         bucket = dir.resolve("never-opened");
-        for (String name : List.of("00000002.history", "000000010000000000000002.00000028.backup", "000000010000000000000002.partial",
-                "000000020000000000000002", "000000010000000000001000", "00000001000000000000000a")) {
+        for (String name : List.of("000000010000000000000002.00000028.backup", "000000010000000000000002.partial",
+                "000000010000000000001000", "00000001000000000000000a")) {
             Run r = restore(name);
             assertEquals(RestoreCommand.NOT_IN_ARCHIVE, r.exit(), name + ": " + r.stderr());
             assertEquals(1, r.stderr().lines().count(), r.stderr());

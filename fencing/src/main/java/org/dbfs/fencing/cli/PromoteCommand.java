@@ -1,0 +1,204 @@
+package org.dbfs.fencing.cli;
+
+import io.grpc.StatusRuntimeException;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import org.dbfs.bucket.cli.BucketOptions;
+import org.dbfs.fencing.ClusterLease;
+import org.dbfs.fencing.ClusterLeaseStore;
+import org.dbfs.pgformat.wal.Lsn;
+import org.dbfs.protocol.pageserver.v1.FenceRequest;
+import org.dbfs.protocol.walservice.v1.WalFenceReply;
+import org.dbfs.protocol.walservice.v1.WalFenceRequest;
+import org.dbfs.protocol.walservice.v1.WalFollowRequest;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code fencectl promote}: a hot standby on a read-only mount becomes the primary, and the old
+ * primary can never write again (docs/fencing.md). In order, each step printed with its time:
+ * <ol>
+ * <li>check the replica: its mount answers, is read-only, and PostgreSQL on it is in recovery;</li>
+ * <li>move the lease to the next epoch, held by the replica (the fence and the decision, one
+ *     conditional write: of two promotions one wins, the other changes nothing);</li>
+ * <li>fence the WAL service (no commit of the old primary returns after this) and take F and the
+ *     end of the last whole record below it; fence the page server;</li>
+ * <li>stop the standby streaming from the old primary, and wait until it has replayed to that
+ *     record end (the rest comes from the WAL service's archive through restore_command);</li>
+ * <li>arm the mount, then {@code pg_promote()}: when PostgreSQL installs the new timeline's history
+ *     file, the mount branches the page server's timeline at PostgreSQL's own end of recovery,
+ *     checked to be at or past that record end, and turns read-write;</li>
+ * <li>record the new primary and its timeline in the lease; give the WAL service its slot on the
+ *     new primary and point it there.</li>
+ * </ol>
+ * A failure before step 2 changes nothing (exit 7 or 1); after it, the command says what stands
+ * and a second run resumes the same promotion.
+ */
+@Command(name = "promote", mixinStandardHelpOptions = true,
+        description = "Promotes the standby on a read-only DbFS mount; fences the old primary first.")
+final class PromoteCommand implements Callable<Integer> {
+    @Mixin
+    BucketOptions bucket;
+
+    @Mixin
+    ServiceOptions serviceOptions;
+
+    @Option(names = "--replica", required = true, paramLabel = "MOUNTPOINT", description = "the read-only mount whose standby to promote")
+    Path replica;
+
+    @Option(names = "--replica-host", defaultValue = "127.0.0.1",
+            description = "the address the WAL service and this command reach the standby at (default ${DEFAULT-VALUE})")
+    String replicaHost;
+
+    @Option(names = "--user", defaultValue = "postgres", description = "database user for the standby (default ${DEFAULT-VALUE})")
+    String user;
+
+    @Option(names = "--slot", defaultValue = "walservice",
+            description = "the WAL service's replication slot, created on the new primary (default ${DEFAULT-VALUE})")
+    String slot;
+
+    @Option(names = "--replay-timeout", defaultValue = "120", description = "seconds to wait for the standby to replay to F (default ${DEFAULT-VALUE})")
+    int replayTimeoutSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+        StepClock clock = new StepClock(System.out);
+        ReplicaMount mount = new ReplicaMount(replica);
+        Map<String, String> status = mount.request("status");
+        int port = mount.postgresPort();
+        String holder = status.get("holder");
+        try (LeaseAccess access = new LeaseAccess(bucket); ServiceChannels services = serviceOptions.open();
+             Connection standby = connect(port)) {
+            ClusterLeaseStore leases = access.leases;
+            boolean alreadyRw = "rw".equals(status.get("mode"));
+            if (!alreadyRw && !inRecovery(standby)) {
+                throw new IllegalArgumentException("PostgreSQL on " + replica + " (port " + port + ") is not in recovery: not a standby");
+            }
+            clock.step("replica " + replica + " (" + holder + "): mount " + status.get("mode") + ", B " + status.get("b")
+                    + ", PostgreSQL on port " + port);
+
+            ClusterLease before = leases.read().map(ClusterLeaseStore.Current::lease).orElse(null);
+            ClusterLeaseStore.Current lease = leases.promote(holder);
+            long epoch = lease.lease().epoch();
+            clock.step((before != null && before.epoch() == epoch ? "resuming the promotion at epoch " : "lease moved to epoch ")
+                    + epoch + " for " + holder + " (was " + (before == null ? "absent" : before.summary()) + ")");
+
+            long recordEnd;
+            try {
+                WalFenceReply w = services.walService().fence(WalFenceRequest.newBuilder().setEpoch(epoch).build());
+                recordEnd = w.getRecordEndLsn() != 0 ? w.getRecordEndLsn() : w.getFenceLsn();
+                clock.step("WAL service " + services.walServiceAddress() + " fenced: durable WAL ends at F = "
+                        + Lsn.format(w.getFenceLsn()) + ", its last whole record at " + Lsn.format(recordEnd));
+                services.pageServer().fence(FenceRequest.getDefaultInstance());
+                clock.step("page server " + services.pageServerAddress() + " fenced at epoch " + epoch);
+                if (lease.lease().fenceLsn() == 0) {
+                    lease = leases.recordFenceLsn(lease, w.getFenceLsn());
+                }
+            } catch (StatusRuntimeException | IllegalArgumentException e) {
+                throw incomplete(epoch, "the fence is not complete", e);
+            }
+
+            if (!alreadyRw) {
+                try (Statement s = standby.createStatement()) {
+                    s.execute("ALTER SYSTEM SET primary_conninfo = ''");
+                    s.execute("SELECT pg_reload_conf()");
+                }
+                clock.step("standby stops streaming from the old primary; waiting for it to replay to " + Lsn.format(recordEnd));
+                long replayed = awaitReplay(standby, recordEnd);
+                clock.step("standby replayed to " + Lsn.format(replayed));
+                mount.request("arm epoch=" + epoch + " min_lsn=" + Lsn.format(recordEnd));
+                clock.step("mount armed: it turns read-write on the new timeline when PostgreSQL ends recovery");
+                try (Statement s = standby.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_promote(true, 120)")) {
+                    rs.next();
+                    if (!rs.getBoolean(1)) {
+                        throw incomplete(epoch, "pg_promote() did not finish within 120 s", null);
+                    }
+                } catch (SQLException e) {
+                    throw incomplete(epoch, "pg_promote() failed (the mount's log says why if it refused the switch)", e);
+                }
+                clock.step("PostgreSQL promoted");
+                try (Statement s = standby.createStatement()) {
+                    // The new primary's configuration is what its replicas copy: take back the pause.
+                    s.execute("ALTER SYSTEM RESET primary_conninfo");
+                    s.execute("SELECT pg_reload_conf()");
+                }
+            }
+            Map<String, String> after = mount.request("status");
+            if (!"rw".equals(after.get("mode"))) {
+                throw incomplete(epoch, "PostgreSQL left recovery but the mount did not turn read-write (" + after + ")", null);
+            }
+            int timeline = Integer.parseInt(after.get("timeline"));
+            long branch = Lsn.parse(after.get("branch_lsn"));
+            clock.step("mount read-write on timeline " + timeline + ", branched at " + Lsn.format(branch) + " (switch took "
+                    + after.get("promote_ms") + " ms, " + after.get("plain_files") + " files uploaded)");
+            lease = leases.finishPromotion(lease, timeline);
+            clock.step("lease: " + lease.lease().summary());
+
+            try (Statement s = standby.createStatement()) {
+                // Reserved now, as the WAL service's own creation would: the new primary keeps its WAL from here on.
+                s.execute("SELECT pg_create_physical_replication_slot('" + slot.replace("'", "''") + "', true) WHERE NOT EXISTS"
+                        + " (SELECT 1 FROM pg_replication_slots WHERE slot_name = '" + slot.replace("'", "''") + "')");
+            }
+            String conninfo = "host=" + replicaHost + " port=" + port + " user=" + user;
+            try {
+                services.walService().follow(WalFollowRequest.newBuilder().setEpoch(epoch).setPrimary(conninfo)
+                        .setTimeline(timeline).setSwitchLsn(branch).build());
+            } catch (StatusRuntimeException e) {
+                throw incomplete(epoch, "the WAL service could not be pointed at the new primary, so its commits wait", e);
+            }
+            clock.step("WAL service follows " + conninfo + " on timeline " + timeline + " (slot " + slot + ")");
+            System.out.print(lease.lease().describe(leases.now()));
+            return 0;
+        }
+    }
+
+    private Connection connect(int port) throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", user);
+        p.setProperty("connectTimeout", "10");
+        return DriverManager.getConnection("jdbc:postgresql://" + replicaHost + ":" + port + "/postgres", p);
+    }
+
+    private static boolean inRecovery(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_is_in_recovery()")) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
+
+    private long awaitReplay(Connection c, long target) throws SQLException, InterruptedException {
+        long deadline = System.nanoTime() + replayTimeoutSeconds * 1_000_000_000L;
+        while (true) {
+            long replayed;
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_last_wal_replay_lsn()")) {
+                rs.next();
+                String v = rs.getString(1);
+                replayed = v == null ? 0 : Lsn.parse(v);
+            }
+            if (Long.compareUnsigned(replayed, target) >= 0) {
+                return replayed;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IncompleteException("the standby replayed only to " + Lsn.format(replayed) + " of " + Lsn.format(target)
+                        + " in " + replayTimeoutSeconds + " s: it needs the WAL service's archive (restore_command) for the rest."
+                        + " The lease stays promoting; run the same command again once the standby can read the archive", null);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    private static IncompleteException incomplete(long epoch, String what, Exception e) {
+        String why = e == null ? "" : ": " + (e instanceof StatusRuntimeException s ? s.getStatus().getCode() + " "
+                + s.getStatus().getDescription() : e.getMessage());
+        return new IncompleteException("the lease is at epoch " + epoch + " (promoting) but " + what + why
+                + ". Run the same fencectl promote again to finish it", e);
+    }
+}
