@@ -129,6 +129,12 @@ final class ReplicaPromotion implements SwitchableFileSystem.Promotion {
         PageServerClient rw = new PageServerClient(pageServer);
         rw.useEpoch(armed.epoch());
         client = rw;
+        int current = rw.serverInfo().getTimeline();
+        if (timeline <= current) {
+            throw new IOException("PostgreSQL chose timeline " + timeline + ", but the page server is on timeline " + current
+                    + " already: that timeline exists elsewhere. Refused (give the standby the WAL service's archive as"
+                    + " restore_command so that it sees every history file)");
+        }
 
         String staging = STAGING + timeline;
         NodeReply dir = rw.makeNode(MakeNodeRequest.newBuilder().setPath(staging).setType(NodeType.DIRECTORY).setMode(0700).build());
@@ -141,6 +147,8 @@ final class ReplicaPromotion implements SwitchableFileSystem.Promotion {
         // primary, and PostgreSQL would remove them at its next checkpoint: they are left behind.
         ControlFile control = ControlFile.parse(Files.readAllBytes(data.resolve("global/pg_control")));
         long redoSegment = Lsn.segmentNumber(control.checkPointRedo(), control.xlogSegSize());
+        // Older timelines' files of the same segment stay: a walsender serving a standby the old
+        // timeline reads the segment its timeline switched in from the next timeline's file.
         int[] skipped = new int[1];
         long[] plain = new long[2];
         int[] relations = new int[1];
@@ -210,21 +218,21 @@ final class ReplicaPromotion implements SwitchableFileSystem.Promotion {
         done = new Done(timeline, branchLsn, armed.epoch(), (int) plain[0], plain[1], relations[0], millis);
         stopReplicaWork.run();
         log.warn("PROMOTED {} in {} ms: timeline {} at {} from journal seq {}, epoch {}; {} plain files ({} bytes) uploaded, "
-                        + "{} relation files, {} open files taken over, {} WAL segments before the redo point {} left behind",
+                        + "{} relation files, {} open files taken over, {} WAL segment files before the redo point {} left behind",
                 mountPoint, millis, timeline, Lsn.format(branchLsn), reply.getStartSeq(), armed.epoch(), plain[0], plain[1],
                 relations[0], adopted, skipped[0], Lsn.format(control.checkPointRedo()));
         return fs;
     }
 
     private static boolean isOldSegment(String path, long redoSegment, int segSize) {
-        if (!path.startsWith("/pg_wal/") || path.length() != "/pg_wal/".length() + 24) {
+        if (!path.startsWith("/pg_wal/") || !isSegmentName(path.substring("/pg_wal/".length()))) {
             return false;
         }
-        String name = path.substring("/pg_wal/".length());
-        if (!name.chars().allMatch(c -> (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'))) {
-            return false;
-        }
-        return Lsn.segmentNumberOfFileName(name, segSize) < redoSegment;
+        return Lsn.segmentNumberOfFileName(path.substring("/pg_wal/".length()), segSize) < redoSegment;
+    }
+
+    private static boolean isSegmentName(String name) {
+        return name.length() == 24 && name.chars().allMatch(c -> (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'));
     }
 
     /** The switch point of {@code timeline}'s parent: the last line of its history file. */
@@ -258,22 +266,30 @@ final class ReplicaPromotion implements SwitchableFileSystem.Promotion {
                 .setMtimeNs(((java.nio.file.attribute.FileTime) a.get("lastModifiedTime")).to(java.util.concurrent.TimeUnit.NANOSECONDS));
     }
 
-    /** Uploads a plain file's bytes into a staging inode; returns it. */
+    /**
+     * Uploads a plain file's bytes into a staging inode; returns it. Chunks of zeros are left out
+     * (holes read as zeros): a WAL segment PostgreSQL created without zero-filling it is mostly hole.
+     */
     private static long stage(PageServerClient rw, String path, Path f) throws IOException {
         NodeReply made = rw.makeNode(MakeNodeRequest.newBuilder().setPath(path).setType(NodeType.REGULAR).setMode(0600).build());
         if (made.getErrno() != 0) {
             throw new IOException("cannot stage " + f + " as " + path + ": errno " + made.getErrno());
         }
         long ino = made.getAttr().getIno();
+        if (made.getAttr().getSize() > 0) { // an earlier attempt's copy: its bytes must not show through the holes
+            check(rw.setAttr(SetAttrRequest.newBuilder().setIno(ino).setSize(0).build()).getErrno(), f);
+        }
         long offset = 0;
         byte[] buf = new byte[CHUNK];
         try (InputStream in = Files.newInputStream(f)) {
             for (int n; (n = in.readNBytes(buf, 0, CHUNK)) > 0; offset += n) {
-                check(rw.writeFile(WriteFileRequest.newBuilder().setIno(ino).setOffset(offset)
-                        .setData(ByteString.copyFrom(buf, 0, n)).build()).getErrno(), f);
+                if (!isZero(buf, n)) {
+                    check(rw.writeFile(WriteFileRequest.newBuilder().setIno(ino).setOffset(offset)
+                            .setData(ByteString.copyFrom(buf, 0, n)).build()).getErrno(), f);
+                }
             }
         }
-        check(rw.setAttr(SetAttrRequest.newBuilder().setIno(ino).setSize(offset).build()).getErrno(), f); // an earlier attempt's longer copy
+        check(rw.setAttr(SetAttrRequest.newBuilder().setIno(ino).setSize(offset).build()).getErrno(), f); // trailing holes
         return ino;
     }
 
@@ -297,6 +313,15 @@ final class ReplicaPromotion implements SwitchableFileSystem.Promotion {
                         .setData(ByteString.copyFrom(all, off, PAGE)).build()).getErrno(), f);
             }
         }
+    }
+
+    private static boolean isZero(byte[] b, int n) {
+        for (int i = 0; i < n; i++) {
+            if (b[i] != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void check(int errno, Path f) throws IOException {

@@ -31,13 +31,16 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A paused primary stays fenced. The primary runs bank transfers on a read-write mount (a separate
- * process, reached over TCP) with the WAL service as its synchronous standby; its processes and its
- * mount get SIGSTOP, {@code fencectl fence} runs (first with the WAL service unreachable, which
- * must leave a fence the second run finishes), then SIGCONT. From the fence on: no COMMIT sent
- * after it returns, the WAL service receives nothing more and comes back fenced after a restart,
- * every write and fsync on the old mount fails, PostgreSQL panics when it tries to write WAL, and
- * the page server counts the refused writes. Before the fence, a second read-write mount is refused
- * with the holder named.
+ * process, reached over TCP) with the WAL service as its synchronous standby, a hot standby follows
+ * on a read-only mount; the primary's processes and its mount get SIGSTOP, {@code fencectl fence}
+ * runs (first with the WAL service unreachable, which must leave a fence the second run finishes),
+ * then {@code fencectl promote} promotes the standby, then the old primary gets SIGCONT. From the
+ * fence on: no COMMIT sent after it returns, every write and fsync on the old mount fails,
+ * PostgreSQL there panics when it tries to write WAL, the page server counts the refused writes,
+ * nothing the old primary tries reaches the new primary, and every transfer acknowledged before
+ * (some acknowledgements reach their client only after SIGCONT) is on the new primary. The WAL
+ * service comes back fenced after a restart. Before the fence, a second read-write mount is
+ * refused with the holder named.
  */
 class FencingTest {
     private static final Pattern F_LINE = Pattern.compile("fence LSN \\(F\\): ([0-9A-F]+/[0-9A-F]+)");
@@ -46,7 +49,7 @@ class FencingTest {
     Path tmp;
 
     @Test
-    void aPausedPrimaryStaysFencedAfterItResumes() throws Exception {
+    void aPausedPrimaryStaysFencedWhileItsStandbyIsPromoted() throws Exception {
         Path work = PostgresCluster.workDirectory(tmp.resolve("work"));
         Path logs = tmp.resolve("logs");
         Path passphrase = Files.writeString(tmp.resolve("passphrase"), DbfsStack.PASSPHRASE + "\n");
@@ -58,7 +61,8 @@ class FencingTest {
                     "--passphrase-file", passphrase.toString());
             try (MountProcess mount = MountProcess.start(List.of("--rw", "--pageserver", pageServer), stack.mountPoint(), logs);
                  PostgresCluster primary = PostgresCluster.initdb(stack.dataDirectory(), work.resolve("primary"),
-                         List.of(PostgresOnDbfsTest.PRIMARY_CONF, PrimaryWithWalService.CONF))) {
+                         List.of(PostgresOnDbfsTest.PRIMARY_CONF, PrimaryWithWalService.CONF));
+                 ReplicaOnDbfs replica = new ReplicaOnDbfs(tmp.resolve("replica"))) {
                 primary.start();
                 WalServiceProcess svc = WalServiceProcess.start("host=127.0.0.1 port=" + primary.port() + " user=postgres",
                         tmp.resolve("wal-bucket"), tmp.resolve("walservice"), logs, walPort);
@@ -66,6 +70,9 @@ class FencingTest {
                     BankWorkload.createSchema(c);
                 }
                 secondWriterIsRefused(pageServer, tmp.resolve("second-mnt"));
+                replica.mountProcess(pageServer, logs);
+                replica.configureAndStart("host=127.0.0.1 port=" + primary.port() + " user=postgres", null);
+                await("the standby to accept queries", 180, () -> replica.replayLsn() > 0);
 
                 BankWorkload bank = new BankWorkload(primary.port(), tmp.resolve("acked.txt"));
                 try (bank) {
@@ -94,6 +101,18 @@ class FencingTest {
                     Positions atFence = svc.positions();
                     assertEquals(2, atFence.getFencedEpoch());
                     assertEquals(f, atFence.getFlushedLsn(), "F is where the WAL service's durable WAL ends");
+                    svc.kill9();
+                    svc = WalServiceProcess.start("host=127.0.0.1 port=" + primary.port() + " user=postgres",
+                            tmp.resolve("wal-bucket"), tmp.resolve("walservice"), logs, walPort);
+                    Positions restarted = svc.positions();
+                    assertEquals(2, restarted.getFencedEpoch(), "a restarted WAL service is still fenced");
+                    assertEquals(f, restarted.getFlushedLsn(), "and has received nothing since");
+
+                    ChildJvm.Result promote = fencectl(logs, "promote", bucket, "--pageserver", pageServer,
+                            "--replica", replica.mountPoint.toString());
+                    System.out.print(promote.stdout());
+                    assertEquals(0, promote.exitCode(), promote.stdout() + promote.stderr());
+                    PostgresCluster newPrimary = replica.pg();
 
                     signal("CONT", paused);
                     // A transaction that needs only its own WAL flush: the mount's write must fail, and PostgreSQL panics.
@@ -119,18 +138,24 @@ class FencingTest {
                     }
                     System.out.printf("fence: %d transfers acknowledged before it, %d of them read their reply after SIGCONT; F = %s%n",
                             bank.ackedCount(), lateCommits, fmt(f));
-                    assertEquals(f, svc.positions().getFlushedLsn(), "the WAL service received nothing after the fence");
+                    java.util.Set<Long> present = new java.util.HashSet<>();
+                    try (Connection c = newPrimary.connect(); Statement s = c.createStatement();
+                         java.sql.ResultSet rs = s.executeQuery("SELECT id FROM transfers")) {
+                        while (rs.next()) {
+                            present.add(rs.getLong(1));
+                        }
+                    }
+                    for (long id : bank.ackedIds()) {
+                        assertTrue(present.contains(id), "transfer " + id + " was acknowledged and is not on the new primary");
+                    }
+                    assertTrue(!present.contains(0L), "the old primary's write after SIGCONT reached the new primary");
+                    assertEquals(BankWorkload.TOTAL, newPrimary.queryLong("SELECT sum(balance) FROM accounts"));
                     ServerInfoReply info = stack.pageServer().client().serverInfo(ServerInfoRequest.getDefaultInstance());
-                    assertEquals(2, info.getWriterEpoch());
+                    assertEquals(3, info.getWriterEpoch(), "the fence moved the epoch to 2, the promotion to 3");
+                    assertEquals(2, info.getTimeline());
                     assertTrue(info.getFencedWritesRefused() > 0, "the page server refused the old mount's writes");
 
-                    svc.kill9();
-                    WalServiceProcess restarted = WalServiceProcess.start("host=127.0.0.1 port=" + primary.port() + " user=postgres",
-                            tmp.resolve("wal-bucket"), tmp.resolve("walservice"), logs, walPort);
-                    Positions after = restarted.positions();
-                    assertEquals(2, after.getFencedEpoch(), "a restarted WAL service is still fenced");
-                    assertEquals(f, after.getFlushedLsn());
-                    restarted.close();
+                    svc.close();
                 } finally {
                     primary.crashStop();
                 }

@@ -15,6 +15,7 @@ import org.dbfs.fencing.ClusterLease;
 import org.dbfs.fencing.ClusterLeaseStore;
 import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.protocol.pageserver.v1.FenceRequest;
+import org.dbfs.protocol.walservice.v1.GetPositionsRequest;
 import org.dbfs.protocol.walservice.v1.WalFenceReply;
 import org.dbfs.protocol.walservice.v1.WalFenceRequest;
 import org.dbfs.protocol.walservice.v1.WalFollowRequest;
@@ -31,8 +32,9 @@ import picocli.CommandLine.Option;
  *     conditional write: of two promotions one wins, the other changes nothing);</li>
  * <li>fence the WAL service (no commit of the old primary returns after this) and take F and the
  *     end of the last whole record below it; fence the page server;</li>
- * <li>stop the standby streaming from the old primary, and wait until it has replayed to that
- *     record end (the rest comes from the WAL service's archive through restore_command);</li>
+ * <li>stop the standby streaming from the old primary (and running restore_command), write the
+ *     WAL it lacks up to that record end from the WAL service into its pg_wal, and wait until it
+ *     has replayed it;</li>
  * <li>arm the mount, then {@code pg_promote()}: when PostgreSQL installs the new timeline's history
  *     file, the mount branches the page server's timeline at PostgreSQL's own end of recovery,
  *     checked to be at or past that record end, and turns read-write;</li>
@@ -108,10 +110,32 @@ final class PromoteCommand implements Callable<Integer> {
 
             if (!alreadyRw) {
                 try (Statement s = standby.createStatement()) {
+                    // No more streaming from the fenced primary, and no restore_command: the WAL it
+                    // lacks comes from the WAL service straight into pg_wal (below), and ending recovery
+                    // does not run one (a new process each time) to look for newer timelines' history
+                    // files: the page server's timeline is the check against reusing one (the mount
+                    // refuses a timeline not after it).
                     s.execute("ALTER SYSTEM SET primary_conninfo = ''");
+                    s.execute("ALTER SYSTEM SET restore_command = ''");
                     s.execute("SELECT pg_reload_conf()");
                 }
-                clock.step("standby stops streaming from the old primary; waiting for it to replay to " + Lsn.format(recordEnd));
+                clock.step("standby stops streaming from the old primary; it must replay to " + Lsn.format(recordEnd));
+                long have = receivedOrReplayed(standby);
+                long walEnd = services.walService().getPositions(GetPositionsRequest.getDefaultInstance()).getFlushedLsn();
+                if (Long.compareUnsigned(have, walEnd) > 0) {
+                    // The standby will end recovery after WAL the WAL service never got: give it that WAL,
+                    // so that the new timeline's history is all in the WAL service (GetPage@LSN reads it).
+                    long bytes = StandbyWalTopUp.giveToWalService(services.walService(), epoch, mount.mountPoint.resolve("pg_wal"),
+                            segmentSize(standby), walEnd, have);
+                    clock.step("the standby had " + bytes + " bytes of the old primary's WAL more than the WAL service ("
+                            + Lsn.format(walEnd) + ".." + Lsn.format(have) + "): appended there");
+                }
+                if (Long.compareUnsigned(have, recordEnd) < 0) {
+                    long bytes = StandbyWalTopUp.write(services.walService(), mount.mountPoint.resolve("pg_wal"),
+                            segmentSize(standby), have, recordEnd);
+                    clock.step("wrote the " + bytes + " bytes of WAL it lacked (" + Lsn.format(have) + ".." + Lsn.format(recordEnd)
+                            + ") from the WAL service into its pg_wal");
+                }
                 long replayed = awaitReplay(standby, recordEnd);
                 clock.step("standby replayed to " + Lsn.format(replayed));
                 mount.request("arm epoch=" + epoch + " min_lsn=" + Lsn.format(recordEnd));
@@ -128,6 +152,7 @@ final class PromoteCommand implements Callable<Integer> {
                 try (Statement s = standby.createStatement()) {
                     // The new primary's configuration is what its replicas copy: take back the pause.
                     s.execute("ALTER SYSTEM RESET primary_conninfo");
+                    s.execute("ALTER SYSTEM RESET restore_command");
                     s.execute("SELECT pg_reload_conf()");
                 }
             }
@@ -167,6 +192,24 @@ final class PromoteCommand implements Callable<Integer> {
         return DriverManager.getConnection("jdbc:postgresql://" + replicaHost + ":" + port + "/postgres", p);
     }
 
+    /** How far the standby has WAL: what it streamed (it may not have replayed all of it yet), else what it replayed. */
+    private static long receivedOrReplayed(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                "SELECT greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text")) {
+            rs.next();
+            String v = rs.getString(1);
+            return v == null ? 0 : Lsn.parse(v);
+        }
+    }
+
+    private static int segmentSize(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                "SELECT setting::int FROM pg_settings WHERE name = 'wal_segment_size'")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
     private static boolean inRecovery(Connection c) throws SQLException {
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_is_in_recovery()")) {
             rs.next();
@@ -188,7 +231,7 @@ final class PromoteCommand implements Callable<Integer> {
             }
             if (System.nanoTime() > deadline) {
                 throw new IncompleteException("the standby replayed only to " + Lsn.format(replayed) + " of " + Lsn.format(target)
-                        + " in " + replayTimeoutSeconds + " s: it needs the WAL service's archive (restore_command) for the rest."
+                        + " in " + replayTimeoutSeconds + " s (its log says why)."
                         + " The lease stays promoting; run the same command again once the standby can read the archive", null);
             }
             Thread.sleep(20);

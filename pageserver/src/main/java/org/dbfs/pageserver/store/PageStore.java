@@ -364,7 +364,8 @@ public final class PageStore implements AutoCloseable {
      * never have written out the page's last changes before the branch (they were in its buffers
      * when it died); the standby that became this writer replayed them, and may have evicted the
      * page since (a read-only mount drops page writes). Without a WAL service the stored version is
-     * all there is.
+     * all there is. Never under the commit lock (a partial-page write reads the page it patches
+     * there): a call to the WAL service must not hold up every writer.
      */
     public void setHistoricReader(HistoricReader reader) {
         this.historic = reader;
@@ -608,11 +609,12 @@ public final class PageStore implements AutoCloseable {
                 Timelines t = namespace.timelines();
                 // Never written here, but WAL up to the branch may have created it (a page the old
                 // primary extended and never wrote out).
-                return asOfLsn == 0 && historic != null && !t.isFirst() ? historic.read(rel, block, t.current().branchLsn()) : null;
+                return asOfLsn == 0 && historic != null && !t.isFirst() && !commitLock.isHeldByCurrentThread()
+                        ? historic.read(rel, block, t.current().branchLsn()) : null;
             }
             Timelines t = namespace.timelines();
             Version[] versions = list.snapshot();
-            if (asOfLsn == 0 && historic != null && !t.ownsLatest(versions)) {
+            if (asOfLsn == 0 && historic != null && !t.ownsLatest(versions) && !commitLock.isHeldByCurrentThread()) {
                 return historic.read(rel, block, t.current().branchLsn());
             }
             Version v = asOfLsn == 0 ? t.latest(versions) : t.asOf(versions, asOfLsn);

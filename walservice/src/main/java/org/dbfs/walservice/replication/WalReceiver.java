@@ -158,6 +158,26 @@ public final class WalReceiver implements Runnable {
     }
 
     /**
+     * While fenced at {@code epoch}: appends WAL that continues the durable log at its end and makes
+     * it durable (see AppendWal in walservice.proto). Returns the new durable end.
+     */
+    public synchronized long appendWhileFenced(long epoch, long start, byte[] data) throws IOException {
+        if (fencedEpoch == 0 || fencedEpoch != epoch) {
+            throw new PrimaryRefusedException("AppendWal is for a fenced service at epoch " + epoch + "; this one is "
+                    + (fencedEpoch == 0 ? "not fenced" : "fenced at epoch " + fencedEpoch));
+        }
+        if (writer == null || writer.durable().flushedLsn() != start || writer.wal().writeLsn() != start) {
+            throw new PrimaryRefusedException("AppendWal at " + Lsn.format(start) + " does not continue the durable log, which ends at "
+                    + (writer == null ? "nothing" : Lsn.format(writer.durable().flushedLsn())));
+        }
+        writer.append(start, data, 0, data.length);
+        long end = writer.makeDurable();
+        LOG.warn("walservice: appended {} bytes of WAL a standby had received ({}..{}) while fenced at epoch {}", data.length,
+                Lsn.format(start), Lsn.format(end), epoch);
+        return end;
+    }
+
+    /**
      * Ends the fence: follows {@code next} (a conninfo; empty: the primary it had) as the writer of {@code epoch}.
      *
      * @throws PrimaryRefusedException if the service was fenced at a newer epoch

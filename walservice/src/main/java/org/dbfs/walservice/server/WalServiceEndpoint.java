@@ -19,6 +19,7 @@ import org.dbfs.protocol.walservice.v1.ReadWalRequest;
 import org.dbfs.protocol.walservice.v1.WalChunk;
 import org.dbfs.protocol.walservice.v1.WalServiceGrpc;
 import java.io.IOException;
+import org.dbfs.protocol.walservice.v1.AppendWalRequest;
 import org.dbfs.protocol.walservice.v1.WalFenceReply;
 import org.dbfs.protocol.walservice.v1.WalFenceRequest;
 import org.dbfs.protocol.walservice.v1.WalFollowRequest;
@@ -65,6 +66,19 @@ final class WalServiceEndpoint extends WalServiceGrpc.WalServiceImplBase {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             out.onError(Status.CANCELLED.withDescription("interrupted").asRuntimeException());
+        }
+    }
+
+    @Override
+    public void appendWal(AppendWalRequest req, StreamObserver<Positions> out) {
+        try {
+            receiver.appendWhileFenced(req.getEpoch(), req.getStartLsn(), req.getData().toByteArray());
+            out.onNext(snapshot(positions, index, receiver));
+            out.onCompleted();
+        } catch (PrimaryRefusedException e) {
+            out.onError(Status.FAILED_PRECONDITION.withDescription(e.getMessage()).asRuntimeException());
+        } catch (IOException e) {
+            out.onError(Status.INTERNAL.withDescription("append failed: " + e.getMessage()).asRuntimeException());
         }
     }
 
