@@ -107,9 +107,11 @@ public final class DbfsMount implements AutoCloseable {
                         stopReplicaWork.run();
                         control[0].markPromoted(control[0].promotion().done());
                     }), readPoint, snapshot.lsn(), WriterLease.holder(dir), overlayDir);
-            MountControl socket = MountControl.start(dir, control[0]::handle);
+            MountControl socket = startControl(dir, control[0]);
             return new DbfsMount(dir, client, switchable::syncAll, fuse, () -> {
-                socket.close();
+                if (socket != null) {
+                    socket.close();
+                }
                 ReplicaPromotion p = control[0].promotion();
                 if (p != null && switchable.switched()) {
                     p.close();
@@ -130,6 +132,17 @@ public final class DbfsMount implements AutoCloseable {
             }
             closeQuietly(client);
             throw e;
+        }
+    }
+
+    /** The control socket fencectl promote needs; a mount without one still serves its standby. */
+    private static MountControl startControl(Path dir, ReplicaControl control) {
+        try {
+            return MountControl.start(dir, control::handle);
+        } catch (IOException e) {
+            log.warn("no control socket for {} ({}): fencectl promote cannot reach this mount. Run the mount as root, or"
+                    + " set DBFS_RUN_DIR to a directory it may write", dir, e.toString());
+            return null;
         }
     }
 
