@@ -96,8 +96,7 @@ public final class PageStore implements AutoCloseable {
     volatile long lastSeq;
     volatile long namespaceSeq; // last seq that changed the namespace
     volatile long maxPageLsn; // the highest pd_lsn written so far (pack marks map times to it)
-    private volatile long epochFloor; // the cluster's writer epoch: mutations from older writers are refused
-    private final java.util.concurrent.atomic.LongAdder staleEpochRefusals = new java.util.concurrent.atomic.LongAdder();
+    private final WriterEpoch writerEpoch = new WriterEpoch(); // mutations from older writers are refused
     volatile Horizon horizon = Horizon.NONE; // reads below it are refused: GC may have dropped what they need
     final InstantSource clock = Clock.systemUTC();
     final Readers readers;
@@ -426,22 +425,9 @@ public final class PageStore implements AutoCloseable {
         }
     }
 
-    /**
-     * Refuses a writer of an epoch older than the cluster's. A client that declared no epoch (0)
-     * passes only while no cluster lease exists.
-     *
-     * @throws StaleEpochException if {@code epoch} was fenced
-     */
+    /** Refuses a writer (or a Sync) of an epoch older than the cluster's; see {@link WriterEpoch#check}. */
     public void checkEpoch(long epoch) {
-        long floor = epochFloor;
-        if (epoch < floor) {
-            staleEpochRefusals.increment();
-            throw new StaleEpochException(epoch == 0
-                    ? "refused: this client declared no writer epoch, and the cluster's writer epoch is " + floor
-                    + " (a read-write mount acquires one; see fencectl status)"
-                    : "fenced: this writer's epoch " + epoch + " is older than the cluster's epoch " + floor
-                    + "; another primary took over (fencectl status). Nothing from this writer is accepted any more");
-        }
+        writerEpoch.check(epoch);
     }
 
     /**
@@ -451,9 +437,9 @@ public final class PageStore implements AutoCloseable {
     public void raiseEpoch(long epoch) {
         commitLock.lock();
         try {
-            if (epoch > epochFloor) {
-                log.info("writer epoch {} -> {}: writes from older epochs are refused from now on", epochFloor, epoch);
-                epochFloor = epoch;
+            long before = writerEpoch.current();
+            if (writerEpoch.raise(epoch)) {
+                log.info("writer epoch {} -> {}: writes from older epochs are refused from now on", before, epoch);
             }
         } finally {
             commitLock.unlock();
@@ -461,12 +447,12 @@ public final class PageStore implements AutoCloseable {
     }
 
     public long epoch() {
-        return epochFloor;
+        return writerEpoch.current();
     }
 
     /** Writes and Syncs refused for a stale epoch since start. */
     public long staleEpochRefusals() {
-        return staleEpochRefusals.sum();
+        return writerEpoch.refusals();
     }
 
     public Commit commit(JournalRecord.Builder record) throws IOException {

@@ -61,10 +61,6 @@ public final class Timelines {
         return byLevel[byLevel.length - 1];
     }
 
-    public List<Start> chain() {
-        return chain;
-    }
-
     /** The journal seq from which versions are the current timeline's own. */
     public long currentStartSeq() {
         return current().startSeq();

@@ -17,10 +17,5 @@ public final class WriterAccess {
     /** Server side: the calling connection's declared epoch; 0 when it declared none. */
     public static final Context.Key<Long> CALLER_EPOCH = Context.keyWithDefault("dbfs-epoch", 0L);
 
-    /** Writes, plus Sync: a fenced writer must not learn that anything became durable after the fence. */
-    public static boolean isFenced(String method) {
-        return ReadOnlyAccess.isWrite(method) || method.equals("Sync");
-    }
-
     private WriterAccess() {}
 }
