@@ -64,6 +64,12 @@ public final class DbfsMount implements AutoCloseable {
      */
     public static DbfsMount mountReadOnly(String pageServer, Path overlayDir, Path mountPoint, List<String> extraFuseOptions)
             throws IOException, FuseMountFailedException {
+        return mountReadOnly(pageServer, overlayDir, mountPoint, extraFuseOptions, ReplicaLease.DEFAULT_TTL_SECONDS);
+    }
+
+    /** As above, with the reader lease's time to live ({@code dbfs mount --reader-lease-ttl}). */
+    public static DbfsMount mountReadOnly(String pageServer, Path overlayDir, Path mountPoint, List<String> extraFuseOptions,
+                                          int readerLeaseTtlSeconds) throws IOException, FuseMountFailedException {
         Path dir = checkMountPoint(mountPoint);
         PageServerClient client = new PageServerClient(pageServer, true);
         OverlayReport report = null;
@@ -80,14 +86,15 @@ public final class DbfsMount implements AutoCloseable {
             ReplicaOverlay.Snapshot snapshot = ReplicaMountSetup.snapshot(client, pageServer, overlay);
             ReplicaReadPoint readPoint = new ReplicaReadPoint(snapshot.lsn(), overlay.data().resolve("global/pg_control"));
             ReplicaPages pages = new ReplicaPages(client, readPoint, READ_WAIT_MS);
-            lease = ReplicaLease.take(client, snapshot.readerId(), hostName() + ":" + overlayDir.toAbsolutePath(), readPoint);
+            lease = ReplicaLease.take(client, snapshot.readerId(), hostName() + ":" + overlayDir.toAbsolutePath(), readPoint,
+                    readerLeaseTtlSeconds);
 
             Path libfuse = LibFuse.path();
             FuseBuilder builder = Fuse.builder();
             builder.setLibraryPath(libfuse.toString());
             FuseCallerContext callers = new FuseCallerContext(libfuse);
             ReplicaFileSystem fs = new ReplicaFileSystem(builder.errno(), overlay.data(), pages, readPoint, callers);
-            SwitchableFileSystem switchable = new SwitchableFileSystem(fs);
+            SwitchableFileSystem switchable = new SwitchableFileSystem(fs, () -> client.serverInfo().getTimeline());
             Fuse fuse = builder.build(switchable);
             NullPathGuard.install(fuse);
             List<String> options = fuseOptions(extraFuseOptions);
@@ -106,7 +113,7 @@ public final class DbfsMount implements AutoCloseable {
                     dir, armed, () -> {
                         stopReplicaWork.run();
                         control[0].markPromoted(control[0].promotion().done());
-                    }), readPoint, snapshot.lsn(), WriterLease.holder(dir), overlayDir);
+                    }), readPoint, held::state, snapshot.lsn(), WriterLease.holder(dir), overlayDir);
             MountControl socket = startControl(dir, control[0]);
             return new DbfsMount(dir, client, switchable::syncAll, fuse, () -> {
                 if (socket != null) {

@@ -43,6 +43,11 @@ final class MountCommand implements Callable<Integer> {
             description = "The page server: its gRPC address, or unix:PATH for its --listen-socket on this machine (fewer thread hand-offs per call).")
     String pageServer;
 
+    @Option(names = "--reader-lease-ttl", paramLabel = "SECONDS", defaultValue = "" + ReplicaLease.DEFAULT_TTL_SECONDS,
+            description = "With --ro: how long the page server keeps the history this replica reads after its last renewal "
+                    + "(renewed every tenth of it); a replica cut off for longer may find it collected (default ${DEFAULT-VALUE}).")
+    int readerLeaseTtlSeconds;
+
     @Option(names = {"-o", "--fuse-option"}, paramLabel = "OPTION", description = "Extra libfuse mount option (repeatable).")
     List<String> fuseOptions = new ArrayList<>();
 
@@ -57,7 +62,10 @@ final class MountCommand implements Callable<Integer> {
         if (mode.readWrite && overlayDir != null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--overlay-dir is for --ro mounts");
         }
-        DbfsMount mount = mode.readOnly ? DbfsMount.mountReadOnly(pageServer, overlayDir, mountPoint, fuseOptions)
+        if (readerLeaseTtlSeconds < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--reader-lease-ttl must be at least 1 second");
+        }
+        DbfsMount mount = mode.readOnly ? DbfsMount.mountReadOnly(pageServer, overlayDir, mountPoint, fuseOptions, readerLeaseTtlSeconds)
                 : DbfsMount.mountReadWrite(pageServer, mountPoint, fuseOptions);
         Thread hook = new Thread(mount::unmount, "dbfs-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);

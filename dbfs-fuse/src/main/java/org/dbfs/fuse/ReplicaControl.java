@@ -18,16 +18,19 @@ final class ReplicaControl {
     private final SwitchableFileSystem switchable;
     private final java.util.function.Function<ReplicaPromotion.Armed, ReplicaPromotion> promotionFactory;
     private final ReplicaReadPoint readPoint;
+    private final java.util.function.Supplier<ReplicaLease.State> readerLease;
     private final long snapshotLsn;
     private final String holder;
     private final Path overlayDir;
     private volatile ReplicaPromotion promotion;
 
     ReplicaControl(SwitchableFileSystem switchable, java.util.function.Function<ReplicaPromotion.Armed, ReplicaPromotion> factory,
-                   ReplicaReadPoint readPoint, long snapshotLsn, String holder, Path overlayDir) {
+                   ReplicaReadPoint readPoint, java.util.function.Supplier<ReplicaLease.State> readerLease, long snapshotLsn,
+                   String holder, Path overlayDir) {
         this.switchable = switchable;
         this.promotionFactory = factory;
         this.readPoint = readPoint;
+        this.readerLease = readerLease;
         this.snapshotLsn = snapshotLsn;
         this.holder = holder;
         this.overlayDir = overlayDir;
@@ -72,7 +75,7 @@ final class ReplicaControl {
                     + " plain_bytes=" + d.plainBytes();
         }
         return "ok mode=ro holder=" + holder + " b=" + Lsn.format(readPoint.lsn()) + " s=" + Lsn.format(snapshotLsn)
-                + " armed=" + (p != null);
+                + " reader_lease=" + readerLease.get().text() + " armed=" + (p != null);
     }
 
     private synchronized String arm(MountControl.Request r) {

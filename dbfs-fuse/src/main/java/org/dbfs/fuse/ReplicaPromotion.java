@@ -109,6 +109,12 @@ final class ReplicaPromotion implements SwitchableFileSystem.Promotion {
         return HISTORY.matcher(to).matches();
     }
 
+    /** The timeline whose history file {@code path} (mount-relative) names, if it is one in pg_wal. */
+    static java.util.OptionalInt historyTimeline(String path) {
+        Matcher m = HISTORY.matcher(path);
+        return m.matches() ? java.util.OptionalInt.of(Integer.parseInt(m.group(1), 16)) : java.util.OptionalInt.empty();
+    }
+
     @Override
     public FuseOperations promote(String from, String to) throws Exception {
         long start = System.nanoTime();

@@ -23,6 +23,10 @@ import org.cryptomator.jfuse.api.TimeSpec;
  * <p>The switch is made from inside the rename that installs the new timeline's history file in
  * {@code pg_wal} ({@link Promotion}): PostgreSQL writes it first when it ends recovery, before any
  * WAL or page of the new timeline, and names there the exact LSN its new timeline branches at.
+ * Unarmed, that rename is refused (EPERM) for a timeline the page server does not have yet: a
+ * {@code pg_ctl promote} that fencectl did not arm would otherwise make a primary whose page
+ * writes the read-only mount drops, while the old primary may still write. A history file of a
+ * timeline the page server has is a standby following its primary onto it, and goes through.
  */
 final class SwitchableFileSystem implements FuseOperations {
     /** What runs the switch; null while no promotion is armed. */
@@ -39,10 +43,13 @@ final class SwitchableFileSystem implements FuseOperations {
     private volatile FuseOperations current;
     private volatile Promotion promotion;
     private volatile IntSupplier finalSync = () -> 0;
+    private final IntSupplier pageServerTimeline;
 
-    SwitchableFileSystem(FuseOperations initial) {
+    /** @param pageServerTimeline the page server's current timeline (asked only when a history file is installed) */
+    SwitchableFileSystem(FuseOperations initial, IntSupplier pageServerTimeline) {
         this.initial = initial;
         this.current = initial;
+        this.pageServerTimeline = pageServerTimeline;
     }
 
     void arm(Promotion p) {
@@ -76,6 +83,9 @@ final class SwitchableFileSystem implements FuseOperations {
     @Override
     public int rename(String from, String to, int flags) {
         Promotion p = promotion;
+        if (p == null && !switched() && isUnarmedPromotion(to)) {
+            return -LinuxErrno.EPERM;
+        }
         if (p != null && !switched() && p.triggers(to)) {
             lock.writeLock().lock();
             try {
@@ -99,6 +109,30 @@ final class SwitchableFileSystem implements FuseOperations {
             }
         }
         return run(() -> current.rename(from, to, flags));
+    }
+
+    private boolean isUnarmedPromotion(String to) {
+        java.util.OptionalInt timeline = ReplicaPromotion.historyTimeline(to);
+        if (timeline.isEmpty()) {
+            return false;
+        }
+        org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SwitchableFileSystem.class);
+        int known;
+        try {
+            known = pageServerTimeline.getAsInt();
+        } catch (RuntimeException e) {
+            log.error("refusing {}: the page server cannot say whether timeline {} exists ({}); PostgreSQL retries", to,
+                    timeline.getAsInt(), e.toString());
+            return true;
+        }
+        if (timeline.getAsInt() <= known) {
+            return false;
+        }
+        log.error("REFUSED: PostgreSQL on this read-only mount tried to start timeline {} ({}), which the page server (timeline {})"
+                + " does not have: a promotion nobody armed, such as pg_ctl promote. The old primary may still write, and this"
+                + " mount would drop the new one's pages. Promote with fencectl promote, which fences the old primary first;"
+                + " restart this standby (pg_ctl start) to go on replicating", timeline.getAsInt(), to, known);
+        return true;
     }
 
     private int run(IntSupplier op) {

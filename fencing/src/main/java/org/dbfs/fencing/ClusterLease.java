@@ -21,9 +21,17 @@ import org.dbfs.pgformat.wal.Lsn;
  * @param fenceLsn       F: where durable WAL ended when the last fence stopped the WAL service (0: no fence yet)
  * @param changedAt      when the lease was last written
  * @param expiresAt      a holder that has not renewed by then is presumed gone (informative: promotion never waits for it)
+ * @param promoter       while promoting: the {@code fencectl promote} run doing it (empty: none, or it gave up), so
+ *                       that a second run at the same time is refused while one that finds the first gone resumes
+ * @param promoterUntil  the run's claim ends then even if it never says so (it died)
  */
 public record ClusterLease(long epoch, int timeline, State state, String holder, String previousHolder, long fenceLsn,
-                           Instant changedAt, Instant expiresAt) {
+                           Instant changedAt, Instant expiresAt, String promoter, Instant promoterUntil) {
+
+    public ClusterLease(long epoch, int timeline, State state, String holder, String previousHolder, long fenceLsn,
+                        Instant changedAt, Instant expiresAt) {
+        this(epoch, timeline, state, holder, previousHolder, fenceLsn, changedAt, expiresAt, "", Instant.EPOCH);
+    }
 
     public enum State {
         /** {@code holder} writes under {@code epoch}. */
@@ -45,15 +53,27 @@ public record ClusterLease(long epoch, int timeline, State state, String holder,
     }
 
     public ClusterLease with(long newEpoch, State newState, String newHolder, Instant now, Instant expiry) {
-        return new ClusterLease(newEpoch, timeline, newState, newHolder, previousHolder, fenceLsn, now, expiry);
+        boolean stillPromoting = newState == State.PROMOTING && newEpoch == epoch;
+        return new ClusterLease(newEpoch, timeline, newState, newHolder, previousHolder, fenceLsn, now, expiry,
+                stillPromoting ? promoter : "", stillPromoting ? promoterUntil : Instant.EPOCH);
     }
 
     public ClusterLease withFenceLsn(long lsn) {
-        return new ClusterLease(epoch, timeline, state, holder, previousHolder, lsn, changedAt, expiresAt);
+        return new ClusterLease(epoch, timeline, state, holder, previousHolder, lsn, changedAt, expiresAt, promoter, promoterUntil);
     }
 
     public ClusterLease withPreviousHolder(String previous) {
-        return new ClusterLease(epoch, timeline, state, holder, previous, fenceLsn, changedAt, expiresAt);
+        return new ClusterLease(epoch, timeline, state, holder, previous, fenceLsn, changedAt, expiresAt, promoter, promoterUntil);
+    }
+
+    /** Claimed by the promotion run {@code run} until {@code until} (an empty run: unclaimed). */
+    public ClusterLease withPromoter(String run, Instant until) {
+        return new ClusterLease(epoch, timeline, state, holder, previousHolder, fenceLsn, changedAt, expiresAt, run, until);
+    }
+
+    /** Whether another promotion run than {@code run} holds a claim that has not ended at {@code now}. */
+    public boolean claimedByAnotherRun(String run, Instant now) {
+        return state == State.PROMOTING && !promoter.isEmpty() && !promoter.equals(run) && now.isBefore(promoterUntil);
     }
 
     /** What {@code fencectl status} prints, one {@code name: value} per line. */
@@ -68,6 +88,10 @@ public record ClusterLease(long epoch, int timeline, State state, String holder,
             b.append("previous holder: ").append(previousHolder).append('\n');
         }
         b.append("changed at: ").append(changedAt).append('\n');
+        if (state == State.PROMOTING && !promoter.isEmpty()) {
+            b.append("promoted by: ").append(promoter).append(" (claimed until ").append(promoterUntil)
+                    .append(now.isBefore(promoterUntil) ? ")" : ", lapsed: the next fencectl promote resumes it)").append('\n');
+        }
         if (state == State.PRIMARY) {
             b.append("expires at: ").append(expiresAt).append(now.isBefore(expiresAt) ? " (live)" : " (expired: the holder stopped renewing)")
                     .append('\n');
@@ -92,6 +116,10 @@ public record ClusterLease(long epoch, int timeline, State state, String holder,
         b.append("fence_lsn=").append(Lsn.format(fenceLsn)).append('\n');
         b.append("changed_at=").append(changedAt).append('\n');
         b.append("expires_at=").append(expiresAt).append('\n');
+        if (!promoter.isEmpty()) {
+            b.append("promoter=").append(promoter).append('\n');
+            b.append("promoter_until=").append(promoterUntil).append('\n');
+        }
         return b.toString().getBytes(StandardCharsets.UTF_8);
     }
 
@@ -105,7 +133,8 @@ public record ClusterLease(long epoch, int timeline, State state, String holder,
             return new ClusterLease(Long.parseLong(LeaseText.require(f, "epoch")),
                     Integer.parseInt(LeaseText.require(f, "timeline")), state, LeaseText.require(f, "holder"),
                     LeaseText.require(f, "previous_holder"), Lsn.parse(LeaseText.require(f, "fence_lsn")),
-                    Instant.parse(LeaseText.require(f, "changed_at")), Instant.parse(LeaseText.require(f, "expires_at")));
+                    Instant.parse(LeaseText.require(f, "changed_at")), Instant.parse(LeaseText.require(f, "expires_at")),
+                    f.getOrDefault("promoter", ""), Instant.parse(f.getOrDefault("promoter_until", Instant.EPOCH.toString())));
         } catch (RuntimeException e) {
             throw new LeaseFormatException("the cluster lease " + where + " does not parse: " + e.getMessage(), e);
         }

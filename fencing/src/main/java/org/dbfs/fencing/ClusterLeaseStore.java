@@ -141,37 +141,86 @@ public final class ClusterLeaseStore {
     }
 
     /**
-     * Moves the epoch to {@code holder} for a promotion (state {@code promoting}): the fence and the
-     * choice of the next writer in one conditional write. A promotion of the same holder left
-     * unfinished is returned as it is, so a second run resumes it.
+     * Moves the epoch to {@code holder} for a promotion (state {@code promoting}) claimed by the
+     * promotion run {@code run} until now + {@code claim}: the fence and the choice of the next
+     * writer in one conditional write. A promotion of the same holder left unfinished is resumed
+     * (same epoch, claimed by {@code run}) once no other run holds a live claim on it.
      *
-     * @throws WriterRefusedException when there is no lease, or another promotion is under way
+     * @throws WriterRefusedException when there is no lease, {@code holder} is the primary already,
+     *                                another promotion is under way, or another run is doing this one
      */
-    public Current promote(String holder) {
+    public Current promote(String holder, String run, Duration claim) {
         Current current = read().orElseThrow(() -> new WriterRefusedException("there is no cluster lease in " + where()
                 + ": no primary ever wrote to this bucket, so there is nothing to take over"));
         ClusterLease l = current.lease();
-        if (l.state() == ClusterLease.State.PROMOTING) {
-            if (l.holder().equals(holder)) {
-                return current;
-            }
-            throw new WriterRefusedException("another promotion, of " + l.holder() + " at epoch " + l.epoch()
-                    + ", is under way (started " + l.changedAt() + "); finish it, or fence it with fencectl fence");
-        }
         Instant now = clock.instant();
-        ClusterLease next = l.with(l.epoch() + 1, ClusterLease.State.PROMOTING, holder, now, now.plus(ttl)).withFenceLsn(0);
+        if (l.state() == ClusterLease.State.PROMOTING) {
+            if (!l.holder().equals(holder)) {
+                throw new WriterRefusedException("another promotion, of " + l.holder() + " at epoch " + l.epoch()
+                        + ", is under way (started " + l.changedAt() + "); finish it, or fence it with fencectl fence");
+            }
+            if (l.claimedByAnotherRun(run, now)) {
+                throw new WriterRefusedException("another fencectl promote (" + l.promoter() + ") is promoting " + holder
+                        + " at epoch " + l.epoch() + " right now (claimed until " + l.promoterUntil() + "); this one changed nothing."
+                        + " If that run died, run this again after " + l.promoterUntil() + " to finish its promotion");
+            }
+            return write(current, l.withPromoter(run, now.plus(claim)));
+        }
+        if (l.state() == ClusterLease.State.PRIMARY && l.holder().equals(holder)) {
+            throw new WriterRefusedException(holder + " is the primary already, at epoch " + l.epoch() + " on timeline "
+                    + l.timeline() + "; nothing to promote");
+        }
+        ClusterLease next = l.with(l.epoch() + 1, ClusterLease.State.PROMOTING, holder, now, now.plus(ttl)).withFenceLsn(0)
+                .withPromoter(run, now.plus(claim));
         if (!l.holder().isEmpty()) {
             next = next.withPreviousHolder(l.holder());
         }
         return write(current, next);
     }
 
-    /** The promoted writer is writing on {@code timeline}: state {@code primary}. */
-    public Current finishPromotion(Current current, int timeline) {
-        ClusterLease l = current.lease();
-        Instant now = clock.instant();
-        return write(current, new ClusterLease(l.epoch(), timeline, ClusterLease.State.PRIMARY, l.holder(), l.previousHolder(),
-                l.fenceLsn(), now, now.plus(ttl)));
+    /**
+     * The run {@code run} gives its claim on an unfinished promotion up (it failed), so that the
+     * next run resumes at once. Best effort: a claim that is not this run's, or a lease that moved,
+     * is left as it is; an unreleased claim ends by itself.
+     */
+    public void releaseClaim(String run) {
+        read().ifPresent(c -> {
+            ClusterLease l = c.lease();
+            if (l.state() == ClusterLease.State.PROMOTING && l.promoter().equals(run)) {
+                try {
+                    write(c, l.withPromoter("", Instant.EPOCH));
+                } catch (LeaseChangedException ignored) {
+                    // moved meanwhile: whoever moved it decides
+                }
+            }
+        });
+    }
+
+    /**
+     * The promoted writer of {@code epoch} is writing on {@code timeline}: state {@code primary},
+     * the run's claim gone. Read afresh, since the promoted mount renews the lease meanwhile.
+     *
+     * @throws WriterRefusedException if the lease moved past this promotion
+     */
+    public Current finishPromotion(long epoch, String holder, int timeline) {
+        for (int attempt = 1; ; attempt++) {
+            Current current = read().orElseThrow(() -> new WriterRefusedException("the cluster lease " + where() + " is gone"));
+            ClusterLease l = current.lease();
+            if (l.epoch() != epoch || !l.holder().equals(holder)
+                    || (l.state() != ClusterLease.State.PROMOTING && l.state() != ClusterLease.State.PRIMARY)) {
+                throw new WriterRefusedException("the promotion of " + holder + " at epoch " + epoch + " was overtaken: the lease is now "
+                        + l.summary());
+            }
+            Instant now = clock.instant();
+            try {
+                return write(current, new ClusterLease(l.epoch(), timeline, ClusterLease.State.PRIMARY, l.holder(), l.previousHolder(),
+                        l.fenceLsn(), now, now.plus(ttl)));
+            } catch (LeaseChangedException e) {
+                if (attempt == 5) {
+                    throw e;
+                }
+            }
+        }
     }
 
     /** Records F in a lease this process just moved. */

@@ -128,4 +128,49 @@ class ClusterLeaseStoreTest {
         assertTrue(status.contains("fence LSN (F): 0/3000060\n"), status);
         assertTrue(status.contains("previous holder: host-a:/mnt/pg\n"), status);
     }
+
+    @Test
+    void aSecondPromotionRunIsRefusedWhileTheFirstHoldsItsClaimAndResumesOnceItIsGone() {
+        leases().acquire("host-a:/mnt/pg");
+        Duration claim = Duration.ofSeconds(60);
+        ClusterLease first = leases().promote("host-b:/mnt/r", "run-1", claim).lease();
+        assertEquals(2, first.epoch());
+        assertEquals(ClusterLease.State.PROMOTING, first.state());
+        assertEquals("run-1", first.promoter());
+
+        WriterRefusedException e = assertThrows(WriterRefusedException.class, () -> leases().promote("host-b:/mnt/r", "run-2", claim));
+        assertTrue(e.getMessage().contains("run-1") && e.getMessage().contains("changed nothing"), e.getMessage());
+        assertEquals(first, leases().read().orElseThrow().lease(), "the refused run changed nothing");
+        WriterRefusedException other = assertThrows(WriterRefusedException.class, () -> leases().promote("host-c:/mnt/r", "run-3", claim));
+        assertTrue(other.getMessage().contains("another promotion, of host-b:/mnt/r"), other.getMessage());
+
+        now.set(now.get().plus(claim).plusSeconds(1)); // run-1 died: its claim ended by itself
+        ClusterLease resumed = leases().promote("host-b:/mnt/r", "run-2", claim).lease();
+        assertEquals(2, resumed.epoch(), "the same promotion, resumed");
+        assertEquals("run-2", resumed.promoter());
+
+        leases().releaseClaim("run-2"); // run-2 failed and said so: a third run need not wait
+        assertEquals("", leases().read().orElseThrow().lease().promoter());
+        assertEquals(2, leases().promote("host-b:/mnt/r", "run-3", claim).lease().epoch());
+    }
+
+    @Test
+    void aFinishedPromotionDropsTheClaimSurvivesARenewalAndIsNotPromotedAgain() {
+        leases().acquire("host-a:/mnt/pg");
+        ClusterLease promoting = leases().promote("host-b:/mnt/r", "run-1", Duration.ofSeconds(60)).lease();
+        leases().renew(promoting.epoch(), false); // the promoted mount renews while fencectl finishes
+        ClusterLease done = leases().finishPromotion(promoting.epoch(), "host-b:/mnt/r", 2).lease();
+        assertEquals(ClusterLease.State.PRIMARY, done.state());
+        assertEquals(2, done.timeline());
+        assertEquals("", done.promoter());
+        assertEquals(done, leases().read().orElseThrow().lease(), "written as returned: " + done);
+        WriterRefusedException e = assertThrows(WriterRefusedException.class,
+                () -> leases().promote("host-b:/mnt/r", "run-2", Duration.ofSeconds(60)));
+        assertTrue(e.getMessage().contains("is the primary already"), e.getMessage());
+        assertEquals(2, leases().read().orElseThrow().lease().epoch());
+
+        leases().fence();
+        assertThrows(WriterRefusedException.class, () -> leases().finishPromotion(promoting.epoch(), "host-b:/mnt/r", 2),
+                "a promotion overtaken by a fence is not finished");
+    }
 }

@@ -48,4 +48,11 @@ final class ChildJvm {
         }
         return new Result(p.exitValue(), out.join(), Files.readString(err));
     }
+
+    /** {@code kill -SIGNAL pids}: SIGSTOP/SIGCONT pause and resume, KILL is a crash. */
+    static void signal(String signal, List<Long> pids) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("kill", "-" + signal));
+        pids.forEach(p -> cmd.add(Long.toString(p)));
+        new ProcessBuilder(cmd).inheritIO().start().waitFor();
+    }
 }

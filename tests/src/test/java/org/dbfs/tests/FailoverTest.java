@@ -72,7 +72,7 @@ class FailoverTest {
                     await("transfers to commit in round " + round, 120, () -> bank.ackedCount() >= 150);
 
                     List<Long> victims = new ArrayList<>(primary.processIds());
-                    signal("KILL", victims);
+                    ChildJvm.signal("KILL", victims);
                     if (primaryMount != null) {
                         primaryMount.kill9();
                     }
@@ -183,11 +183,5 @@ class FailoverTest {
             }
         }
         return ids;
-    }
-
-    private static void signal(String signal, List<Long> pids) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("kill", "-" + signal));
-        pids.forEach(p -> cmd.add(Long.toString(p)));
-        new ProcessBuilder(cmd).inheritIO().start().waitFor();
     }
 }

@@ -81,7 +81,7 @@ class FencingTest {
 
                     List<Long> paused = new ArrayList<>(primary.processIds());
                     paused.add(mount.pid());
-                    signal("STOP", paused);
+                    ChildJvm.signal("STOP", paused);
                     ChildJvm.Result unreachable = fencectl(logs, "fence", bucket, "--pageserver", pageServer,
                             "--walservice", "127.0.0.1:" + PostgresCluster.freePort());
                     assertEquals(FencectlCli.INCOMPLETE, unreachable.exitCode(), unreachable.stderr());
@@ -114,7 +114,7 @@ class FencingTest {
                     assertEquals(0, promote.exitCode(), promote.stdout() + promote.stderr());
                     PostgresCluster newPrimary = replica.pg();
 
-                    signal("CONT", paused);
+                    ChildJvm.signal("CONT", paused);
                     // A transaction that needs only its own WAL flush: the mount's write must fail, and PostgreSQL panics.
                     SQLException probe = assertThrows(SQLException.class, () -> {
                         try (Connection c = primary.connect(); Statement s = c.createStatement()) {
@@ -201,11 +201,5 @@ class FencingTest {
         } catch (IOException e) {
             return false;
         }
-    }
-
-    private static void signal(String signal, List<Long> pids) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of("kill", "-" + signal));
-        pids.forEach(p -> cmd.add(Long.toString(p)));
-        new ProcessBuilder(cmd).inheritIO().start().waitFor();
     }
 }

@@ -38,9 +38,10 @@ final class ReplicaOnDbfs implements AutoCloseable {
     }
 
     /** Mounts read-only in a child process ({@code dbfs mount --ro}), which a test can kill or promote. */
-    void mountProcess(String pageServer, Path logs) throws Exception {
-        mountProcess = MountProcess.start(List.of("--ro", "--pageserver", pageServer, "--overlay-dir", overlay.toString()),
-                mountPoint, logs);
+    void mountProcess(String pageServer, Path logs, String... moreOptions) throws Exception {
+        List<String> args = new java.util.ArrayList<>(List.of("--ro", "--pageserver", pageServer, "--overlay-dir", overlay.toString()));
+        args.addAll(List.of(moreOptions));
+        mountProcess = MountProcess.start(args, mountPoint, logs);
     }
 
     MountProcess mountProcess() {

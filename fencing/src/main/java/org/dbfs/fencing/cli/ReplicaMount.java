@@ -19,17 +19,17 @@ import org.dbfs.protocol.MountControlSocket;
  * A read-only mount and the standby PostgreSQL on it, as {@code fencectl promote} finds them from
  * the mount point: the mount's control socket, and the postmaster's port from its postmaster.pid.
  */
-final class ReplicaMount {
+public final class ReplicaMount {
     final Path mountPoint;
     private final Path socket;
 
-    ReplicaMount(Path mountPoint) {
+    public ReplicaMount(Path mountPoint) {
         this.mountPoint = mountPoint.toAbsolutePath().normalize();
         this.socket = MountControlSocket.forMountPoint(this.mountPoint);
     }
 
     /** The reply's key=value fields; an IllegalArgumentException with the mount's message for an error reply. */
-    Map<String, String> request(String line) {
+    public Map<String, String> request(String line) {
         if (!Files.exists(socket)) {
             throw new IllegalArgumentException("no DbFS mount answers for " + mountPoint + " (no control socket " + socket
                     + "): mount the replica with dbfs mount --ro first");

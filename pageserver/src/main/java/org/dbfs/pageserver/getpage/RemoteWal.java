@@ -211,6 +211,19 @@ public final class RemoteWal implements PageWal, AutoCloseable {
         return done;
     }
 
+    /**
+     * Where the WAL service's per-page index ends, asked now: WAL below it is durable there, and
+     * it ends at a record boundary, at or below any branch a failover makes.
+     */
+    public long indexedLsn() {
+        try {
+            return stub.withDeadlineAfter(CALL_SLACK_MS, TimeUnit.MILLISECONDS).getPositions(GetPositionsRequest.getDefaultInstance())
+                    .getIndexedLsn();
+        } catch (StatusRuntimeException e) {
+            throw relayed(e);
+        }
+    }
+
     private Positions layout() {
         Positions l = layout;
         if (l == null) {
@@ -230,6 +243,11 @@ public final class RemoteWal implements PageWal, AutoCloseable {
 
     /** The WAL service's failure, with its code, saying where it came from. */
     private StatusRuntimeException relayed(StatusRuntimeException e) {
+        if (e.getStatus().getCode() == Status.Code.UNAVAILABLE) {
+            // The channel otherwise waits out an exponential backoff (up to minutes) before it tries
+            // again, failing every call meanwhile: a restarted WAL service would stay unreachable.
+            channel.resetConnectBackoff();
+        }
         return e.getStatus().withDescription("WAL service " + target + ": " + e.getStatus().getDescription()).asRuntimeException();
     }
 

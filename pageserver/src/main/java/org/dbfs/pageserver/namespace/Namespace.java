@@ -27,6 +27,9 @@ public final class Namespace {
     private final Map<Long, TreeMap<String, Long>> directories = new HashMap<>();
     private long nextIno = ROOT_INO + 1;
     private volatile Timelines timelines = Timelines.FIRST; // read without the lock by page reads
+    /** The WAL segment files in pg_wal by inode: their names ({@link #walSegmentName}). */
+    private final Map<Long, String> walSegments = new HashMap<>();
+    private static final java.util.regex.Pattern WAL_SEGMENT = java.util.regex.Pattern.compile("[0-9A-F]{24}");
 
     /** The chain of timelines up to the current one; readable without the namespace lock. */
     public Timelines timelines() {
@@ -82,9 +85,49 @@ public final class Namespace {
         return ino;
     }
 
+    /** The name of the pg_wal segment file {@code ino} is ({@code TTTTTTTTXXXXXXXXYYYYYYYY}), or null. */
+    public String walSegmentName(long ino) {
+        return walSegments.get(ino);
+    }
+
+    private void indexWalSegments() {
+        walSegments.clear();
+        TreeMap<String, Long> root = directories.get(ROOT_INO);
+        Long pgWal = root == null ? null : root.get("pg_wal");
+        TreeMap<String, Long> dir = pgWal == null ? null : directories.get(pgWal);
+        if (dir != null) {
+            for (Map.Entry<String, Long> e : dir.entrySet()) {
+                if (WAL_SEGMENT.matcher(e.getKey()).matches()) {
+                    walSegments.put(e.getValue(), e.getKey());
+                }
+            }
+        }
+    }
+
+    private boolean touchesWalDirectory(JournalRecord r) {
+        if (r.getDropInodesCount() > 0) {
+            return true;
+        }
+        TreeMap<String, Long> root = directories.get(ROOT_INO);
+        Long pgWal = root == null ? null : root.get("pg_wal");
+        for (DirentRecord d : r.getPutDirentsList()) {
+            if (d.getParent() == ROOT_INO || (pgWal != null && d.getParent() == pgWal)) {
+                return true;
+            }
+        }
+        for (DirentRecord d : r.getDeleteDirentsList()) {
+            if (d.getParent() == ROOT_INO || (pgWal != null && d.getParent() == pgWal)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public void apply(JournalRecord r) {
+        boolean walDirectory = touchesWalDirectory(r);
         if (r.hasTimelineStart() && r.getTimelineStart().getTimeline() > timelines.current().timeline()) {
-            timelines = timelines.branched(r.getTimelineStart().getTimeline(), r.getTimelineStart().getBranchLsn(), r.getSeq());
+            timelines = timelines.branched(r.getTimelineStart().getTimeline(), r.getTimelineStart().getBranchLsn(), r.getSeq(),
+                    r.getTimelineStart().getParentCutSeq());
         }
         for (InodeRecord inode : r.getPutInodesList()) {
             inodes.put(inode.getIno(), inode);
@@ -109,6 +152,9 @@ public final class Namespace {
         if (r.getNextIno() > nextIno) {
             nextIno = r.getNextIno();
         }
+        if (walDirectory || touchesWalDirectory(r)) {
+            indexWalSegments();
+        }
     }
 
     public NamespaceSnapshot snapshot(long seq) {
@@ -130,6 +176,7 @@ public final class Namespace {
     public void load(NamespaceSnapshot s) {
         inodes.clear();
         directories.clear();
+        walSegments.clear();
         timelines = Timelines.of(s.getTimelinesList());
         apply(JournalRecord.newBuilder().addAllPutInodes(s.getInodesList()).addAllPutDirents(s.getDirentsList())
                 .setNextIno(s.getNextIno()).build());

@@ -70,6 +70,7 @@ public final class PageServer implements AutoCloseable {
                 wal = new RemoteWal(gp.walService(), gp.cachedWalPages());
                 materializer = new PageMaterializer(pageStore::readPage, wal, gp.hintBitsLogged(), gp.cachedPages());
                 PageMaterializer m = materializer;
+                pageStore.setCollectionBound(wal::indexedLsn);
                 pageStore.setHistoricReader((rel, block, lsn) -> {
                     Materialized page = m.materialize(rel, block, lsn, BRANCH_READ_WAIT_MS);
                     return page.page() == null ? null : new PageStore.StoredBlock(page.pageLsn(), page.page());

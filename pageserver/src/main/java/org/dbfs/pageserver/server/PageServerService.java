@@ -266,6 +266,7 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
                 .setWriterEpoch(store.epoch()).setFencedWritesRefused(store.staleEpochRefusals())
                 .setTimeline(store.timelines().current().timeline())
                 .setTimelineBranchLsn(store.timelines().current().branchLsn())
+                .setGcHorizonLsn(store.horizonLsn())
                 .build()));
     }
 

@@ -79,8 +79,13 @@ public final class BlockIndex<K> {
 
     /** Adds a journaled version; the caller holds the commit lock. */
     void put(K owner, long block, Version version) {
+        put(owner, block, version, 0);
+    }
+
+    /** As above; a same-LSN rewrite replaces only a version written at or after {@code sameLsnSince} ({@link VersionList#add}). */
+    void put(K owner, long block, Version version, long sameLsnSince) {
         VersionList list = pin(owner, block);
-        long released = list.add(version, replaceAnyUnpacked);
+        long released = list.add(version, replaceAnyUnpacked, sameLsnSince);
         unpackedBytes.addAndGet(version.unpackedBytes() - released);
         unpacked.add(list);
     }
@@ -120,7 +125,7 @@ public final class BlockIndex<K> {
         for (VersionList list : candidates) {
             Version latest = list.latest();
             if (latest != null && !droppedAlready(latest, ownSince)) {
-                list.add(Version.tombstone(seq), false);
+                list.add(Version.tombstone(seq), false, 0);
                 unpacked.add(list);
             }
         }

@@ -92,11 +92,20 @@ public final class GarbageCollector {
     void run(Instant now) throws IOException {
         lastRun = now;
         GcOptions policy = ps.options.gc();
+        long durableBound;
+        try {
+            durableBound = ps.collectionBound.getAsLong();
+        } catch (RuntimeException e) {
+            log.warn("gc: skipped: cannot ask the WAL service where its durable WAL ends ({}); page versions past it may be"
+                    + " a failover's to drop, so nothing is collected without it", e.toString());
+            return;
+        }
+        ps.walMarks.trimAtOrBelow(durableBound); // no promotion branches before WAL the WAL service made durable
         Horizon h;
         synchronized (ps.readers.horizonLock) { // a reader registering meanwhile is either listed here or checked against h
             List<ReaderLease> live = readers.live();
             Horizon computed = Horizon.compute(ps.manifest.getPackMarksList(), now, policy.retention(), live,
-                    ps.manifest.getPackedSeq(), maxPackedLsn());
+                    ps.manifest.getPackedSeq(), maxPackedLsn(), durableBound);
             h = ps.horizon.atLeast(computed);
             ps.horizon = h; // before anything is dropped: a read below it could get a wrong version
         }

@@ -15,6 +15,7 @@ import org.dbfs.pgformat.wal.Lsn;
  *   <li>the retention window: the state the newest pack at least {@code retention} old left
  *       (pack marks map a time to the journal seq and highest page LSN packed by then); with no pack
  *       that old, nothing is collected yet. A window of 0 keeps only what the newest state needs;
+ *   <li>the end of WAL durable at the WAL service, with one: a failover branches there or later;
  *   <li>the oldest LSN a live reader lease still claims (a replica's B, a time-travel mount).
  * </ul>
  * A reader's LSN maps to the newest pack mark at or below it for the seq side.
@@ -24,8 +25,14 @@ import org.dbfs.pgformat.wal.Lsn;
 public record Horizon(long lsn, long seq, String why) {
     public static final Horizon NONE = new Horizon(0, 0, "nothing collected");
 
+    /**
+     * @param durableBound the end of WAL durable at the WAL service (unsigned; -1: no WAL service).
+     *                     Page versions past it may belong to WAL a failover drops (the new
+     *                     timeline branches at or after it and reads the old one there), so the
+     *                     horizon never passes it
+     */
     static Horizon compute(List<PackMark> marks, Instant now, Duration retention, List<ReaderLease> readers,
-                           long newestSeq, long newestLsn) {
+                           long newestSeq, long newestLsn, long durableBound) {
         Horizon window;
         if (retention.isZero()) {
             window = new Horizon(newestLsn, newestSeq, "retention 0: the newest state");
@@ -35,19 +42,28 @@ public record Horizon(long lsn, long seq, String why) {
                     + ": the state packed at " + Instant.ofEpochMilli(edge.getTimeMs()));
         }
         Horizon h = window;
+        if (Long.compareUnsigned(durableBound, h.lsn) < 0) {
+            h = new Horizon(durableBound, Math.min(seqAtOrBelow(marks, durableBound), h.seq), "WAL durable at the WAL service"
+                    + " ends at " + Lsn.format(durableBound) + "; versions past it may be a failover's to drop");
+        }
         for (ReaderLease r : readers) {
             if (Long.compareUnsigned(r.lsn(), h.lsn) < 0) {
-                long seq = 0;
-                for (PackMark m : marks) {
-                    if (Long.compareUnsigned(m.getMaxLsn(), r.lsn()) <= 0) {
-                        seq = m.getSeq();
-                    }
-                }
-                h = new Horizon(r.lsn(), Math.min(seq, h.seq), "reader " + r.id() + " (" + r.holder() + ") holds "
-                        + Lsn.format(r.lsn()));
+                h = new Horizon(r.lsn(), Math.min(seqAtOrBelow(marks, r.lsn()), h.seq), "reader " + r.id() + " (" + r.holder()
+                        + ") holds " + Lsn.format(r.lsn()));
             }
         }
         return h;
+    }
+
+    /** The journal seq of the newest pack mark whose pages are all at or below {@code lsn} (0: none). */
+    private static long seqAtOrBelow(List<PackMark> marks, long lsn) {
+        long seq = 0;
+        for (PackMark m : marks) {
+            if (Long.compareUnsigned(m.getMaxLsn(), lsn) <= 0) {
+                seq = m.getSeq();
+            }
+        }
+        return seq;
     }
 
     private static PackMark newestAtOrBefore(List<PackMark> marks, long timeMs) {

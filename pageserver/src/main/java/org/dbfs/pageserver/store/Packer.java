@@ -216,7 +216,8 @@ final class Packer {
                 .setGeneration(ps.manifest.getGeneration() + 1)
                 .setWriterGeneration(ps.writerGeneration)
                 .setPackedSeq(seq)
-                .clearPackMarks().addAllPackMarks(Horizon.trim(marks, now, ps.options.gc().retention()));
+                .clearPackMarks().addAllPackMarks(Horizon.trim(marks, now, ps.options.gc().retention()))
+                .setWalMarksTimeline(ps.walMarks.timeline()).clearWalMarks().addAllWalMarks(ps.walMarks.upTo(seq));
         if (markClean) {
             next.clearUnpacked();
         }

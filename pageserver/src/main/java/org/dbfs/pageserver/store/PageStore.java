@@ -29,6 +29,7 @@ import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.bucket.objectstore.ObjectStoreException;
 import org.dbfs.pageserver.format.BlockRangeDrop;
 import org.dbfs.pageserver.format.FileBlockRecord;
+import org.dbfs.pageserver.format.InodeRecord;
 import org.dbfs.pageserver.format.JournalRecord;
 import org.dbfs.pageserver.format.Manifest;
 import org.dbfs.pageserver.format.NamespaceSnapshot;
@@ -181,6 +182,7 @@ public final class PageStore implements AutoCloseable {
         long namespacePacked = namespaceSeqOf(manifest);
         lastSeq = packed;
         horizon = new Horizon(manifest.getGcHorizonLsn(), manifest.getGcHorizonSeq(), "collected before this start");
+        walMarks.load(manifest.getWalMarksTimeline(), manifest.getWalMarksList());
         for (PackMark m : manifest.getPackMarksList()) {
             maxPageLsn = Math.max(maxPageLsn, m.getMaxLsn());
         }
@@ -356,6 +358,10 @@ public final class PageStore implements AutoCloseable {
     }
 
     private volatile HistoricReader historic;
+    /** Where the current timeline's writer wrote WAL, for a promotion's cut. */
+    final WalWriteMarks walMarks = new WalWriteMarks();
+    /** The end of WAL durable at the WAL service: the horizon never passes it (-1: no WAL service). */
+    volatile java.util.function.LongSupplier collectionBound = () -> -1L;
 
     /**
      * How the writer of a branched timeline reads a page it has not written itself: as of the branch
@@ -368,6 +374,15 @@ public final class PageStore implements AutoCloseable {
      */
     public void setHistoricReader(HistoricReader reader) {
         this.historic = reader;
+    }
+
+    /**
+     * Where WAL durable at the WAL service ends, asked before each collection: a failover
+     * branches the next timeline there or later and reads this one as of that LSN, so no version
+     * such a read needs may be collected. Versions past it may be the lost WAL's (see {@link Horizon}).
+     */
+    public void setCollectionBound(java.util.function.LongSupplier durableWalEnd) {
+        this.collectionBound = durableWalEnd;
     }
 
     /** The timelines up to the current one (readable without a lock). */
@@ -444,6 +459,11 @@ public final class PageStore implements AutoCloseable {
         } finally {
             commitLock.unlock();
         }
+    }
+
+    /** The retention horizon's LSN: reads as of an older LSN are refused (0: nothing collected yet). */
+    public long horizonLsn() {
+        return horizon.lsn();
     }
 
     public long epoch() {
@@ -556,6 +576,7 @@ public final class PageStore implements AutoCloseable {
             fileBlocks.drop(d.getIno(), d.getFromBlock(), d.getToBlock(), seq, 0);
         }
         long bytes = 0;
+        long walRoseAt = walMarks.lastSeq(); // a rewrite keeps a version from before the WAL went further
         for (int i = 0; i < r.getPagesCount(); i++) {
             PageVersionRecord p = r.getPages(i);
             if (Long.compareUnsigned(p.getLsn(), maxPageLsn) > 0) {
@@ -564,17 +585,55 @@ public final class PageStore implements AutoCloseable {
             JournalSlot slot = new JournalSlot(where, false, i);
             journalData.written(slot, p.getData().toByteArray());
             pages.put(RelTagRecords.of(p.getRel()), Integer.toUnsignedLong(p.getBlockNum()),
-                    Version.inJournal(p.getLsn(), seq, slot, p.getData().size()));
+                    Version.inJournal(p.getLsn(), seq, slot, p.getData().size()), walRoseAt);
             bytes += p.getData().size();
         }
         for (int i = 0; i < r.getFileBlocksCount(); i++) {
             FileBlockRecord b = r.getFileBlocks(i);
+            String walSegment = namespace.walSegmentName(b.getIno());
+            if (walSegment != null) {
+                markWalWrite(walSegment, b, seq);
+            }
             JournalSlot slot = new JournalSlot(where, true, i);
             journalData.written(slot, b.getData().toByteArray());
             fileBlocks.put(b.getIno(), b.getBlock(), Version.inJournal(0, seq, slot, b.getData().size()));
             bytes += b.getData().size();
         }
         cuts.appended(seq, bytes, maxPageLsn);
+    }
+
+    /** Notes where WAL written to a segment of the current timeline ends ({@link WalWriteMarks}). */
+    private void markWalWrite(String segmentName, FileBlockRecord b, long seq) {
+        int pgTimeline = Integer.parseUnsignedInt(segmentName.substring(0, 8), 16);
+        if (pgTimeline != namespace.timelines().current().timeline()) {
+            return;
+        }
+        com.google.protobuf.ByteString data = b.getData();
+        int end = data.size();
+        while (end > 0 && data.byteAt(end - 1) == 0) {
+            end--;
+        }
+        if (end == 0) {
+            return; // zeros: a new segment's last byte (wal_init_zero = off), or its zero fill
+        }
+        InodeRecord inode = namespace.inode(b.getIno());
+        long size = inode == null ? 0 : inode.getSize();
+        // A segment file is created at its full size, a power of two; the default otherwise.
+        long segmentSize = size >= (1 << 20) && Long.bitCount(size) == 1 ? size : 16L << 20;
+        long segmentStart = (Long.parseUnsignedLong(segmentName.substring(8, 16), 16) << 32)
+                + Long.parseUnsignedLong(segmentName.substring(16, 24), 16) * segmentSize;
+        walMarks.written(pgTimeline, seq, segmentStart + b.getBlock() * FileSystemOps.BLOCK_SIZE + end);
+    }
+
+    /**
+     * A read of the parent as of the current timeline's branch LSN: what the new writer reads for
+     * every block it has not written yet (see {@link #setHistoricReader}). Collection keeps what it
+     * needs whatever the horizon, since it keeps the newest version each block's history on this
+     * timeline has at or below the horizon ({@link Timelines#needed}).
+     */
+    private boolean isBranchRead(long asOfLsn) {
+        Timelines t = namespace.timelines();
+        return !t.isFirst() && asOfLsn == t.current().branchLsn();
     }
 
     /**
@@ -584,7 +643,7 @@ public final class PageStore implements AutoCloseable {
      */
     public StoredBlock readPage(RelTag rel, long block, long asOfLsn) {
         Horizon h = horizon;
-        if (asOfLsn != 0 && Long.compareUnsigned(asOfLsn, h.lsn()) < 0) {
+        if (asOfLsn != 0 && Long.compareUnsigned(asOfLsn, h.lsn()) < 0 && !isBranchRead(asOfLsn)) {
             throw new BeforeHorizonException("LSN " + Lsn.format(asOfLsn) + " is before the retention horizon "
                     + h + ": versions older than it were collected. Read at an LSN at or after it, or start the"
                     + " page server with a longer --retention before the history is needed");

@@ -14,6 +14,7 @@ import org.dbfs.pageserver.format.JournalRecord;
 import org.dbfs.pageserver.format.TimelineStart;
 import org.dbfs.pageserver.namespace.Namespace;
 import org.dbfs.pageserver.namespace.NodeTypes;
+import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.protocol.pageserver.RelTagMessages;
 import org.dbfs.protocol.pageserver.v1.BranchEntry;
 import org.dbfs.protocol.pageserver.v1.BranchRequest;
@@ -26,6 +27,7 @@ import org.dbfs.protocol.pageserver.v1.NodeType;
  * for gone.
  */
 public final class TimelineBranch {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(TimelineBranch.class);
     /** The request cannot be applied; the message says why. */
     public static final class RefusedException extends RuntimeException {
         public final boolean badRequest;
@@ -47,8 +49,13 @@ public final class TimelineBranch {
                 throw new RefusedException("timeline " + req.getTimeline() + " is older than the current timeline " + current, false);
             }
             if (req.getTimeline() > current) {
+                long cut = ps.walMarks.firstSeqPast(current, req.getBranchLsn());
+                if (cut != 0) {
+                    log.warn("branch at {}: timeline {} wrote WAL past it from journal seq {} on; its page versions from"
+                            + " there on are not timeline {}'s", Lsn.format(req.getBranchLsn()), current, cut, req.getTimeline());
+                }
                 r.setTimelineStart(TimelineStart.newBuilder().setTimeline(req.getTimeline()).setParent(current)
-                        .setBranchLsn(req.getBranchLsn()));
+                        .setBranchLsn(req.getBranchLsn()).setParentCutSeq(cut));
             } else if (current == 1) {
                 throw new RefusedException("timeline 1 is never branched: a promotion starts timeline 2 or later", true);
             }

@@ -20,10 +20,19 @@ import org.dbfs.pgformat.wal.Lsn;
  * <p>Immutable; the namespace holds the current chain.
  */
 public final class Timelines {
-    /** @param startSeq the journal seq of the record that started it (0 for the first timeline) */
-    public record Start(int timeline, int parent, long branchLsn, long startSeq) {}
+    /**
+     * @param startSeq     the journal seq of the record that started it (0 for the first timeline)
+     * @param parentCutSeq the parent's versions from this journal seq on are not this timeline's (0:
+     *                     none but {@code startSeq}): where the parent first wrote WAL past the branch
+     */
+    public record Start(int timeline, int parent, long branchLsn, long startSeq, long parentCutSeq) {
+        /** The parent's versions at or after this seq are not this timeline's. */
+        long parentSeqLimit() {
+            return parentCutSeq != 0 && parentCutSeq < startSeq ? parentCutSeq : startSeq;
+        }
+    }
 
-    public static final Timelines FIRST = new Timelines(List.of(new Start(1, 0, 0, 0)));
+    public static final Timelines FIRST = new Timelines(List.of(new Start(1, 0, 0, 0, 0)));
 
     private final List<Start> chain; // oldest first; the last is the current timeline
     private final Start[] byLevel;
@@ -33,16 +42,16 @@ public final class Timelines {
         this.byLevel = this.chain.toArray(new Start[0]);
     }
 
-    public Timelines branched(int timeline, long branchLsn, long startSeq) {
+    public Timelines branched(int timeline, long branchLsn, long startSeq, long parentCutSeq) {
         List<Start> next = new ArrayList<>(chain);
-        next.add(new Start(timeline, current().timeline(), branchLsn, startSeq));
+        next.add(new Start(timeline, current().timeline(), branchLsn, startSeq, parentCutSeq));
         return new Timelines(next);
     }
 
     public static Timelines of(List<TimelineStart> starts) {
         Timelines t = FIRST;
         for (TimelineStart s : starts) {
-            t = t.branched(s.getTimeline(), s.getBranchLsn(), s.getStartSeq());
+            t = t.branched(s.getTimeline(), s.getBranchLsn(), s.getStartSeq(), s.getParentCutSeq());
         }
         return t;
     }
@@ -52,7 +61,7 @@ public final class Timelines {
         for (int i = 1; i < byLevel.length; i++) {
             Start s = byLevel[i];
             out.add(TimelineStart.newBuilder().setTimeline(s.timeline()).setParent(s.parent())
-                    .setBranchLsn(s.branchLsn()).setStartSeq(s.startSeq()).build());
+                    .setBranchLsn(s.branchLsn()).setStartSeq(s.startSeq()).setParentCutSeq(s.parentCutSeq()).build());
         }
         return out;
     }
@@ -83,20 +92,23 @@ public final class Timelines {
     /**
      * Whether a read as of {@code lsn} (unsigned; -1 for "any") on the current timeline may see
      * {@code v}: its own timeline's versions up to {@code lsn}, an ancestor's up to the lowest
-     * branch LSN on the way. Tombstones are never seen by reads as of an LSN.
+     * branch LSN on the way and written before the ancestor wrote WAL past that branch (its
+     * child's {@link Start#parentCutSeq}). Tombstones are never seen by reads as of an LSN.
      */
     public boolean visible(Version v, long lsn) {
         if (v.tombstone()) {
             return false;
         }
         long limit = lsn;
+        long seqLimit = Long.MAX_VALUE;
         for (int i = byLevel.length - 1; i >= 0; i--) {
             if (v.seq() >= byLevel[i].startSeq()) {
-                return Long.compareUnsigned(v.lsn(), limit) <= 0;
+                return Long.compareUnsigned(v.lsn(), limit) <= 0 && v.seq() < seqLimit;
             }
             if (Long.compareUnsigned(byLevel[i].branchLsn(), limit) < 0) {
                 limit = byLevel[i].branchLsn();
             }
+            seqLimit = Math.min(seqLimit, byLevel[i].parentSeqLimit());
         }
         return false;
     }

@@ -73,17 +73,21 @@ public final class VersionList {
 
     /**
      * Adds a version. An unpacked version is replaced instead of kept when the new one supersedes
-     * it for every reader: the same LSN (hint-bit rewrites of a page) or, for file blocks, any
-     * newer write. Packed versions are never replaced here; garbage collection drops them.
+     * it for every reader: the same LSN (hint-bit rewrites of a page) written at or after
+     * {@code sameLsnSince}, or, for file blocks, any newer write. Packed versions are never
+     * replaced here; garbage collection drops them.
      *
+     * @param sameLsnSince the oldest seq of a version a same-LSN rewrite may replace: a promotion
+     *                     may need the version from before the writer's WAL went further
+     *                     ({@link WalWriteMarks}), since the rewrite may carry its effects
      * @return bytes of unpacked data released by the replacement
      */
-    synchronized long add(Version version, boolean replaceAnyUnpacked) {
+    synchronized long add(Version version, boolean replaceAnyUnpacked, long sameLsnSince) {
         Version[] v = versions;
         if (v.length > 0) {
             Version last = v[v.length - 1];
             if (last.isUnpacked() && !last.tombstone() && !version.tombstone()
-                    && (replaceAnyUnpacked || last.lsn() == version.lsn())) {
+                    && (replaceAnyUnpacked || (last.lsn() == version.lsn() && last.seq() >= sameLsnSince))) {
                 Version[] copy = v.clone();
                 copy[copy.length - 1] = version;
                 versions = copy;

@@ -193,17 +193,23 @@ class GarbageCollectorTest {
         Instant now = Instant.parse("2026-12-06T12:00:00Z");
         List<PackMark> marks = List.of(mark(now.minusSeconds(300), 10, 1000), mark(now.minusSeconds(90), 20, 2000),
                 mark(now.minusSeconds(30), 30, 3000));
-        Horizon window = Horizon.compute(marks, now, Duration.ofSeconds(60), List.of(), 30, 3000);
+        Horizon window = Horizon.compute(marks, now, Duration.ofSeconds(60), List.of(), 30, 3000, -1L);
         assertEquals(2000, window.lsn(), "the newest pack at least 60 s old");
         assertEquals(20, window.seq());
-        Horizon nothingOldEnough = Horizon.compute(marks, now, Duration.ofHours(1), List.of(), 30, 3000);
+        Horizon nothingOldEnough = Horizon.compute(marks, now, Duration.ofHours(1), List.of(), 30, 3000, -1L);
         assertEquals(Horizon.NONE.lsn(), nothingOldEnough.lsn());
         ReaderLease reader = new ReaderLease("r", 1500, "test", now.plusSeconds(60));
-        Horizon held = Horizon.compute(marks, now, Duration.ofSeconds(60), List.of(reader), 30, 3000);
+        Horizon held = Horizon.compute(marks, now, Duration.ofSeconds(60), List.of(reader), 30, 3000, -1L);
         assertEquals(1500, held.lsn());
         assertEquals(10, held.seq(), "the newest pack at or below the reader's LSN");
         assertEquals(List.of(marks.get(1), marks.get(2)), Horizon.trim(marks, now, Duration.ofSeconds(60)));
         assertEquals(3000, new Horizon(3000, 30, "x").atLeast(held).lsn(), "a horizon never moves back");
+        Horizon notPastDurableWal = Horizon.compute(marks, now, Duration.ofSeconds(60), List.of(), 30, 3000, 1800);
+        assertEquals(1800, notPastDurableWal.lsn(), "page versions past the WAL service's durable end may be a failover's to drop");
+        assertEquals(10, notPastDurableWal.seq());
+        assertTrue(notPastDurableWal.why().contains("WAL service"), notPastDurableWal.why());
+        assertEquals(1500, Horizon.compute(marks, now, Duration.ofSeconds(60), List.of(reader), 30, 3000, 1800).lsn(),
+                "an older reader still wins");
     }
 
     static PackMark mark(Instant t, long seq, long lsn) {

@@ -158,4 +158,54 @@ class TimelineBranchTest extends StoreTestBase {
         assertEquals(List.of("base", "empty", "global"), fs.readDir("/").getEntriesList().stream().map(e -> e.getName()).toList());
         assertEquals(2 + 2, fs.getAttr("/").getAttr().getNlink(), "base and global");
     }
+
+    void writeAt(long ino, long offset, int nonZeroBytes) throws IOException {
+        byte[] data = new byte[nonZeroBytes];
+        java.util.Arrays.fill(data, (byte) 0x5A);
+        assertEquals(0, fs.writeFile(WriteFileRequest.newBuilder().setIno(ino).setOffset(offset)
+                .setData(ByteString.copyFrom(data)).build()).reply().getErrno());
+    }
+
+    @Test
+    void versionsTheOldTimelineWroteOnceItsWalPassedTheBranchAreNotTheNewOnes() throws IOException {
+        openStore();
+        make("/base", NodeType.DIRECTORY, MakeNodeRequest.newBuilder());
+        make("/base/5", NodeType.DIRECTORY, MakeNodeRequest.newBuilder());
+        make("/base/5/16400", NodeType.REGULAR, MakeNodeRequest.newBuilder().setRel(RelTagMessages.toMessage(REL)));
+        make("/pg_wal", NodeType.DIRECTORY, MakeNodeRequest.newBuilder());
+        long segment = make("/pg_wal/000000010000000000000000", NodeType.REGULAR, MakeNodeRequest.newBuilder());
+        long otherTimeline = make("/pg_wal/000000070000000000000000", NodeType.REGULAR, MakeNodeRequest.newBuilder());
+        put(0, 100, "b0@100");
+        writeAt(segment, 0, 150); // WAL up to 150: not past X = 200
+        writeAt(otherTimeline, 0, 8000); // another timeline's WAL does not count
+        put(1, 100, "b1@100");
+        writeAt(segment, 0, 260); // WAL past X: a commit the new timeline will not have
+        put(0, 100, "b0@100-hint-bits-of-a-commit-past-X");
+        put(2, 150, "b2@150-first-written-after");
+        writeAt(segment, 8192, 10); // more WAL past X
+        put(3, 120, "b3@120-later-still");
+        restart(true); // the marks of packed records come back from the manifest
+
+        TimelineBranch.apply(store, BranchRequest.newBuilder().setTimeline(2).setBranchLsn(X)
+                .addEntries(entry("/", NodeType.DIRECTORY))
+                .addEntries(entry("/base", NodeType.DIRECTORY))
+                .addEntries(entry("/base/5", NodeType.DIRECTORY))
+                .addEntries(entry("/base/5/16400", NodeType.REGULAR).setRel(RelTagMessages.toMessage(REL)).setSize(4 * 8192))
+                .build());
+        assertCutAtTheFirstWalPastX();
+        restart(false);
+        assertCutAtTheFirstWalPastX();
+        restart(true);
+        assertCutAtTheFirstWalPastX();
+        put(2, 260, "b2@260-timeline2");
+        assertEquals("b2@260-timeline2", latest(2), "the new timeline's own versions are its own");
+    }
+
+    private void assertCutAtTheFirstWalPastX() {
+        assertEquals("b0@100", latest(0), "a rewrite at the same LSN after the WAL passed X is not the new timeline's");
+        assertEquals("b1@100", latest(1));
+        assertNull(latest(2), "written first after the WAL passed X");
+        assertNull(latest(3));
+        assertEquals("b0@100", asOf(0, X));
+    }
 }

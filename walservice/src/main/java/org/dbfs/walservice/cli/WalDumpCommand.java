@@ -69,8 +69,9 @@ final class WalDumpCommand implements Callable<Integer> {
                     break;
                 }
                 DecodedRecord rec = (DecodedRecord) r;
-                if (first && rec.lsn() != from) {
-                    // pg_waldump says so when -s is not a record start (XLogFindNextRecord moved on)
+                if (first && rec.lsn() != from && Lsn.segmentOffset(from, segmentSize) != 0) {
+                    // pg_waldump says so when -s is neither a record start (XLogFindNextRecord moved on)
+                    // nor a segment start (file mode: a dump from a segment's beginning is no skip)
                     long skipped = rec.lsn() - from;
                     out.printf("first record is after %s, at %s, skipping over %d byte%s%n", Lsn.format(from), Lsn.format(rec.lsn()),
                             skipped, skipped == 1 ? "" : "s");

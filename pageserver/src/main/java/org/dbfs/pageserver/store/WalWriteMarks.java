@@ -1,0 +1,129 @@
+package org.dbfs.pageserver.store;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.dbfs.pageserver.format.WalWriteMark;
+
+/**
+ * When the current timeline's writer wrote WAL where: the journal seqs at which the end of the
+ * non-zero WAL bytes in its pg_wal rose, each with that end. A promotion branches at an LSN X and
+ * asks for the first seq whose WAL ended past X ({@link #firstSeqPast}): from that write on, a page
+ * version of the old writer may carry effects of WAL the new timeline does not have under a pd_lsn
+ * at or below X (a hint bit of a commit past X does not move the page's LSN), so the new timeline
+ * does not see the old one's versions from there ({@link Timelines}).
+ *
+ * <p>Block versions cannot tell that seq afterwards: a later write of a WAL page replaces the
+ * earlier unpacked version, seq included. So the marks are taken as writes are applied (live and
+ * in journal replay), kept in the manifest for what was packed, and trimmed to what WAL the WAL
+ * service has not yet made durable: a promotion branches at or after that.
+ *
+ * <p>Growth is bounded: past {@link #MAX_MARKS} neighbouring marks merge into the earlier seq with
+ * the later LSN, which can only move a cut earlier (more versions read through redo instead).
+ * Thread-safe.
+ */
+final class WalWriteMarks {
+    static final int MAX_MARKS = 1 << 16;
+
+    private int timeline;
+    private long[] seqs = new long[64];
+    private long[] lsns = new long[64];
+    private int size;
+    private volatile long lastSeq; // read on every page write, without the lock
+
+    /** A write to {@code timeline}'s WAL in journal record {@code seq} whose non-zero bytes end at {@code endLsn}. */
+    synchronized void written(int timeline, long seq, long endLsn) {
+        if (timeline != this.timeline) {
+            this.timeline = timeline; // a new timeline's WAL: the old one's writer was fenced
+            size = 0;
+            lastSeq = 0;
+        }
+        if (size > 0 && Long.compareUnsigned(endLsn, lsns[size - 1]) <= 0) {
+            return;
+        }
+        if (size == seqs.length) {
+            if (size >= MAX_MARKS) {
+                halve();
+            } else {
+                seqs = Arrays.copyOf(seqs, size * 2);
+                lsns = Arrays.copyOf(lsns, size * 2);
+            }
+        }
+        seqs[size] = seq;
+        lsns[size] = endLsn;
+        size++;
+        lastSeq = seq;
+    }
+
+    /** The journal seq of the last write that took the WAL further (0: none on this timeline yet). */
+    long lastSeq() {
+        return lastSeq;
+    }
+
+    /** Merges pairs: the earlier seq, the later end (conservative: a cut found here is never later). */
+    private void halve() {
+        int n = 0;
+        for (int i = 0; i < size; i += 2) {
+            seqs[n] = seqs[i];
+            lsns[n] = lsns[Math.min(i + 1, size - 1)];
+            n++;
+        }
+        size = n;
+    }
+
+    /**
+     * The first journal seq at which {@code timeline}'s WAL was written past {@code lsn}, or 0 if
+     * it never was (or these marks are of another timeline, whose writer never wrote the WAL).
+     */
+    synchronized long firstSeqPast(int timeline, long lsn) {
+        if (timeline != this.timeline) {
+            return 0;
+        }
+        for (int i = 0; i < size; i++) {
+            if (Long.compareUnsigned(lsns[i], lsn) > 0) {
+                return seqs[i];
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * Drops the marks at or below {@code lsn}: WAL durable at the WAL service, which no promotion
+     * branches before. Unsigned; -1 (no WAL service, so no promotion) drops all but the last.
+     */
+    synchronized void trimAtOrBelow(long lsn) {
+        int keepFrom = 0;
+        while (keepFrom < size - 1 && Long.compareUnsigned(lsns[keepFrom], lsn) <= 0) {
+            keepFrom++;
+        }
+        System.arraycopy(seqs, keepFrom, seqs, 0, size - keepFrom);
+        System.arraycopy(lsns, keepFrom, lsns, 0, size - keepFrom);
+        size -= keepFrom;
+    }
+
+    synchronized int timeline() {
+        return timeline;
+    }
+
+    /** The marks of records up to {@code seq}, for the manifest (later ones come back by journal replay). */
+    synchronized List<WalWriteMark> upTo(long seq) {
+        List<WalWriteMark> out = new ArrayList<>();
+        for (int i = 0; i < size && seqs[i] <= seq; i++) {
+            out.add(WalWriteMark.newBuilder().setSeq(seqs[i]).setLsn(lsns[i]).build());
+        }
+        return out;
+    }
+
+    synchronized void load(int timeline, List<WalWriteMark> marks) {
+        this.timeline = timeline;
+        size = 0;
+        lastSeq = 0;
+        for (WalWriteMark m : marks) {
+            written(timeline, m.getSeq(), m.getLsn());
+        }
+    }
+
+    synchronized int size() {
+        return size;
+    }
+}
