@@ -212,6 +212,44 @@ class ReadWriteMountTest {
     }
 
     @Test
+    void overlongNamesAreTooLongForEveryPathOperationNotMissing() throws IOException {
+        String tooLong = "n".repeat(256);
+        Files.createDirectory(mnt.resolve("d"));
+        Files.writeString(mnt.resolve("f"), "x");
+        Path[] paths = {mnt.resolve(tooLong), mnt.resolve(tooLong).resolve("child"), mnt.resolve("d").resolve(tooLong)};
+        for (Path p : paths) {
+            List<ThrowingOp> ops = List.of(
+                    () -> Files.readAttributes(p, "unix:mode"), // stat
+                    () -> Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-------")), // chmod
+                    () -> Files.delete(p), // unlink / rmdir
+                    () -> Files.newByteChannel(p, StandardOpenOption.READ).close(), // open without O_CREAT
+                    () -> Files.newByteChannel(p, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING).close(),
+                    () -> Files.createFile(p),
+                    () -> Files.createDirectory(p),
+                    () -> Files.createSymbolicLink(p, Path.of("f")),
+                    () -> Files.move(mnt.resolve("f"), p),
+                    () -> Files.setLastModifiedTime(p, FileTime.from(Instant.EPOCH)));
+            for (int i = 0; i < ops.size(); i++) {
+                ThrowingOp op = ops.get(i);
+                java.nio.file.FileSystemException e = assertThrows(java.nio.file.FileSystemException.class, op::run,
+                        "operation " + i + " on " + p.getFileName());
+                assertEquals("File name too long", e.getReason(), "operation " + i + " on " + mnt.relativize(p) + ": " + e);
+            }
+        }
+        String longest = "m".repeat(255);
+        Files.writeString(mnt.resolve("d").resolve(longest), "255 bytes is allowed");
+        assertEquals("255 bytes is allowed", Files.readString(mnt.resolve("d").resolve(longest)));
+        String multiByte = "é".repeat(128); // 256 bytes in UTF-8, 128 characters
+        assertEquals("File name too long", assertThrows(java.nio.file.FileSystemException.class,
+                () -> Files.createFile(mnt.resolve(multiByte))).getReason());
+    }
+
+    @FunctionalInterface
+    interface ThrowingOp {
+        void run() throws IOException;
+    }
+
+    @Test
     void symlinks() throws IOException {
         Files.writeString(mnt.resolve("target"), "via link");
         Path link = Files.createSymbolicLink(mnt.resolve("link"), Path.of("target"));

@@ -3,6 +3,7 @@ package org.dbfs.tests;
 import static org.dbfs.tests.PrimaryWithWalService.await;
 import static org.dbfs.tests.PrimaryWithWalService.fmt;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -35,13 +36,18 @@ import org.junit.jupiter.api.io.TempDir;
  *     timeline's history file, PostgreSQL there stops, nothing else changes;</li>
  * <li>standby 2's mount is paused until its reader lease lapses and the retention horizon passes
  *     its B: {@code fencectl promote} of it is refused (exit 7) and changes nothing;</li>
- * <li>the WAL service stops; the primary commits with {@code synchronous_commit = local}, so its
- *     WAL goes past F, and a CHECKPOINT writes pages with pd_lsn beyond F to the page server; then
- *     the primary and its mount are killed;</li>
+ * <li>a transaction inserts rows that reach the WAL service and standby 1, which then stops
+ *     streaming, writes and evicts those pages; the WAL service stops; the transaction commits with
+ *     {@code synchronous_commit = local} (its commit record past F), the primary reads its rows
+ *     (hint bits, pd_lsn unchanged) and commits more, and a CHECKPOINT writes pages with pd_lsn
+ *     beyond F, and pages below F that say the transaction committed, to the page server; then the
+ *     primary and its mount are killed;</li>
+ * <li>{@code fencectl promote} with the bucket unreachable: a clear error, nothing moved;</li>
  * <li>two {@code fencectl promote} of standby 1 at once: one promotes, the other is refused (or,
  *     if it came second, finds the work done) and the epoch moves once;</li>
- * <li>on the new primary, no page has an LSN past the branch (pageinspect), the rows committed
- *     beyond F are not there, every row acknowledged before is;</li>
+ * <li>on the new primary, read from the page server (the kernel's cache dropped), no page has an
+ *     LSN past the branch (pageinspect), the rows committed beyond F are not there, nor any of the
+ *     transaction whose commit record is past F, and every row acknowledged before is;</li>
  * <li>commits on the new primary wait for the WAL service on timeline 2, and
  *     {@code walservice waldump} over the switch segment reads what {@code pg_waldump -t 2} reads.</li>
  * </ol>
@@ -191,7 +197,19 @@ class PromotionEdgesTest {
                         + fmt(pageLsnBeyond));
                 System.out.printf("pages written up to %s, F = %s; primary killed%n", fmt(pageLsnBeyond), fmt(f));
 
-                // 4. two promotions of replica 1 at once
+                // 4. a bucket that cannot be reached: nothing moves; then two promotions of replica 1 at once
+                int closed = PostgresCluster.freePort();
+                ChildJvm.Result noBucket = ChildJvm.run(FencectlCli.class, List.of("promote", "--bucket", "s3://nowhere/prefix",
+                        "--s3-endpoint", "http://127.0.0.1:" + closed, "--pageserver", pageServer, "--replica", one.mountPoint.toString()),
+                        java.util.Map.of("DBFS_PASSPHRASE", DbfsStack.PASSPHRASE, "AWS_ACCESS_KEY_ID", "a", "AWS_SECRET_ACCESS_KEY", "b",
+                                "AWS_REGION", "us-east-1"), logs);
+                assertNotEquals(0, noBucket.exitCode(), noBucket.stdout());
+                assertTrue(noBucket.stderr().contains("127.0.0.1:" + closed) && !noBucket.stderr().contains("\tat "),
+                        "names the bucket's endpoint, without a stack trace: " + noBucket.stderr());
+                assertEquals(epochBefore, epoch(logs, bucket), "the lease did not move");
+                assertEquals("ro", new ReplicaMount(one.mountPoint).request("status").get("mode"));
+                System.out.println("bucket unreachable: " + noBucket.stderr().strip());
+
                 ExecutorService threads = Executors.newFixedThreadPool(2);
                 List<CompletableFuture<ChildJvm.Result>> runs = new ArrayList<>();
                 for (int i = 0; i < 2; i++) {

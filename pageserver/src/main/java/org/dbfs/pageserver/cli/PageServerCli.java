@@ -1,5 +1,6 @@
 package org.dbfs.pageserver.cli;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -24,7 +25,8 @@ import sun.misc.Signal;
 
 /**
  * {@code pageserver --bucket URL --listen HOST:PORT --cache-dir DIR}: runs until SIGTERM/SIGINT, then stops
- * cleanly (exit 0 once the bucket holds every acknowledged write).
+ * cleanly (exit 0 once the bucket holds every acknowledged write). A failed journal fsync ends it at once
+ * with exit 5, without packing: a restart on the same cache directory replays the journal.
  * Subcommands {@code redo-check} ({@link RedoCheckCommand}) and {@code getpage} ({@link GetPageCommand}); the server's own options are checked in
  * {@link #call()} rather than declared required, so that it does not demand them.
  */
@@ -125,11 +127,28 @@ public final class PageServerCli implements Callable<Integer> {
                 stop.countDown();
             });
         }
+        IOException[] fsyncFailure = new IOException[1];
+        server.pageStore().onJournalFsyncFailure(e -> {
+            fsyncFailure[0] = e;
+            stop.countDown();
+        });
         System.out.printf("pageserver listening on %s:%d%s (bucket %s, writer generation %d, incarnation %d)%n", host,
                 server.port(), listenSocket == null ? "" : " and unix:" + listenSocket, server.pageStore().bucket(),
                 server.pageStore().writerGeneration(), server.pageStore().incarnation());
         System.out.flush();
         stop.await();
+        if (fsyncFailure[0] != null) {
+            System.err.println("pageserver: FATAL: a journal fsync failed (" + fsyncFailure[0].getMessage() + "): every write"
+                    + " since is refused and nothing is packed. Exiting; start the page server again with the same --cache-dir"
+                    + " (after fixing the disk): journal replay restores every acknowledged write");
+            System.err.flush();
+            try {
+                server.close(); // stops serving; the drain refuses a failed journal
+            } catch (IOException e) {
+                System.err.println("pageserver: " + e.getMessage());
+            }
+            return ExitCodes.LOCAL_IO;
+        }
         System.out.println("pageserver: " + signal[0] + ": stopping cleanly (packing every acknowledged write into the bucket)");
         System.out.flush();
         server.close();

@@ -91,7 +91,16 @@ public final class Journal implements AutoCloseable {
     private long durable;      // logical bytes known fsynced
     private boolean syncing;
     private boolean extending; // a background thread is zeroing [allocated, allocated + EXTENT_BYTES)
-    private IOException failure;
+    /** Set once, never cleared: the journal refuses everything after (see {@link #force}). */
+    private final java.util.concurrent.atomic.AtomicReference<IOException> failure = new java.util.concurrent.atomic.AtomicReference<>();
+    /** One force of a journal file at a time (see {@link #force}); never held while taking {@link #lock}. */
+    private final ReentrantLock forceLock = new ReentrantLock();
+    private volatile java.util.function.Consumer<IOException> onFsyncFailure = e -> { };
+    /** How a file is forced: FileChannel.force, or a test's failing one ({@link #forceWith}). */
+    interface Forcer {
+        void force(FileChannel ch, boolean metaData) throws IOException;
+    }
+    private volatile Forcer forcer = FileChannel::force;
     private long endOfRecords; // set by replay: where the last file's records end
 
     private Journal(Path dir, FrameCodec codec, long rollBytes) {
@@ -217,7 +226,7 @@ public final class Journal implements AutoCloseable {
     public CompletableFuture<Void> whenDurable(long token) {
         lock.lock();
         try {
-            if (failure != null) {
+            if (failure.get() != null) {
                 return CompletableFuture.failedFuture(failedJournal());
             }
             if (durable >= token) {
@@ -244,7 +253,7 @@ public final class Journal implements AutoCloseable {
         lock.lock();
         try {
             while (true) {
-                if (failure != null) {
+                if (failure.get() != null) {
                     throw failedJournal();
                 }
                 if (durable >= token) {
@@ -257,7 +266,7 @@ public final class Journal implements AutoCloseable {
             }
             fsyncLocked();
             collectReadyLocked(ready);
-            failed = failure == null ? null : failedJournal();
+            failed = failure.get() == null ? null : failedJournal();
         } finally {
             lock.unlock();
         }
@@ -278,7 +287,7 @@ public final class Journal implements AutoCloseable {
         lock.unlock();
         IOException error = null;
         try {
-            ch.force(false);
+            force(ch, false);
         } catch (IOException e) {
             error = e;
         } finally {
@@ -286,11 +295,8 @@ public final class Journal implements AutoCloseable {
         }
         syncing = false;
         synced.signalAll();
-        if (error != null) {
-            failure = error;
-            log.error("journal fsync failed in {}; refusing further writes", dir, error);
-        } else {
-            durable = Math.max(durable, target);
+        if (error == null && failure.get() == null) {
+            durable = Math.max(durable, target); // no force failed before this one finished
         }
     }
 
@@ -298,7 +304,7 @@ public final class Journal implements AutoCloseable {
     private void collectReadyLocked(List<Waiter> ready) {
         for (var it = waiters.iterator(); it.hasNext(); ) {
             Waiter w = it.next();
-            if (failure != null || w.token() <= durable) {
+            if (failure.get() != null || w.token() <= durable) {
                 ready.add(w);
                 it.remove();
             }
@@ -341,7 +347,7 @@ public final class Journal implements AutoCloseable {
                     }
                     continue;
                 }
-                if (failure == null) {
+                if (failure.get() == null) {
                     fsyncLocked();
                 }
                 collectAnsweredLocked();
@@ -358,7 +364,7 @@ public final class Journal implements AutoCloseable {
         if (ready.isEmpty()) {
             return;
         }
-        IOException failed = failure == null ? null : failedJournal();
+        IOException failed = failure.get() == null ? null : failedJournal();
         lock.unlock();
         try {
             complete(ready, failed);
@@ -439,20 +445,8 @@ public final class Journal implements AutoCloseable {
      * a writer that learned it was replaced; what is on disk stays there for a restart.
      */
     public void fail(IOException cause) {
-        List<Waiter> ready = new ArrayList<>();
-        IOException failed;
-        lock.lock();
-        try {
-            if (failure == null) {
-                failure = cause;
-            }
-            collectReadyLocked(ready);
-            synced.signalAll();
-            failed = failedJournal();
-        } finally {
-            lock.unlock();
-        }
-        complete(ready, failed);
+        failure.compareAndSet(null, cause);
+        failWaiters();
     }
 
     /** The token that covers everything appended so far. */
@@ -490,8 +484,8 @@ public final class Journal implements AutoCloseable {
             readers.clear();
             if (channel != null && channel.isOpen()) {
                 awaitExtension();
-                if (failure == null) {
-                    channel.force(false);
+                if (failure.get() == null) {
+                    force(channel, false);
                 }
                 channel.close();
             }
@@ -505,7 +499,7 @@ public final class Journal implements AutoCloseable {
             synced.awaitUninterruptibly(); // the sync thread or a caller's own fsync is using this channel
         }
         awaitExtension(); // and so may the preallocating thread
-        channel.force(false);
+        force(channel, false);
         durable = written;
         channel.close();
         startFile(nextSeq);
@@ -525,13 +519,13 @@ public final class Journal implements AutoCloseable {
             channel = FileChannel.open(path, StandardOpenOption.WRITE);
             allocated = channel.size(); // zeroed, written and synced, size included, when it was first used
             zeroRange(channel, 0, 4); // no records yet, whatever its old frames say
-            channel.force(false);
+            force(channel, false);
         }
         filePosition = 0;
         ensureAllocated(4);
         // The new name must survive a crash before any record in it is acknowledged.
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
+            force(d, true);
         }
     }
 
@@ -548,7 +542,7 @@ public final class Journal implements AutoCloseable {
         }
         long target = Math.max(end, allocated + EXTENT_BYTES);
         zeroRange(channel, allocated, target);
-        channel.force(true);
+        force(channel, true);
         allocated = target;
     }
 
@@ -563,18 +557,27 @@ public final class Journal implements AutoCloseable {
         long to = from + EXTENT_BYTES;
         Thread.ofPlatform().daemon().name("journal-preallocate").start(() -> {
             IOException error = null;
+            boolean forceFailed = false;
             try {
                 zeroRange(ch, from, to);
-                ch.force(true);
+                try {
+                    force(ch, true);
+                } catch (IOException e) {
+                    forceFailed = true; // the journal is poisoned: the writeback error may be any record's
+                    throw e;
+                }
             } catch (IOException e) {
                 error = e;
             }
+            if (forceFailed) {
+                failWaiters();
+            }
             lock.lock();
             try {
-                if (error != null) {
+                if (error != null && !forceFailed) {
                     // Not fatal: the append that needs the room zeroes it itself, and reports.
                     log.warn("journal: preallocating {} beyond {} failed: {}", fileName, from, error.toString());
-                } else if (channel == ch && allocated == from) {
+                } else if (error == null && channel == ch && allocated == from) {
                     allocated = to;
                 }
                 extending = false;
@@ -606,7 +609,7 @@ public final class Journal implements AutoCloseable {
             zeroRange(channel, start, Math.max(start + 4, Math.min(allocated, start + length)));
         } catch (IOException e) {
             cause.addSuppressed(e);
-            failure = cause;
+            failure.compareAndSet(null, cause);
         }
     }
 
@@ -620,14 +623,68 @@ public final class Journal implements AutoCloseable {
     }
 
     private void checkHealthy() throws IOException {
-        if (failure != null) {
+        if (failure.get() != null) {
             throw failedJournal();
         }
     }
 
     private IOException failedJournal() {
-        return new IOException("journal in " + dir + " failed earlier (" + failure.getMessage()
-                + "); restart the page server to recover from its durable state", failure);
+        IOException f = failure.get();
+        return new IOException("journal in " + dir + " failed earlier (" + f.getMessage()
+                + "); restart the page server to recover from its durable state", f);
+    }
+
+    /**
+     * Every force of a journal file or directory goes through here, one at a time, and a failed
+     * one poisons the journal for good before the next can start. Linux reports a writeback error
+     * to one fsync of a file only: a later fsync, or one running beside the failed one, could
+     * succeed over pages that never reached the disk. So no force after a failed one counts
+     * ({@link #fsyncLocked} checks), and every later write and durability wait fails.
+     */
+    private void force(FileChannel ch, boolean metaData) throws IOException {
+        forceLock.lock();
+        try {
+            forcer.force(ch, metaData);
+        } catch (IOException e) {
+            if (failure.compareAndSet(null, e)) {
+                log.error("journal fsync failed in {}: refusing every later write; restart the page server, which recovers"
+                        + " what was acknowledged from the journal", dir, e);
+                onFsyncFailure.accept(e);
+            }
+            throw e;
+        } finally {
+            forceLock.unlock();
+        }
+    }
+
+    /** What to do once an fsync failed, besides refusing every later write (the page server exits for a restart). */
+    public void onFsyncFailure(java.util.function.Consumer<IOException> action) {
+        this.onFsyncFailure = action;
+    }
+
+    /** Test seam: forces files with {@code f} from now on (a disk that fails an fsync). */
+    void forceWith(Forcer f) {
+        this.forcer = f;
+    }
+
+    /** Whether the journal failed for good (an fsync, or {@link #fail}). */
+    public boolean failed() {
+        return failure.get() != null;
+    }
+
+    /** Answers every waiter now that the journal failed. Caller does not hold the lock. */
+    private void failWaiters() {
+        List<Waiter> ready = new ArrayList<>();
+        IOException failed;
+        lock.lock();
+        try {
+            collectReadyLocked(ready);
+            synced.signalAll();
+            failed = failedJournal();
+        } finally {
+            lock.unlock();
+        }
+        complete(ready, failed);
     }
 
     private List<Path> files() throws IOException {
@@ -670,7 +727,7 @@ public final class Journal implements AutoCloseable {
                     }
                     log.warn("journal {}: cutting a torn record at position {} (never acknowledged)", file, pos);
                     zeroRange(ch, pos, size);
-                    ch.force(true);
+                    force(ch, true);
                     break;
                 }
                 replay.accept(record, new Location(name, pos));

@@ -62,12 +62,27 @@ public final class Namespace {
         return directories.get(ino);
     }
 
-    /** Resolves an absolute path; returns the inode number or -errno (ENOENT, ENOTDIR). */
+    /** The longest name a directory entry may have, in bytes (Linux's NAME_MAX). */
+    public static final int NAME_MAX = 255;
+
+    /** Whether {@code name} is longer than {@link #NAME_MAX} bytes in UTF-8. */
+    public static boolean tooLong(String name) {
+        // 85 chars are at most 255 bytes (3 per char; a surrogate pair is 4 for 2): count only beyond
+        return name.length() > NAME_MAX / 3 && name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > NAME_MAX;
+    }
+
+    /**
+     * Resolves an absolute path; returns the inode number or -errno (ENAMETOOLONG for a component
+     * longer than NAME_MAX, as Linux file systems answer before looking; ENOENT, ENOTDIR).
+     */
     public long resolve(String path) {
         long ino = ROOT_INO;
         for (String part : path.split("/")) {
             if (part.isEmpty() || part.equals(".")) {
                 continue;
+            }
+            if (tooLong(part)) {
+                return -Errno.ENAMETOOLONG;
             }
             TreeMap<String, Long> dir = directories.get(ino);
             if (dir == null) {

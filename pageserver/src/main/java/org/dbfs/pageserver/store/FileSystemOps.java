@@ -39,7 +39,6 @@ public final class FileSystemOps {
     public static final int BLOCK_SIZE = 8192;
     /** Blocks per relation segment file (PostgreSQL's RELSEG_SIZE). */
     public static final long RELSEG_SIZE = 131072;
-    private static final int NAME_MAX = 255;
 
     private final PageStore ps;
 
@@ -477,7 +476,7 @@ public final class FileSystemOps {
         if (name.isEmpty() || name.equals(".") || name.equals("..")) {
             return new ParentAndName(Errno.EINVAL, 0, null);
         }
-        if (name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > NAME_MAX) {
+        if (Namespace.tooLong(name)) {
             return new ParentAndName(Errno.ENAMETOOLONG, 0, name);
         }
         long parent = ns.resolve(slash <= 0 ? "/" : p.substring(0, slash));

@@ -461,6 +461,15 @@ public final class PageStore implements AutoCloseable {
         }
     }
 
+    /**
+     * What to do once a journal fsync failed; the journal then refuses every later write for good.
+     * The page server process exits (pageserver's command line), so that a supervisor restarts it
+     * and journal replay recovers what was acknowledged.
+     */
+    public void onJournalFsyncFailure(java.util.function.Consumer<IOException> action) {
+        journal.onFsyncFailure(action);
+    }
+
     /** The retention horizon's LSN: reads as of an older LSN are refused (0: nothing collected yet). */
     public long horizonLsn() {
         return horizon.lsn();
@@ -745,6 +754,12 @@ public final class PageStore implements AutoCloseable {
      * @return what the final pack did, for the log
      */
     public Packed drain() throws IOException {
+        if (journal.failed()) {
+            // Records after the last good fsync may not be what was written: replay from the disk sorts them out.
+            throw new IOException("not packing into " + store.describe() + ": the journal in " + options.journalDir()
+                    + " failed (an fsync); start the page server again with this --cache-dir, and journal replay restores"
+                    + " every acknowledged write");
+        }
         commitLock.lock();
         try {
             stopping = true;

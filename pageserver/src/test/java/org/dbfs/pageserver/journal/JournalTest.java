@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -238,6 +239,66 @@ class JournalTest {
     private List<String> fileNames() throws IOException {
         try (var files = Files.list(dir)) {
             return files.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    /** A disk whose fsyncs (of the kind {@code meta} picks: true, false or null for both) fail from the {@code n}th on. */
+    private static Journal.Forcer failingFrom(int n, Boolean meta, java.util.concurrent.atomic.AtomicInteger calls) {
+        return (ch, metaData) -> {
+            if ((meta == null || meta == metaData) && calls.incrementAndGet() >= n) {
+                throw new IOException("Input/output error (injected fsync failure)");
+            }
+            ch.force(metaData);
+        };
+    }
+
+    @Test
+    void aFailedFsyncFailsEveryLaterWriteAndWaitForGood() throws Exception {
+        var calls = new java.util.concurrent.atomic.AtomicInteger();
+        List<IOException> reported = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, (r, where) -> { })) {
+            journal.onFsyncFailure(reported::add);
+            journal.awaitDurable(journal.append(record(1, new byte[100])).token());
+            journal.forceWith(failingFrom(2, null, calls));
+            journal.awaitDurable(journal.append(record(2, new byte[100])).token()); // the first fsync after still succeeds
+            long token = journal.append(record(3, new byte[100])).token();
+            IOException failed = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> journal.awaitDurable(token));
+            assertTrue(failed.getMessage().contains("injected fsync failure"), failed.getMessage());
+            journal.forceWith(FileChannel::force); // the disk is fine again: too late, the journal stays failed
+            org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> journal.append(record(4, new byte[100])));
+            org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class,
+                    () -> journal.whenDurable(token).get());
+            assertTrue(journal.failed());
+            assertEquals(1, reported.size(), "reported once: " + reported);
+        }
+        assertEquals(List.of(1L, 2L, 3L), replay().stream().map(JournalRecord::getSeq).toList(),
+                "what reached the disk replays; record 3 was never acknowledged");
+    }
+
+    @Test
+    void aFailedPreallocationFsyncFailsTheJournalTooThoughLaterFsyncsWouldSucceed() throws Exception {
+        var calls = new java.util.concurrent.atomic.AtomicInteger();
+        try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, (r, where) -> { })) {
+            List<IOException> reported = new java.util.concurrent.CopyOnWriteArrayList<>();
+            journal.onFsyncFailure(reported::add);
+            journal.forceWith(failingFrom(1, true, calls)); // only fsync with metadata (preallocation) fails
+            byte[] data = new byte[64 << 10];
+            long token = 0;
+            IOException failed = null;
+            for (int seq = 0; seq < 200 && failed == null; seq++) { // past half an extent: the background preallocation runs
+                try {
+                    token = journal.append(record(seq, data)).token();
+                    journal.awaitDurable(token);
+                } catch (IOException e) {
+                    failed = e;
+                }
+            }
+            assertTrue(failed != null, "a write after the failed preallocation fsync failed");
+            assertTrue(calls.get() >= 1);
+            assertTrue(journal.failed());
+            assertEquals(1, reported.size());
+            long last = token;
+            org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> journal.awaitDurable(last + 1));
         }
     }
 }

@@ -11,6 +11,7 @@ import org.dbfs.walservice.index.DecodingRecordIndexer;
 import org.dbfs.walservice.replication.PrimaryConnInfo;
 import org.dbfs.walservice.server.WalServer;
 import org.dbfs.walservice.server.WalServerConfig;
+import org.dbfs.walservice.wal.LocalWalFailedException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -90,7 +91,7 @@ public final class WalServiceCli implements Callable<Integer> {
             System.err.println("walservice: " + fatal.getMessage());
             Runtime.getRuntime().removeShutdownHook(hook);
             server.close();
-            return EXIT_PRIMARY_REFUSED;
+            return fatal instanceof LocalWalFailedException ? ExitCodes.LOCAL_IO : EXIT_PRIMARY_REFUSED;
         }
         return 0;
     }

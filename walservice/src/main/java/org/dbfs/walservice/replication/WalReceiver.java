@@ -13,6 +13,7 @@ import org.dbfs.walservice.archive.FollowedTimelines;
 import org.dbfs.walservice.wal.DurablePosition;
 import org.dbfs.walservice.wal.DurableWalWriter;
 import org.dbfs.walservice.wal.LocalWal;
+import org.dbfs.walservice.wal.LocalWalFailedException;
 import org.dbfs.walservice.wal.PositionFile;
 import org.dbfs.walservice.wal.WalPositions;
 import org.dbfs.walservice.wal.WalSegments;
@@ -238,6 +239,10 @@ public final class WalReceiver implements Runnable {
                 session();
             } catch (PrimaryRefusedException e) {
                 LOG.error("walservice: refusing the primary {}: {}", primary, e.getMessage());
+                fatal = e;
+                return;
+            } catch (LocalWalFailedException e) {
+                LOG.error("walservice: FATAL: {}", e.getMessage(), e);
                 fatal = e;
                 return;
             } catch (SQLException | IOException | RuntimeException e) {

@@ -30,6 +30,14 @@ public final class LocalWal implements AutoCloseable {
     /** Channels written since the last sync: the current one and any finished segment not yet fsynced. */
     private final List<FileChannel> unsynced = new ArrayList<>();
     private boolean createdFiles;
+    /** Set by the first failed fsync, never cleared: see {@link #sync}. */
+    private IOException failure;
+
+    /** How a file is forced: FileChannel.force, or a test's failing one ({@link #forceWith}). */
+    interface Forcer {
+        void force(FileChannel ch) throws IOException;
+    }
+    private Forcer forcer = ch -> ch.force(false);
 
     private LocalWal(Path dir, WalSegments segments, int timeline, long writeLsn) {
         this.dir = dir;
@@ -55,6 +63,7 @@ public final class LocalWal implements AutoCloseable {
 
     /** Appends WAL that starts at {@code startLsn}, which must be exactly where the log ends: no gap, no overlap. */
     public synchronized void write(long startLsn, byte[] data, int off, int len) throws IOException {
+        checkHealthy();
         if (startLsn != writeLsn) {
             throw new IllegalStateException("WAL does not continue the log: log ends at " + Lsn.format(writeLsn)
                     + ", data starts at " + Lsn.format(startLsn));
@@ -85,10 +94,26 @@ public final class LocalWal implements AutoCloseable {
         writeLsn = lsn;
     }
 
-    /** fsyncs everything written (and new files' directory entries); returns the now durable end. */
+    /**
+     * fsyncs everything written (and new files' directory entries); returns the now durable end.
+     * A failed fsync fails the log for good ({@link LocalWalFailedException}, now and on every later
+     * write and sync): Linux reports a writeback error to one fsync only, so a later one could
+     * succeed over WAL that never reached the disk, and the primary would be told it was durable.
+     */
     public synchronized long sync() throws IOException {
+        checkHealthy();
+        try {
+            for (FileChannel ch : unsynced) {
+                forcer.force(ch);
+            }
+            if (createdFiles) {
+                DurableFiles.fsyncDirectory(dir);
+            }
+        } catch (IOException e) {
+            failure = e;
+            throw new LocalWalFailedException(dir, e);
+        }
         for (FileChannel ch : unsynced) {
-            ch.force(false);
             if (ch != current) {
                 ch.close();
             }
@@ -97,11 +122,19 @@ public final class LocalWal implements AutoCloseable {
         if (current != null) {
             unsynced.add(current);
         }
-        if (createdFiles) {
-            DurableFiles.fsyncDirectory(dir);
-            createdFiles = false;
-        }
+        createdFiles = false;
         return writeLsn;
+    }
+
+    private void checkHealthy() {
+        if (failure != null) {
+            throw new LocalWalFailedException(dir, failure);
+        }
+    }
+
+    /** Test seam: forces segment files with {@code f} from now on (a disk that fails an fsync). */
+    synchronized void forceWith(Forcer f) {
+        this.forcer = f;
     }
 
     /** The segment files, for reading durable WAL back. */

@@ -84,4 +84,27 @@ class LocalWalTest {
         assertEquals(start + wal.length, pf.load().orElseThrow().flushedLsn());
         assertTrue(Files.notExists(dir.resolve(PositionFile.NAME + ".tmp")));
     }
+
+    @Test
+    void aFailedFsyncFailsTheLogForGoodEvenIfTheDiskRecovers() throws Exception {
+        long start = 3L << 20; // the start of segment 3
+        try (LocalWal wal = LocalWal.open(dir.resolve("wal"), SEGS, 1, start)) {
+            byte[] data = new byte[4096];
+            new Random(7).nextBytes(data);
+            wal.write(start, data, 0, data.length);
+            assertEquals(start + data.length, wal.sync());
+            int[] calls = {0};
+            wal.forceWith(ch -> {
+                calls[0]++;
+                throw new java.io.IOException("Input/output error (injected fsync failure)");
+            });
+            wal.write(start + data.length, data, 0, data.length);
+            LocalWalFailedException failed = assertThrows(LocalWalFailedException.class, wal::sync);
+            assertTrue(failed.getMessage().contains("injected fsync failure"), failed.getMessage());
+            wal.forceWith(ch -> ch.force(false)); // the disk answers again: a later fsync must not count
+            assertThrows(LocalWalFailedException.class, wal::sync);
+            assertThrows(LocalWalFailedException.class, () -> wal.write(start + 2L * data.length, data, 0, data.length));
+            assertEquals(1, calls[0]);
+        }
+    }
 }
