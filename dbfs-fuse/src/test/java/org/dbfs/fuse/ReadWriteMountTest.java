@@ -244,6 +244,24 @@ class ReadWriteMountTest {
                 () -> Files.createFile(mnt.resolve(multiByte))).getReason());
     }
 
+    /** Not implemented, and said so the way Linux says it for a file system without them (docs/dbfs-mount.md). */
+    @Test
+    void extendedAttributesAndFallocateAreNotSupportedAndChangeNothing() throws Exception {
+        Path f = Files.writeString(mnt.resolve("f"), "data");
+        var xattrs = Files.getFileAttributeView(f, java.nio.file.attribute.UserDefinedFileAttributeView.class);
+        java.nio.file.FileSystemException set = assertThrows(java.nio.file.FileSystemException.class,
+                () -> xattrs.write("dbfs.test", ByteBuffer.wrap(new byte[] {1})));
+        assertTrue(set.getMessage().endsWith("Operation not supported"), set.getMessage());
+        java.nio.file.FileSystemException list = assertThrows(java.nio.file.FileSystemException.class, xattrs::list);
+        assertTrue(list.getMessage().endsWith("Operation not supported"), list.getMessage());
+        Process p = new ProcessBuilder("fallocate", "-l", "1048576", f.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertEquals(1, p.waitFor(), out);
+        assertTrue(out.contains("Operation not supported"), out);
+        assertEquals("data", Files.readString(f));
+        assertEquals(4, Files.size(f), "a refused fallocate does not grow the file");
+    }
+
     @FunctionalInterface
     interface ThrowingOp {
         void run() throws IOException;

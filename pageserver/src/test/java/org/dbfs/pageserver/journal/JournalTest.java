@@ -74,7 +74,15 @@ class JournalTest {
         int perThread = 200;
         List<java.util.concurrent.CompletableFuture<Void>> async = java.util.Collections.synchronizedList(new ArrayList<>());
         java.util.concurrent.atomic.AtomicLong seq = new java.util.concurrent.atomic.AtomicLong();
+        // A record is durable only once a force that started after its append has returned, so at
+        // least one force must have returned between the start of its append and its durability.
+        java.util.concurrent.atomic.AtomicLong forcesDone = new java.util.concurrent.atomic.AtomicLong();
+        List<String> early = java.util.Collections.synchronizedList(new ArrayList<>());
         try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, (r, where) -> { })) {
+            journal.forceWith((ch, meta) -> {
+                ch.force(meta);
+                forcesDone.incrementAndGet();
+            });
             List<Thread> workers = new ArrayList<>();
             List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
             for (int t = 0; t < threads; t++) {
@@ -83,13 +91,23 @@ class JournalTest {
                     try {
                         for (int i = 0; i < perThread; i++) {
                             long token;
+                            long record;
+                            long doneBefore = forcesDone.get();
                             synchronized (seq) { // records in seq order, as the page store appends them
-                                token = journal.append(record(seq.getAndIncrement(), new byte[100])).token();
+                                record = seq.getAndIncrement();
+                                token = journal.append(record(record, new byte[100])).token();
                             }
                             if (blocking) {
                                 journal.awaitDurable(token);
+                                if (forcesDone.get() <= doneBefore) {
+                                    early.add("record " + record + " (awaitDurable)");
+                                }
                             } else {
-                                async.add(journal.whenDurable(token));
+                                async.add(journal.whenDurable(token).thenRun(() -> {
+                                    if (forcesDone.get() <= doneBefore) {
+                                        early.add("record " + record + " (whenDurable)");
+                                    }
+                                }));
                             }
                         }
                     } catch (Throwable e) {
@@ -103,6 +121,9 @@ class JournalTest {
             assertTrue(failures.isEmpty(), failures.toString());
             java.util.concurrent.CompletableFuture.allOf(async.toArray(java.util.concurrent.CompletableFuture[]::new))
                     .get(30, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(early.isEmpty(), "durable before any force after their append returned: " + early);
+            assertTrue(forcesDone.get() < threads * perThread, "fsyncs were shared (" + forcesDone.get() + " for "
+                    + threads * perThread + " records)");
         }
         assertEquals(threads * perThread, replay().size());
     }
