@@ -221,6 +221,34 @@ final class DbfsFileSystem implements FuseOperations {
         return guard("mkdir", path, () -> -makeNode(path, NodeType.DIRECTORY, mode, false).getErrno());
     }
 
+    /**
+     * mkfifo, mknod and bind() of a Unix socket: a special file is metadata only (its type,
+     * permissions, owner and, for a device, its number); the kernel serves its I/O itself. A
+     * regular file made this way is an exclusive create.
+     */
+    @Override
+    public int mknod(String path, short mode, int rdev) {
+        int m = mode & 0xFFFF;
+        int format = m & Stat.S_IFMT;
+        NodeType type = format == 0 || format == Stat.S_IFREG ? NodeType.REGULAR
+                : format == Stat.S_IFIFO ? NodeType.FIFO
+                : format == Stat.S_IFCHR ? NodeType.CHARACTER_DEVICE
+                : format == Stat.S_IFBLK ? NodeType.BLOCK_DEVICE
+                : format == Stat.S_IFSOCK ? NodeType.SOCKET : null;
+        if (type == null) {
+            return -LinuxErrno.EINVAL;
+        }
+        if (type == NodeType.REGULAR) {
+            return guard("mknod", path, () -> -makeNode(path, NodeType.REGULAR, m, true).getErrno());
+        }
+        return guard("mknod", path, () -> {
+            FuseCallerContext.Caller caller = callers.current();
+            NodeReply reply = client.makeNode(MakeNodeRequest.newBuilder().setPath(path).setType(type).setMode(m & 07777)
+                    .setUid(caller.uid()).setGid(caller.gid()).setRdev(Integer.toUnsignedLong(rdev)).setExclusive(true).build());
+            return -reply.getErrno();
+        });
+    }
+
     @Override
     public int symlink(String target, String linkPath) {
         // jfuse hands over libfuse's (from, to) in that order: the link's content first, then its path.

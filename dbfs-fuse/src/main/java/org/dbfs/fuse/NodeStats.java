@@ -22,12 +22,19 @@ final class NodeStats {
         stat.aTime().set(instant(attr.getAtimeNs()));
         stat.mTime().set(instant(attr.getMtimeNs()));
         stat.cTime().set(instant(attr.getCtimeNs()));
+        if (attr.getRdev() != 0) {
+            StatRdev.set(stat, attr.getRdev());
+        }
     }
 
     static int typeBits(NodeAttr attr) {
         return switch (attr.getType()) {
             case DIRECTORY -> Stat.S_IFDIR;
             case SYMLINK -> Stat.S_IFLNK;
+            case FIFO -> Stat.S_IFIFO;
+            case CHARACTER_DEVICE -> Stat.S_IFCHR;
+            case BLOCK_DEVICE -> Stat.S_IFBLK;
+            case SOCKET -> Stat.S_IFSOCK;
             default -> Stat.S_IFREG;
         };
     }

@@ -86,7 +86,7 @@ final class NullPathGuard {
     }
 
     /** jfuse keeps the struct in a protected field; there is no public accessor. */
-    private static MemorySegment operationsStruct(Fuse fuse) {
+    static MemorySegment operationsStruct(Fuse fuse) {
         try {
             var field = Fuse.class.getDeclaredField("fuseOperationsStruct");
             field.setAccessible(true);

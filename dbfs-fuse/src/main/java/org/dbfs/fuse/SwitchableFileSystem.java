@@ -190,6 +190,11 @@ final class SwitchableFileSystem implements FuseOperations {
     }
 
     @Override
+    public int mknod(String path, short mode, int rdev) {
+        return run(() -> current.mknod(path, mode, rdev));
+    }
+
+    @Override
     public int chmod(String path, int mode, FileInfo fi) {
         return run(() -> current.chmod(path, mode, fi));
     }

@@ -244,6 +244,48 @@ class ReadWriteMountTest {
                 () -> Files.createFile(mnt.resolve(multiByte))).getReason());
     }
 
+    @Test
+    void fifosDeviceNodesAndSocketsAreSpecialFilesThatOutliveTheMount() throws Exception {
+        Path fifo = mnt.resolve("fifo");
+        new ProcessRunner("mkfifo", "-m", "0640", fifo.toString()).run();
+        new ProcessRunner("mknod", mnt.resolve("null").toString(), "c", "1", "3").run();
+        new ProcessRunner("mknod", mnt.resolve("loop").toString(), "b", "7", "200").run();
+        try (var server = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            server.bind(java.net.UnixDomainSocketAddress.of(mnt.resolve("sock"))); // bind(2) makes the socket file
+        }
+        assertSpecialFiles();
+        assertThrows(IOException.class, () -> new ProcessRunner("mkfifo", fifo.toString()).run(), "mkfifo over a FIFO");
+        assertThrows(FileAlreadyExistsException.class, () -> Files.createFile(mnt.resolve("null")));
+
+        // A FIFO's data goes through the kernel's pipe, not the page server.
+        var reader = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return Files.readString(fifo);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        Files.writeString(fifo, "through the pipe");
+        assertEquals("through the pipe", reader.get(30, TimeUnit.SECONDS));
+
+        assertEquals(0, fixture.unmount());
+        fixture.mount();
+        assertSpecialFiles();
+        Files.delete(fifo);
+        Files.delete(mnt.resolve("sock"));
+        assertEquals(List.of("loop", "null"), list(mnt));
+    }
+
+    private void assertSpecialFiles() throws IOException {
+        assertEquals(0010640, (int) Files.getAttribute(mnt.resolve("fifo"), "unix:mode") & 0177777, "a FIFO, rw-r-----");
+        assertEquals(0020000, (int) Files.getAttribute(mnt.resolve("null"), "unix:mode") & 0170000);
+        assertEquals((1L << 8) | 3, (long) Files.getAttribute(mnt.resolve("null"), "unix:rdev"), "makedev(1, 3)");
+        assertEquals(0060000, (int) Files.getAttribute(mnt.resolve("loop"), "unix:mode") & 0170000);
+        assertEquals((7L << 8) | 200, (long) Files.getAttribute(mnt.resolve("loop"), "unix:rdev"), "makedev(7, 200)");
+        assertEquals(0140000, (int) Files.getAttribute(mnt.resolve("sock"), "unix:mode") & 0170000);
+        assertEquals(0, (long) Files.getAttribute(mnt.resolve("fifo"), "size"));
+    }
+
     /** Not implemented, and said so the way Linux says it for a file system without them (docs/dbfs-mount.md). */
     @Test
     void extendedAttributesAndFallocateAreNotSupportedAndChangeNothing() throws Exception {

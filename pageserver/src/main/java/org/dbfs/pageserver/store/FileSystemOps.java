@@ -139,6 +139,9 @@ public final class FileSystemOps {
             InodeRecord.Builder inode = InodeRecord.newBuilder().setIno(ino).setType(req.getTypeValue())
                     .setMode(req.getMode() & 07777).setUid(req.getUid()).setGid(req.getGid())
                     .setNlink(dir ? 2 : 1).setAtimeNs(now).setMtimeNs(now).setCtimeNs(now);
+            if (req.getType() == NodeType.CHARACTER_DEVICE || req.getType() == NodeType.BLOCK_DEVICE) {
+                inode.setRdev(req.getRdev());
+            }
             if (req.getType() == NodeType.SYMLINK) {
                 inode.setSymlinkTarget(req.getSymlinkTarget()).setSize(req.getSymlinkTarget().getBytes().length)
                         .setMode(0777);
@@ -497,7 +500,7 @@ public final class FileSystemOps {
     static NodeAttr attr(InodeRecord i) {
         NodeAttr.Builder b = NodeAttr.newBuilder().setIno(i.getIno()).setTypeValue(i.getType()).setMode(i.getMode())
                 .setUid(i.getUid()).setGid(i.getGid()).setSize(i.getSize()).setAtimeNs(i.getAtimeNs())
-                .setMtimeNs(i.getMtimeNs()).setCtimeNs(i.getCtimeNs()).setNlink(i.getNlink());
+                .setMtimeNs(i.getMtimeNs()).setCtimeNs(i.getCtimeNs()).setNlink(i.getNlink()).setRdev(i.getRdev());
         if (i.hasRel()) {
             b.setRel(RelTagMessages.toMessage(RelTagRecords.of(i.getRel()))).setRelSegno(i.getRelSegno());
         }
