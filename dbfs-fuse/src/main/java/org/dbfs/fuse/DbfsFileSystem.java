@@ -15,6 +15,7 @@ import org.dbfs.pgformat.RelationPath;
 import org.dbfs.pgformat.RelationSegmentFile;
 import org.dbfs.protocol.pageserver.RelTagMessages;
 import org.dbfs.protocol.pageserver.v1.DirEntry;
+import org.dbfs.protocol.pageserver.v1.LinkRequest;
 import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;
 import org.dbfs.protocol.pageserver.v1.MutationReply;
 import org.dbfs.protocol.pageserver.v1.NodeAttr;
@@ -121,6 +122,7 @@ final class DbfsFileSystem implements FuseOperations {
         // More requests in flight for readahead and writeback (the defaults are 12 and 9).
         conn.setMaxBackground(64);
         conn.setCongestionThreshold(48);
+        RawStat.useIno(cfg); // the page server's inode numbers: hard links show as one file
         log.info("FUSE session: protocol {}.{}, max_write {}, max_readahead {}, capable 0x{}, want 0x{}",
                 conn.protoMajor(), conn.protoMinor(), conn.maxWrite(), conn.maxReadahead(),
                 Integer.toHexString(conn.capable()), Integer.toHexString(conn.want()));
@@ -247,6 +249,11 @@ final class DbfsFileSystem implements FuseOperations {
                     .setUid(caller.uid()).setGid(caller.gid()).setRdev(Integer.toUnsignedLong(rdev)).setExclusive(true).build());
             return -reply.getErrno();
         });
+    }
+
+    @Override
+    public int link(String from, String to) {
+        return guard("link", to, () -> -client.link(LinkRequest.newBuilder().setFrom(from).setTo(to).build()).getErrno());
     }
 
     @Override
@@ -544,10 +551,12 @@ final class DbfsFileSystem implements FuseOperations {
             }
         }
         OpenFiles.OpenFile file = openFile(attr, flags);
-        if (file.syncWrites()) {
+        if (file.syncWrites() || attr.getNlink() > 1) {
             // Each write(2) comes here at once and is answered when durable: one request, where
             // through the page cache an O_DSYNC write costs a write-back and an fsync request. The
             // kernel keeps other opens' cached pages coherent with these writes (ReadWriteMountTest).
+            // A file with hard links goes the same way: libfuse gives each name its own kernel
+            // inode and so its own page cache, which would not see writes through the other name.
             DirectIo.enable(fi);
         }
         fi.setFh(openFiles.add(file));

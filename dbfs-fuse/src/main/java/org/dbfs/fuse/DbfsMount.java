@@ -97,7 +97,7 @@ public final class DbfsMount implements AutoCloseable {
             SwitchableFileSystem switchable = new SwitchableFileSystem(fs, () -> client.serverInfo().getTimeline());
             Fuse fuse = builder.build(switchable);
             NullPathGuard.install(fuse);
-            MknodCallback.install(fuse, switchable);
+            UnboundCallbacks.install(fuse, switchable);
             List<String> options = fuseOptions(extraFuseOptions);
             log.info("mounting {} read-only (page server {}, overlay {}, S = {}, B = {}) with {}", dir, pageServer,
                     overlayDir, Lsn.format(snapshot.lsn()), Lsn.format(readPoint.lsn()), options);
@@ -192,7 +192,7 @@ public final class DbfsMount implements AutoCloseable {
             DbfsFileSystem fs = new DbfsFileSystem(builder.errno(), client, new FuseCallerContext(libfuse), tablespaces);
             Fuse fuse = builder.build(fs);
             NullPathGuard.install(fuse);
-            MknodCallback.install(fuse, fs);
+            UnboundCallbacks.install(fuse, fs);
             List<String> options = fuseOptions(extraFuseOptions);
             log.info("mounting {} (page server {}) with {}", dir, pageServer, options);
             fuse.mount("dbfs", dir, options.toArray(String[]::new));

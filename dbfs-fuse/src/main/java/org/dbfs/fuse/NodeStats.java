@@ -22,8 +22,9 @@ final class NodeStats {
         stat.aTime().set(instant(attr.getAtimeNs()));
         stat.mTime().set(instant(attr.getMtimeNs()));
         stat.cTime().set(instant(attr.getCtimeNs()));
+        RawStat.setIno(stat, attr.getIno());
         if (attr.getRdev() != 0) {
-            StatRdev.set(stat, attr.getRdev());
+            RawStat.setRdev(stat, attr.getRdev());
         }
     }
 

@@ -14,6 +14,7 @@ import org.dbfs.protocol.pageserver.v1.GetWalEndReply;
 import org.dbfs.protocol.pageserver.v1.GetWalEndRequest;
 import org.dbfs.protocol.pageserver.v1.HoldReaderReply;
 import org.dbfs.protocol.pageserver.v1.HoldReaderRequest;
+import org.dbfs.protocol.pageserver.v1.LinkRequest;
 import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;
 import org.dbfs.protocol.pageserver.v1.MutationReply;
 import org.dbfs.protocol.pageserver.v1.NodeReply;
@@ -181,6 +182,10 @@ final class PageServerClient implements AutoCloseable {
 
     NodeReply makeNode(MakeNodeRequest request) {
         return track(unary("MakeNode", request, NodeReply.parser(), s -> s::makeNode));
+    }
+
+    NodeReply link(LinkRequest request) {
+        return track(unary("Link", request, NodeReply.parser(), s -> s::link));
     }
 
     MutationReply remove(RemoveRequest request) {

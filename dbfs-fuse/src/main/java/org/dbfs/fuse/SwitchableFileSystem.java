@@ -190,6 +190,11 @@ final class SwitchableFileSystem implements FuseOperations {
     }
 
     @Override
+    public int link(String from, String to) {
+        return run(() -> current.link(from, to));
+    }
+
+    @Override
     public int mknod(String path, short mode, int rdev) {
         return run(() -> current.mknod(path, mode, rdev));
     }

@@ -245,6 +245,34 @@ class ReadWriteMountTest {
     }
 
     @Test
+    void hardLinksAreOneFileUnderTwoNames() throws Exception {
+        Path a = Files.writeString(Files.createDirectory(mnt.resolve("d")).resolve("a"), "first");
+        Path b = Files.createLink(mnt.resolve("b"), a);
+        assertEquals(Files.getAttribute(a, "unix:ino"), Files.getAttribute(b, "unix:ino"), "one inode");
+        assertEquals(2, (int) Files.getAttribute(a, "unix:nlink"));
+        Files.writeString(b, "written through b");
+        assertEquals("written through b", Files.readString(a));
+        Files.move(a, b, StandardCopyOption.REPLACE_EXISTING); // two names of one file: rename does nothing
+        assertTrue(Files.exists(a) && Files.exists(b));
+        assertEquals(2, (int) Files.getAttribute(b, "unix:nlink"));
+
+        assertThrows(FileAlreadyExistsException.class, () -> Files.createLink(b, a));
+        java.nio.file.FileSystemException dir = assertThrows(java.nio.file.FileSystemException.class,
+                () -> Files.createLink(mnt.resolve("dlink"), mnt.resolve("d")));
+        assertTrue(dir.getMessage().endsWith("Operation not permitted"), dir.getMessage());
+        assertThrows(NoSuchFileException.class, () -> Files.createLink(mnt.resolve("c"), mnt.resolve("missing")));
+
+        assertEquals(0, fixture.unmount());
+        fixture.mount();
+        assertEquals(2, (int) Files.getAttribute(b, "unix:nlink"), "the link outlives the mount");
+        Files.delete(a);
+        assertEquals("written through b", Files.readString(b), "the file stays under its other name");
+        assertEquals(1, (int) Files.getAttribute(b, "unix:nlink"));
+        Files.delete(b);
+        assertEquals(List.of("d"), list(mnt));
+    }
+
+    @Test
     void fifosDeviceNodesAndSocketsAreSpecialFilesThatOutliveTheMount() throws Exception {
         Path fifo = mnt.resolve("fifo");
         new ProcessRunner("mkfifo", "-m", "0640", fifo.toString()).run();

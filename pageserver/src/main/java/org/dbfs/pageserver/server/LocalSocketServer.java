@@ -35,6 +35,7 @@ import org.dbfs.protocol.pageserver.v1.GetPageAtLsnRequest;
 import org.dbfs.protocol.pageserver.v1.GetWalEndRequest;
 import org.dbfs.protocol.pageserver.v1.HoldReaderRequest;
 import org.dbfs.protocol.pageserver.v1.GetPagesRequest;
+import org.dbfs.protocol.pageserver.v1.LinkRequest;
 import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;
 import org.dbfs.protocol.pageserver.v1.PutPagesRequest;
 import org.dbfs.protocol.pageserver.v1.ReadDirRequest;
@@ -129,6 +130,7 @@ final class LocalSocketServer implements AutoCloseable {
                 unary("MakeNode", MakeNodeRequest.parser(), s::makeNode),
                 unary("Remove", RemoveRequest.parser(), s::remove),
                 unary("Rename", RenameRequest.parser(), s::rename),
+                unary("Link", LinkRequest.parser(), s::link),
                 unary("SetAttr", SetAttrRequest.parser(), s::setAttr),
                 unary("ReadLink", ReadLinkRequest.parser(), s::readLink),
                 unary("StatFs", StatFsRequest.parser(), s::statFs),

@@ -28,6 +28,7 @@ import org.dbfs.protocol.pageserver.v1.GetWalEndReply;
 import org.dbfs.protocol.pageserver.v1.GetWalEndRequest;
 import org.dbfs.protocol.pageserver.v1.HoldReaderReply;
 import org.dbfs.protocol.pageserver.v1.HoldReaderRequest;
+import org.dbfs.protocol.pageserver.v1.LinkRequest;
 import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;
 import org.dbfs.protocol.pageserver.v1.MutationReply;
 import org.dbfs.protocol.pageserver.v1.NodeReply;
@@ -183,6 +184,11 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
     @Override
     public void makeNode(MakeNodeRequest req, StreamObserver<NodeReply> out) {
         serve(out, asCaller(() -> durably(fs.makeNode(req), req.getDurable(), PageServerService::markDurable)));
+    }
+
+    @Override
+    public void link(LinkRequest req, StreamObserver<NodeReply> out) {
+        serve(out, asCaller(() -> durably(fs.link(req.getFrom(), req.getTo()), req.getDurable(), PageServerService::markDurable)));
     }
 
     @Override

@@ -164,6 +164,44 @@ public final class FileSystemOps {
         return nodeReply(out, made[0]);
     }
 
+    /** The most links a file may have, as on ext4. */
+    static final int LINK_MAX = 65000;
+
+    /**
+     * link(2): {@code to} becomes another name of the file at {@code from} (not following a
+     * symlink there, as Linux does); its nlink and ctime move. Directories cannot be linked (EPERM).
+     */
+    public Applied<NodeReply> link(String from, String to) throws IOException {
+        InodeRecord[] linked = new InodeRecord[1];
+        PageStore.Outcome out = ps.mutate((ns, r) -> {
+            long ino = ns.resolve(from);
+            if (ino < 0) {
+                return (int) -ino;
+            }
+            ParentAndName dst = parentAndName(ns, to);
+            if (dst.errno != 0) {
+                return dst.name == null ? Errno.EEXIST : dst.errno;
+            }
+            InodeRecord inode = ns.inode(ino);
+            if (inode.getType() == NodeTypes.DIRECTORY) {
+                return Errno.EPERM;
+            }
+            if (ns.children(dst.parent).containsKey(dst.name)) {
+                return Errno.EEXIST;
+            }
+            if (inode.getNlink() >= LINK_MAX) {
+                return Errno.EMLINK;
+            }
+            long now = now();
+            linked[0] = inode.toBuilder().setNlink(inode.getNlink() + 1).setCtimeNs(now).build();
+            r.addPutInodes(linked[0])
+                    .addPutDirents(DirentRecord.newBuilder().setParent(dst.parent).setName(dst.name).setIno(ino))
+                    .addPutInodes(touchDir(ns.inode(dst.parent), 0, now));
+            return 0;
+        });
+        return nodeReply(out, linked[0]);
+    }
+
     public Applied<MutationReply> remove(String path, boolean directory) throws IOException {
         return mutationReply(ps.mutate((ns, r) -> {
             ParentAndName pn = parentAndName(ns, path);
@@ -206,6 +244,9 @@ public final class FileSystemOps {
             }
             if (src.parent == dst.parent && src.name.equals(dst.name)) {
                 return 0;
+            }
+            if (Long.valueOf(ino).equals(ns.children(dst.parent).get(dst.name))) {
+                return 0; // two names of one file: rename(2) does nothing
             }
             InodeRecord inode = ns.inode(ino);
             boolean isDir = inode.getType() == NodeTypes.DIRECTORY;

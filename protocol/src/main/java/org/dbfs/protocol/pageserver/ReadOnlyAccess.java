@@ -16,7 +16,7 @@ public final class ReadOnlyAccess {
     public static final String DECLARE_METHOD = "DeclareReadOnly";
 
     /** The calls that change the file system or its pages. Sync and reads stay allowed. */
-    public static final Set<String> WRITE_METHODS = Set.of("PutPages", "MakeNode", "Remove", "Rename", "SetAttr", "WriteFile",
+    public static final Set<String> WRITE_METHODS = Set.of("PutPages", "MakeNode", "Remove", "Rename", "Link", "SetAttr", "WriteFile",
             "Branch");
 
     private ReadOnlyAccess() {}
