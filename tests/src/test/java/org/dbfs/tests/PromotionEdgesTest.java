@@ -60,6 +60,21 @@ class PromotionEdgesTest {
 
     @TempDir
     Path tmp;
+    private final List<WalServiceProcess> walServices = new ArrayList<>();
+
+    /** Every WAL service the test starts is stopped after it, whatever happened. */
+    private WalServiceProcess walService(String conninfo, Path bucket, Path logs, int port) throws Exception {
+        WalServiceProcess svc = WalServiceProcess.start(conninfo, bucket, tmp.resolve("walservice"), logs, port);
+        walServices.add(svc);
+        return svc;
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void stopWalServices() throws InterruptedException {
+        for (WalServiceProcess svc : walServices) {
+            svc.close();
+        }
+    }
 
     @Test
     void unarmedAndStalePromotionsAreRefusedAndWalBeyondFIsNeverServed() throws Exception {
@@ -82,7 +97,7 @@ class PromotionEdgesTest {
                  ReplicaOnDbfs two = new ReplicaOnDbfs(tmp.resolve("replica-2"))) {
                 primary.start();
                 String conninfo = "host=127.0.0.1 port=" + primary.port() + " user=postgres";
-                WalServiceProcess svc = WalServiceProcess.start(conninfo, walBucket, tmp.resolve("walservice"), logs, walPort);
+                WalServiceProcess svc = walService(conninfo, walBucket, logs, walPort);
                 try (Connection c = primary.connect(); Statement s = c.createStatement()) {
                     s.execute("CREATE EXTENSION pageinspect");
                     s.execute("CREATE EXTENSION pg_buffercache");
@@ -191,7 +206,7 @@ class PromotionEdgesTest {
                 }
                 ChildJvm.signal("KILL", new ArrayList<>(primary.processIds()));
                 primaryMount.kill9();
-                svc = WalServiceProcess.start(conninfo, walBucket, tmp.resolve("walservice"), logs, walPort);
+                svc = walService(conninfo, walBucket, logs, walPort);
                 long f = svc.positions().getFlushedLsn();
                 assertTrue(Long.compareUnsigned(pageLsnBeyond, f) > 0, "the CHECKPOINT wrote pages past F = " + fmt(f) + ": "
                         + fmt(pageLsnBeyond));
@@ -273,7 +288,6 @@ class PromotionEdgesTest {
                         () -> wal.positions().getTimeline() == 2 && Long.compareUnsigned(wal.positions().getArchivedLsn(), end) >= 0);
                 long segStart = branch - Lsn.segmentOffset(branch, 16 << 20);
                 compareWaldump(one.mountPoint.resolve("pg_wal"), walBucket, segStart, end, logs);
-                svc.close();
             }
         }
     }
