@@ -301,7 +301,11 @@ class JournalTest {
         var calls = new java.util.concurrent.atomic.AtomicInteger();
         try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, (r, where) -> { })) {
             List<IOException> reported = new java.util.concurrent.CopyOnWriteArrayList<>();
-            journal.onFsyncFailure(reported::add);
+            var firstReport = new java.util.concurrent.CompletableFuture<IOException>();
+            journal.onFsyncFailure(e -> {
+                reported.add(e);
+                firstReport.complete(e);
+            });
             journal.forceWith(failingFrom(1, true, calls)); // only fsync with metadata (preallocation) fails
             byte[] data = new byte[64 << 10];
             long token = 0;
@@ -317,6 +321,8 @@ class JournalTest {
             assertTrue(failed != null, "a write after the failed preallocation fsync failed");
             assertTrue(calls.get() >= 1);
             assertTrue(journal.failed());
+            // The failure is set before it is reported, on the preallocating thread: wait for the report.
+            assertTrue(firstReport.get(30, java.util.concurrent.TimeUnit.SECONDS).getMessage().contains("injected"));
             assertEquals(1, reported.size());
             long last = token;
             org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> journal.awaitDurable(last + 1));
