@@ -2,7 +2,6 @@ package org.dbfs.fuse;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.reflect.Method;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.cryptomator.jfuse.api.FileInfo;
 import org.slf4j.Logger;
@@ -24,19 +23,6 @@ final class DirectIo {
 
     private static final long BITS_OFFSET = 4;
     private static final int DIRECT_IO = 1 << 1;
-    /** jfuse's FileInfo record accessor for the native struct, per implementation class. */
-    private static final ClassValue<Method> SEGMENT_ACCESSOR = new ClassValue<>() {
-        @Override
-        protected Method computeValue(Class<?> type) {
-            try {
-                Method accessor = type.getMethod("segment");
-                accessor.setAccessible(true);
-                return accessor;
-            } catch (ReflectiveOperationException | RuntimeException e) {
-                return null;
-            }
-        }
-    };
     private static final AtomicBoolean warned = new AtomicBoolean();
 
     private DirectIo() {
@@ -48,15 +34,11 @@ final class DirectIo {
      */
     static boolean enable(FileInfo fi) {
         try {
-            Method accessor = SEGMENT_ACCESSOR.get(fi.getClass());
-            if (accessor == null) {
-                throw new IllegalStateException("no segment() on " + fi.getClass().getName());
-            }
-            MemorySegment info = ((MemorySegment) accessor.invoke(fi)).reinterpret(BITS_OFFSET + Integer.BYTES);
+            MemorySegment info = JfuseStructs.of(fi).reinterpret(BITS_OFFSET + Integer.BYTES);
             int bits = info.get(ValueLayout.JAVA_INT_UNALIGNED, BITS_OFFSET);
             info.set(ValueLayout.JAVA_INT_UNALIGNED, BITS_OFFSET, bits | DIRECT_IO);
             return true;
-        } catch (ReflectiveOperationException | RuntimeException e) {
+        } catch (RuntimeException e) {
             if (warned.compareAndSet(false, true)) {
                 log.warn("cannot set direct_io on O_DSYNC opens with this jfuse ({}); they go through the page cache,"
                         + " two FUSE requests per write instead of one", e.toString());

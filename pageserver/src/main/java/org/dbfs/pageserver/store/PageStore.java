@@ -601,7 +601,9 @@ public final class PageStore implements AutoCloseable {
             FileBlockRecord b = r.getFileBlocks(i);
             String walSegment = namespace.walSegmentName(b.getIno());
             if (walSegment != null) {
-                markWalWrite(walSegment, b, seq);
+                InodeRecord inode = namespace.inode(b.getIno());
+                walMarks.segmentWritten(walSegment, inode == null ? 0 : inode.getSize(), namespace.timelines().current().timeline(),
+                        b.getBlock(), b.getData(), seq);
             }
             JournalSlot slot = new JournalSlot(where, true, i);
             journalData.written(slot, b.getData().toByteArray());
@@ -609,29 +611,6 @@ public final class PageStore implements AutoCloseable {
             bytes += b.getData().size();
         }
         cuts.appended(seq, bytes, maxPageLsn);
-    }
-
-    /** Notes where WAL written to a segment of the current timeline ends ({@link WalWriteMarks}). */
-    private void markWalWrite(String segmentName, FileBlockRecord b, long seq) {
-        int pgTimeline = Integer.parseUnsignedInt(segmentName.substring(0, 8), 16);
-        if (pgTimeline != namespace.timelines().current().timeline()) {
-            return;
-        }
-        com.google.protobuf.ByteString data = b.getData();
-        int end = data.size();
-        while (end > 0 && data.byteAt(end - 1) == 0) {
-            end--;
-        }
-        if (end == 0) {
-            return; // zeros: a new segment's last byte (wal_init_zero = off), or its zero fill
-        }
-        InodeRecord inode = namespace.inode(b.getIno());
-        long size = inode == null ? 0 : inode.getSize();
-        // A segment file is created at its full size, a power of two; the default otherwise.
-        long segmentSize = size >= (1 << 20) && Long.bitCount(size) == 1 ? size : 16L << 20;
-        long segmentStart = (Long.parseUnsignedLong(segmentName.substring(8, 16), 16) << 32)
-                + Long.parseUnsignedLong(segmentName.substring(16, 24), 16) * segmentSize;
-        walMarks.written(pgTimeline, seq, segmentStart + b.getBlock() * FileSystemOps.BLOCK_SIZE + end);
     }
 
     /**

@@ -1,5 +1,6 @@
 package org.dbfs.pageserver.store;
 
+import com.google.protobuf.ByteString;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -30,6 +31,30 @@ final class WalWriteMarks {
     private long[] lsns = new long[64];
     private int size;
     private volatile long lastSeq; // read on every page write, without the lock
+
+    /**
+     * Journal record {@code seq} wrote {@code data} (a whole block from its start) as block
+     * {@code block} of the pg_wal segment file {@code segmentName} ({@code fileSize} bytes). Marks
+     * where its non-zero bytes end if it is WAL of {@code currentTimeline}.
+     */
+    void segmentWritten(String segmentName, long fileSize, int currentTimeline, long block, ByteString data, long seq) {
+        int pgTimeline = Integer.parseUnsignedInt(segmentName.substring(0, 8), 16);
+        if (pgTimeline != currentTimeline) {
+            return;
+        }
+        int end = data.size();
+        while (end > 0 && data.byteAt(end - 1) == 0) {
+            end--;
+        }
+        if (end == 0) {
+            return; // zeros: a new segment's last byte (wal_init_zero = off), or its zero fill
+        }
+        // A segment file is created at its full size, a power of two; the default otherwise.
+        long segmentSize = fileSize >= (1 << 20) && Long.bitCount(fileSize) == 1 ? fileSize : 16L << 20;
+        long segmentStart = (Long.parseUnsignedLong(segmentName.substring(8, 16), 16) << 32)
+                + Long.parseUnsignedLong(segmentName.substring(16, 24), 16) * segmentSize;
+        written(pgTimeline, seq, segmentStart + block * FileSystemOps.BLOCK_SIZE + end);
+    }
 
     /** A write to {@code timeline}'s WAL in journal record {@code seq} whose non-zero bytes end at {@code endLsn}. */
     synchronized void written(int timeline, long seq, long endLsn) {
