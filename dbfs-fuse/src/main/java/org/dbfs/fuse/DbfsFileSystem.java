@@ -628,7 +628,11 @@ final class DbfsFileSystem implements FuseOperations {
             } else {
                 log.error("{} {}: page server {} failed with {}, returning EIO", operation, path, client.target(), e.getStatus());
             }
-            return code == Status.Code.INVALID_ARGUMENT ? -LinuxErrno.EINVAL : -LinuxErrno.EIO;
+            return switch (code) {
+                case INVALID_ARGUMENT -> -LinuxErrno.EINVAL;
+                case RESOURCE_EXHAUSTED -> -LinuxErrno.ENOSPC; // the page server's journal device is full
+                default -> -LinuxErrno.EIO;
+            };
         } catch (Throwable t) {
             log.error("{} {}: unexpected failure, returning EIO", operation, path, t);
             return -LinuxErrno.EIO;

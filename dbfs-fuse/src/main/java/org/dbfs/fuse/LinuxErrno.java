@@ -11,6 +11,7 @@ final class LinuxErrno {
     static final int EBADF = 9;
     static final int EEXIST = 17;
     static final int EINVAL = 22;
+    static final int ENOSPC = 28;
     static final int ENOSYS = 38;
     static final int ENOTEMPTY = 39;
 

@@ -37,6 +37,7 @@ import org.dbfs.protocol.pageserver.v1.SyncRequest;
 import org.dbfs.protocol.pageserver.v1.WriteFileRequest;
 
 import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
@@ -46,6 +47,7 @@ import io.grpc.ClientCall;
 import io.grpc.ClientInterceptor;
 import io.grpc.ForwardingClientCall;
 import io.grpc.MethodDescriptor;
+import io.grpc.ConnectivityState;
 import org.dbfs.protocol.pageserver.WriterAccess;
 import org.dbfs.protocol.pageserver.v1.AcquireWriterRequest;
 import org.dbfs.protocol.pageserver.v1.BranchReply;
@@ -65,6 +67,8 @@ final class PageServerClient implements AutoCloseable {
     /** Generous: a page server waiting on its object store should slow the mount down, not fail it. */
     private static final long DEADLINE_SECONDS = 120;
     private static final int MAX_MESSAGE_BYTES = 64 << 20;
+    private static final long RECONNECT_SECONDS = 15;
+    private static final long RECONNECT_POLL_MILLIS = 200; // between connection attempts to a page server that refuses
 
     private final String target;
     private final ManagedChannel channel;
@@ -134,7 +138,43 @@ final class PageServerClient implements AutoCloseable {
     /** One call, on whichever transport this client has. */
     private <Q extends MessageLite, R> R unary(String method, Q request, Parser<R> replyParser,
                                                Function<PageServerGrpc.PageServerBlockingStub, Function<Q, R>> grpc) {
-        return local != null ? local.call(method, request, replyParser) : grpc.apply(call()).apply(request);
+        if (local != null) {
+            return local.call(method, request, replyParser);
+        }
+        awaitReconnection();
+        return grpc.apply(call()).apply(request);
+    }
+
+    /**
+     * A page server that restarts is back within seconds. After failed connection attempts gRPC
+     * fails every call at once for a growing backoff (up to two minutes), which would turn a restart
+     * into minutes of EIO. So a call that finds the channel failing retries the connection itself,
+     * for up to {@link #RECONNECT_SECONDS}, before it is sent (nothing was sent, so nothing can be
+     * applied twice); a page server that stays away still gets EIO after that.
+     */
+    private void awaitReconnection() {
+        ConnectivityState state = channel.getState(false);
+        if (state != ConnectivityState.TRANSIENT_FAILURE) {
+            return;
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(RECONNECT_SECONDS);
+        while (state != ConnectivityState.READY && state != ConnectivityState.SHUTDOWN && System.nanoTime() < deadline) {
+            if (state == ConnectivityState.TRANSIENT_FAILURE) {
+                channel.resetConnectBackoff();
+            }
+            CountDownLatch changed = new CountDownLatch(1);
+            channel.notifyWhenStateChanged(state, changed::countDown);
+            try {
+                changed.await(RECONNECT_POLL_MILLIS, TimeUnit.MILLISECONDS);
+                state = channel.getState(true);
+                if (state == ConnectivityState.TRANSIENT_FAILURE) {
+                    Thread.sleep(RECONNECT_POLL_MILLIS); // refused again: not yet listening
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     private MutationReply track(MutationReply r) {

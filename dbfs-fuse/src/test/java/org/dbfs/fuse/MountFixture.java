@@ -67,10 +67,18 @@ final class MountFixture implements AutoCloseable {
         port = pageServer.port();
     }
 
+    /** The running page server's store, for its test seams. */
+    org.dbfs.pageserver.store.PageStore pageStore() {
+        return pageServer.pageStore();
+    }
+
     void stopPageServer() throws IOException {
         if (pageServer != null) {
-            pageServer.close();
-            pageServer = null;
+            try {
+                pageServer.close();
+            } finally {
+                pageServer = null; // a refused clean stop (a failed journal) still ends this page server
+            }
         }
     }
 

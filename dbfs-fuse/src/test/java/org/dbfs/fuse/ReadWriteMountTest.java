@@ -31,6 +31,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
@@ -444,21 +445,53 @@ class ReadWriteMountTest {
     }
 
     @Test
-    void fsyncOfFilesAndDirectoriesSucceeds() throws IOException {
+    void fsyncAndODsyncReturnOnlyAfterThePageServersJournalWasForced() throws IOException {
+        AtomicInteger forces = new AtomicInteger();
+        fixture.pageStore().forceJournalWith((ch, metaData) -> {
+            forces.incrementAndGet();
+            ch.force(metaData);
+        });
         Path dir = Files.createDirectory(mnt.resolve("d"));
         try (FileChannel ch = FileChannel.open(dir.resolve("f"), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             ch.write(ByteBuffer.wrap(new byte[100]));
+            int before = forces.get();
             ch.force(true);
+            assertTrue(forces.get() > before, "fsync of a written file forced the journal");
             ch.write(ByteBuffer.wrap(new byte[100]));
+            before = forces.get();
             ch.force(false);
+            assertTrue(forces.get() > before, "fdatasync of a written file forced the journal");
         }
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
+            d.force(true); // the entries were made durable with the file: nothing more to force, and no error
         }
         try (FileChannel s = FileChannel.open(mnt.resolve("osync"), StandardOpenOption.CREATE_NEW,
                 StandardOpenOption.WRITE, StandardOpenOption.DSYNC)) {
+            int before = forces.get();
             s.write(ByteBuffer.wrap("durable on return".getBytes()));
+            assertTrue(forces.get() > before, "an O_DSYNC write returned after a journal force");
         }
+    }
+
+    @Test
+    void fsyncFailsWhenThePageServersDiskFailsItsFsync() throws Exception {
+        Path f = mnt.resolve("f");
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap("written".getBytes()));
+            ch.force(true);
+            fixture.pageStore().forceJournalWith((c, metaData) -> {
+                throw new IOException("injected EIO from fsync");
+            });
+            ch.write(ByteBuffer.wrap("not durable".getBytes()), 0);
+            assertThrows(IOException.class, () -> ch.force(true), "the journal's fsync failed: so does the mount's");
+            fixture.pageStore().forceJournalWith(FileChannel::force);
+            ch.write(ByteBuffer.wrap("again".getBytes()), 0);
+            // Linux reports a writeback error once; the journal does not pretend the disk recovered.
+            assertThrows(IOException.class, () -> ch.force(true), "a failed journal stays failed");
+        }
+        fixture.unmount();
+        IOException stop = assertThrows(IOException.class, fixture::stopPageServer, "a failed journal is not packed");
+        assertTrue(stop.getMessage().contains("failed (an fsync)"), stop.getMessage());
     }
 
     @Test

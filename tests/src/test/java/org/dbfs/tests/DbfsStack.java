@@ -25,6 +25,7 @@ final class DbfsStack implements AutoCloseable {
     private DbfsMount mount;
     private String cacheDir = "cache";
     private List<String> pageServerJvmArgs = List.of();
+    private int port; // 0: any free port
 
     /**
      * @param root       a fresh directory; made traversable for the postgres user
@@ -45,10 +46,15 @@ final class DbfsStack implements AutoCloseable {
 
     /** A stack whose bucket is {@code s3://BUCKET/pg} on the S3-compatible server {@code s3}. */
     static DbfsStack onS3(S3ProxyServer s3, Path root, String... pageServerArgs) throws IOException {
+        return onS3(s3, s3.endpoint(), root, pageServerArgs);
+    }
+
+    /** ... reached at {@code endpoint} (a proxy in front of {@code s3}). */
+    static DbfsStack onS3(S3ProxyServer s3, String endpoint, Path root, String... pageServerArgs) throws IOException {
         Map<String, String> env = Map.of("DBFS_PASSPHRASE", PASSPHRASE,
                 "AWS_ACCESS_KEY_ID", S3ProxyServer.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", S3ProxyServer.SECRET_KEY,
                 "AWS_REGION", "us-east-1");
-        List<String> args = new ArrayList<>(List.of("--bucket", "s3://" + s3.bucket() + "/pg", "--s3-endpoint", s3.endpoint()));
+        List<String> args = new ArrayList<>(List.of("--bucket", "s3://" + s3.bucket() + "/pg", "--s3-endpoint", endpoint));
         args.addAll(List.of(pageServerArgs));
         return new DbfsStack(root, args, env);
     }
@@ -70,7 +76,12 @@ final class DbfsStack implements AutoCloseable {
         List<String> args = new ArrayList<>(bucketArgs);
         args.addAll(List.of("--cache-dir", cacheDir().toString(), "--listen-socket", socket().toString()));
         args.addAll(moreArgs);
-        pageServer = PageServerProcess.start(args, env, root.resolve("logs"), pageServerJvmArgs);
+        pageServer = PageServerProcess.start(args, env, root.resolve("logs"), pageServerJvmArgs, port);
+    }
+
+    /** Later page servers listen on TCP {@code port}, as a page server on another machine would stay where its mounts look. */
+    void usePort(int port) {
+        this.port = port;
     }
 
     /** Later page servers run in a JVM started with these options (e.g. {@code -Xmx256m}). */

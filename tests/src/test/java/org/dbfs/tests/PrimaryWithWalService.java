@@ -11,6 +11,7 @@ import org.dbfs.bucket.crypto.BucketKeys;
 import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.bucket.objectstore.ObjectStores;
 import org.dbfs.pgformat.wal.Lsn;
+import org.dbfs.walservice.archive.ArchiveCatalog;
 import org.dbfs.walservice.archive.ArchiveReader;
 import org.dbfs.walservice.wal.WalSegments;
 
@@ -71,6 +72,36 @@ final class PrimaryWithWalService implements AutoCloseable {
             lsn += n;
         }
         return out;
+    }
+
+    /** Ends the current WAL segment and waits until {@code svc} archived past it. @return the primary's flush LSN then */
+    long switchWalAndAwaitArchive(WalServiceProcess svc, int seconds) throws SQLException, InterruptedException {
+        pg.queryLong("SELECT 1 FROM pg_switch_wal()");
+        long end = lsn("pg_current_wal_flush_lsn()");
+        await("the archive to pass the WAL switch", seconds, () -> svc.positions().getArchivedLsn() >= end);
+        return end;
+    }
+
+    /**
+     * The archive is one contiguous range (no gap, no overlap) equal, up to {@code end}, to the
+     * primary's own segments byte for byte. @return its catalog
+     */
+    ArchiveCatalog assertArchiveEqualsPrimaryWal(ArchiveReader reader, long end) throws IOException {
+        ArchiveCatalog catalog = reader.catalog();
+        if (!catalog.discontinuities().isEmpty()) {
+            throw new AssertionError("the archive has gaps or overlaps: " + catalog.discontinuities());
+        }
+        long step = 4 << 20;
+        for (long lsn = catalog.start(); lsn < end; lsn += step) {
+            long to = Math.min(end, lsn + step);
+            byte[] archived = reader.read(lsn, to);
+            byte[] primary = primaryWal(lsn, to);
+            if (!java.util.Arrays.equals(primary, archived)) {
+                throw new AssertionError("archived WAL differs from pg_wal in " + fmt(lsn) + ".." + fmt(to)
+                        + " at byte " + java.util.Arrays.mismatch(primary, archived));
+            }
+        }
+        return catalog;
     }
 
     ArchiveReader archiveReader(ObjectStore store) {

@@ -240,7 +240,7 @@ public final class S3ObjectStore implements ObjectStore {
 
     @Override
     public String putIfAbsent(String key, byte[] data) {
-        return write("putIfAbsent", key, data, PutObjectRequest.builder().ifNoneMatch("*"));
+        return conditionalWrite("putIfAbsent", key, data, PutObjectRequest.builder().ifNoneMatch("*"));
     }
 
     @Override
@@ -249,11 +249,31 @@ public final class S3ObjectStore implements ObjectStore {
             throw new IllegalArgumentException("putIfMatch needs the expected ETag: key=" + key);
         }
         try {
-            return write("putIfMatch", key, data, PutObjectRequest.builder().ifMatch(quote(expectedEtag)));
+            return conditionalWrite("putIfMatch", key, data, PutObjectRequest.builder().ifMatch(quote(expectedEtag)));
         } catch (ObjectNotFoundException e) {
             // AWS answers If-Match on a missing key with 404; to callers that is just a lost race.
             throw new PreconditionFailedException("object does not exist, expected etag=" + expectedEtag
                     + ": key=" + key + " bucket=" + bucketUrl + "; it was deleted, re-read and decide again", e);
+        }
+    }
+
+    /**
+     * A conditional write whose answer was lost (a 500, a reset connection, a timeout after the
+     * server stored the object) is retried by the SDK, and the retry then fails its precondition
+     * on the first attempt's own object. Taken as a lost race, that would make a page server fence
+     * itself over a write that won. So a failed precondition is checked: if the object now holds
+     * exactly these bytes, the write was ours and succeeded (every conditional object, manifest or
+     * lease, names its writer and generation, so another writer's bytes differ).
+     */
+    private String conditionalWrite(String op, String key, byte[] data, PutObjectRequest.Builder request) {
+        try {
+            return write(op, key, data, request);
+        } catch (PreconditionFailedException lost) {
+            Optional<VersionedObject> now = getVersioned(key);
+            if (now.isPresent() && Arrays.equals(now.get().data(), data)) {
+                return now.get().etag();
+            }
+            throw lost;
         }
     }
 

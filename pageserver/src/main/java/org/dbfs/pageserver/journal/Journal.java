@@ -97,7 +97,7 @@ public final class Journal implements AutoCloseable {
     private final ReentrantLock forceLock = new ReentrantLock();
     private volatile java.util.function.Consumer<IOException> onFsyncFailure = e -> { };
     /** How a file is forced: FileChannel.force, or a test's failing one ({@link #forceWith}). */
-    interface Forcer {
+    public interface Forcer {
         void force(FileChannel ch, boolean metaData) throws IOException;
     }
     private volatile Forcer forcer = FileChannel::force;
@@ -169,7 +169,7 @@ public final class Journal implements AutoCloseable {
                 }
             } catch (IOException e) {
                 undoPartialWrite(start, buf.capacity(), e);
-                throw new IOException(describeWriteFailure(e), e);
+                throw describeWriteFailure(e);
             }
             filePosition += 4 + frame.length;
             written += 4 + frame.length;
@@ -613,13 +613,13 @@ public final class Journal implements AutoCloseable {
         }
     }
 
-    private String describeWriteFailure(IOException e) {
+    private IOException describeWriteFailure(IOException e) {
         String msg = String.valueOf(e.getMessage());
         if (msg.contains("No space left")) {
-            return "journal write failed: no space left on the device holding " + dir
-                    + "; the write was not acknowledged. Free space and retry.";
+            return new JournalFullException("journal write failed: no space left on the device holding " + dir
+                    + "; the write was not acknowledged. Free space and retry.", e);
         }
-        return "journal write failed in " + dir + ": " + msg + "; the write was not acknowledged";
+        return new IOException("journal write failed in " + dir + ": " + msg + "; the write was not acknowledged", e);
     }
 
     private void checkHealthy() throws IOException {
@@ -663,7 +663,7 @@ public final class Journal implements AutoCloseable {
     }
 
     /** Test seam: forces files with {@code f} from now on (a disk that fails an fsync). */
-    void forceWith(Forcer f) {
+    public void forceWith(Forcer f) {
         this.forcer = f;
     }
 

@@ -14,6 +14,7 @@ import org.dbfs.pageserver.format.JournalRecord;
 import org.dbfs.pageserver.format.PageVersionRecord;
 import org.dbfs.pageserver.datadir.WalEnd;
 import org.dbfs.pageserver.getpage.PageMaterializer;
+import org.dbfs.pageserver.journal.JournalFullException;
 import org.dbfs.pageserver.store.BeforeHorizonException;
 import org.dbfs.pageserver.store.FileSystemOps;
 import org.dbfs.pageserver.store.PageStore;
@@ -451,6 +452,10 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
             case StaleEpochException f -> Status.FAILED_PRECONDITION.withDescription(f.getMessage()).asRuntimeException();
             case WriterRefusedException w -> Status.FAILED_PRECONDITION.withDescription(w.getMessage()).asRuntimeException();
             case LeaseChangedException c -> Status.ABORTED.withDescription(c.getMessage()).asRuntimeException();
+            case JournalFullException full -> {
+                log.error("request failed: {}", full.getMessage());
+                yield Status.RESOURCE_EXHAUSTED.withDescription(full.getMessage()).asRuntimeException();
+            }
             case IOException io -> {
                 log.error("request failed: {}", io.getMessage());
                 yield Status.INTERNAL.withDescription(io.getMessage()).asRuntimeException();

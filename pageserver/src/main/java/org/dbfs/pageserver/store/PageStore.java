@@ -470,6 +470,11 @@ public final class PageStore implements AutoCloseable {
         journal.onFsyncFailure(action);
     }
 
+    /** Test seam: the journal forces its files with {@code forcer} from now on (a disk that counts or fails fsyncs). */
+    public void forceJournalWith(Journal.Forcer forcer) {
+        journal.forceWith(forcer);
+    }
+
     /** The retention horizon's LSN: reads as of an older LSN are refused (0: nothing collected yet). */
     public long horizonLsn() {
         return horizon.lsn();

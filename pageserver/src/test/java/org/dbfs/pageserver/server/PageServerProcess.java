@@ -65,9 +65,15 @@ public final class PageServerProcess implements AutoCloseable {
     /** ... in a JVM started with {@code jvmArgs}. */
     public static PageServerProcess start(List<String> args, Map<String, String> env, Path logDir, List<String> jvmArgs)
             throws IOException {
+        return start(args, env, logDir, jvmArgs, 0);
+    }
+
+    /** ... listening on {@code port} (0: any free port), so that a restarted page server is where its clients look. */
+    public static PageServerProcess start(List<String> args, Map<String, String> env, Path logDir, List<String> jvmArgs,
+                                          int port) throws IOException {
         List<String> all = new ArrayList<>(args);
         all.add("--listen");
-        all.add("127.0.0.1:0");
+        all.add("127.0.0.1:" + port);
         ProcessBuilder pb = command(all, env, logDir, jvmArgs);
         Path stderr = pb.redirectError().file().toPath();
         Process p = pb.start();
