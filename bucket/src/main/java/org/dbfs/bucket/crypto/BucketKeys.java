@@ -83,7 +83,10 @@ public final class BucketKeys {
             } catch (IntegrityException e) {
                 throw new WrongPassphraseException("wrong passphrase for bucket " + store.describe()
                         + ": it does not open the key check in object " + OBJECT_NAME + ". Nothing was changed."
-                        + " Give the passphrase the bucket was created with (--passphrase-file FILE or DBFS_PASSPHRASE).");
+                        + " Give the passphrase the bucket was created with (--passphrase-file FILE or DBFS_PASSPHRASE)."
+                        + (parsed.checksummed() ? "" : " If that is the one, the key object is corrupt (its salt, cost"
+                                + " or check; a format " + parsed.format() + " key object has no checksum to tell):"
+                                + " restore it from a copy of the bucket."));
             }
             if (!Arrays.equals(text, KeyObject.CHECK_TEXT)) {
                 // Authentic under this key yet not our text: not something DbFS wrote.

@@ -5,14 +5,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Base64;
 import java.util.Map;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.dbfs.bucket.objectstore.LocalObjectStore;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class BucketKeysTest {
     private static final char[] PASSPHRASE = "correct horse battery staple".toCharArray();
@@ -27,8 +32,9 @@ class BucketKeysTest {
         byte[] frame = first.seal(PAGE, AD);
 
         String text = new String(store.get(BucketKeys.OBJECT_NAME), StandardCharsets.US_ASCII);
-        assertTrue(text.startsWith("format=1\nkdf=argon2id\nm=19456\nt=2\np=1\nsalt="), text);
+        assertTrue(text.startsWith("format=2\nkdf=argon2id\nm=19456\nt=2\np=1\nsalt="), text);
         assertTrue(text.contains("\ncheck="), text);
+        assertTrue(text.matches("(?s).*\nsha256=[0-9a-f]{64}\n"), text);
 
         Map<String, byte[]> before = store.snapshot();
         FrameCodec again = BucketKeys.openOrCreate(store, PASSPHRASE.clone());
@@ -123,10 +129,11 @@ class BucketKeysTest {
         assertTrue(store.snapshot().isEmpty());
     }
 
+    /** Parsed as format 1, which has no checksum line to catch these before the parser does. */
     @Test
     void malformedKeyObjectsAreReportedAsCorruptAndLeftAlone() {
         BucketKeys.openOrCreate(store, PASSPHRASE, new KeyDerivation.Cost(64, 1, 1));
-        String good = new String(store.get(BucketKeys.OBJECT_NAME), StandardCharsets.US_ASCII);
+        String good = asFormat1(new String(store.get(BucketKeys.OBJECT_NAME), StandardCharsets.US_ASCII));
         String[] bad = {
             "",
             "hello",
@@ -157,24 +164,59 @@ class BucketKeysTest {
 
     @Test
     void newerFormatSaysSo() {
-        store.put(BucketKeys.OBJECT_NAME, "format=2\nkdf=something-new\n".getBytes(StandardCharsets.US_ASCII));
+        store.put(BucketKeys.OBJECT_NAME, "format=3\nkdf=something-new\n".getBytes(StandardCharsets.US_ASCII));
         UnreadableKeyObjectException e = assertThrows(UnreadableKeyObjectException.class,
                 () -> BucketKeys.openOrCreate(store, PASSPHRASE));
         assertTrue(e.getMessage().contains("newer"), e.getMessage());
     }
 
+    /**
+     * Every bit of the key object matters: a damaged salt, cost or check would derive another key
+     * and read as a wrong passphrase, so its last line, a SHA-256 of the rest, tells damage apart.
+     * In a bucket directory, as the object is on disk.
+     */
     @Test
-    void damagedCheckLooksLikeAWrongPassphrase() {
-        // A flipped bit in the check cannot be told apart from a wrong key; either way nothing is written.
+    void aFlippedBitAnywhereInTheKeyObjectIsReportedAsCorruptNamingIt(@TempDir Path dir) throws IOException {
+        try (LocalObjectStore bucket = new LocalObjectStore(dir)) {
+            BucketKeys.openOrCreate(bucket, PASSPHRASE, new KeyDerivation.Cost(64, 1, 1));
+            Path file = dir.resolve(BucketKeys.OBJECT_NAME);
+            byte[] intact = Files.readAllBytes(file);
+            for (int bit = 0; bit < intact.length * 8; bit++) {
+                byte[] damaged = intact.clone();
+                damaged[bit / 8] ^= (byte) (1 << (bit % 8));
+                Files.write(file, damaged);
+                UnreadableKeyObjectException e = assertThrows(UnreadableKeyObjectException.class,
+                        () -> BucketKeys.openExisting(bucket, PASSPHRASE.clone()), "bit " + bit);
+                assertTrue(e.getMessage().contains("key object dbfs-key in bucket " + bucket.describe()), e.getMessage());
+                assertTrue(e.getMessage().contains("corrupt"), e.getMessage());
+                assertArrayEquals(damaged, Files.readAllBytes(file), "left as it is");
+            }
+        }
+    }
+
+    /** A key object from before the checksum line: a damaged check cannot be told from a wrong passphrase, and the message says both. */
+    @Test
+    void aFormat1KeyObjectWithADamagedCheckSaysItMayBeEither() {
         BucketKeys.openOrCreate(store, PASSPHRASE, new KeyDerivation.Cost(64, 1, 1));
-        String good = new String(store.get(BucketKeys.OBJECT_NAME), StandardCharsets.US_ASCII);
-        int at = good.indexOf("check=") + 6;
-        String check = good.substring(at, good.indexOf('\n', at));
+        String format1 = asFormat1(new String(store.get(BucketKeys.OBJECT_NAME), StandardCharsets.US_ASCII));
+        open(format1); // still read
+        int at = format1.indexOf("check=") + 6;
+        String check = format1.substring(at, format1.indexOf('\n', at));
         byte[] raw = Base64.getDecoder().decode(check);
         raw[30] ^= 1;
-        store.put(BucketKeys.OBJECT_NAME, good.replace(check, Base64.getEncoder().encodeToString(raw))
-                .getBytes(StandardCharsets.US_ASCII));
-        assertThrows(WrongPassphraseException.class, () -> BucketKeys.openOrCreate(store, PASSPHRASE));
+        String damaged = format1.replace(check, Base64.getEncoder().encodeToString(raw));
+        WrongPassphraseException e = assertThrows(WrongPassphraseException.class, () -> open(damaged));
+        assertTrue(e.getMessage().contains("dbfs-key") && e.getMessage().contains("key object is corrupt"), e.getMessage());
+    }
+
+    /** A key object as DbFS wrote it before format 2: the same fields, no checksum line. */
+    private static String asFormat1(String keyObject) {
+        return keyObject.replace("format=2", "format=1").replaceAll("sha256=[0-9a-f]+\n$", "");
+    }
+
+    private FrameCodec open(String keyObject) {
+        store.put(BucketKeys.OBJECT_NAME, keyObject.getBytes(StandardCharsets.US_ASCII));
+        return BucketKeys.openOrCreate(store, PASSPHRASE.clone());
     }
 
     private static void assertSameContents(Map<String, byte[]> expected, Map<String, byte[]> actual) {

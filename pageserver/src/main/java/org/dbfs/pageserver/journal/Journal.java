@@ -1,10 +1,8 @@
 package org.dbfs.pageserver.journal;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -20,8 +18,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
 import java.util.stream.Stream;
 import org.dbfs.bucket.crypto.FrameCodec;
-import org.dbfs.bucket.crypto.FrameSealer;
-import org.dbfs.bucket.crypto.IntegrityException;
 import org.dbfs.pageserver.format.JournalRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,24 +27,29 @@ import org.slf4j.LoggerFactory;
  * fsynced, long before it is packed into a segment object.
  *
  * <pre>
- * journal file  NNNNNNNNNNNNNNNNNNNN.journal   (20-digit seq of its first record)
- *   +------------------+----------------------------------------------+
- *   | frameLength (u32 |  frame = FrameCodec.seal(JournalRecord,       |  ... repeated
- *   |  little endian)  |          AD = (file name, position of frame)) |
- *   +------------------+----------------------------------------------+
+ * journal file  NNNNNNNNNNNNNNNNNNNN.crc.journal   (20-digit seq of its first record)
+ *   +-------------------+--------------------+--------------------------------------------+
+ *   | frameLength (u32) | CRC32C(file name,  | frame = AES-GCM seal(JournalRecord,         |  ... repeated
+ *   |                   |   frameLength)     |   AD = (file name, position of frame))     |
+ *   +-------------------+--------------------+--------------------------------------------+
  * </pre>
  *
- * No separate checksum: the frame's authentication tag is one. A length of 0 ends the records, and
- * every append writes one after its frame (the next append overwrites it). A file's blocks are
- * written before records go there, so that the fdatasync of a commit writes data only and never has
- * to journal a new file size or extent (on ext4 that halves it): a new file is preallocated with
- * zeros in {@value #EXTENT_BYTES}-byte steps, the next step zeroed on a background thread once the
- * current one is half used (appends wait only if writes outrun it). Zeroing doubles what reaches
- * the disk, so a packed file is kept as a spare ({@value #MAX_SPARES} at most) and the next file
- * reuses it, as PostgreSQL recycles WAL segments: its old frames do not open under the new name's
- * key, and the zero length written after each record keeps them from ever following a good one. At
- * open, the last file may end in a torn frame (a write that was never acknowledged); it is cut off.
- * A bad frame with a good one after it, or in an older file, is corruption and stops the start.
+ * The frame's authentication tag checks the frame, the CRC the length in front of it (see
+ * {@link FrameHeader}). Eight zero bytes end the records, and every append writes them after its
+ * frame (the next append overwrites them). Files of older formats, with a bare length in front of
+ * each frame, still replay ({@link JournalFormat}); new records always go to a current-format file.
+ *
+ * <p>A file's blocks are written before records go there, so that the fdatasync of a commit
+ * writes data only and never has to journal a new file size or extent (on ext4 that halves it): a
+ * new file is preallocated with zeros in {@value #EXTENT_BYTES}-byte steps, the next step zeroed
+ * on a background thread once the current one is half used (appends wait only if writes outrun
+ * it). Zeroing doubles what reaches the disk, so a packed file is kept as a spare
+ * ({@value #MAX_SPARES} at most) and the next file reuses it, as PostgreSQL recycles WAL segments:
+ * its old frames do not open under the new name's key, their headers fail their CRCs under the new
+ * name, and the end marker written after each record keeps them from ever following a good one.
+ * At open, the last file may end in a torn frame (a write that was never acknowledged); it is cut
+ * off. A bad frame, or the end of the records, with an intact frame anywhere after it, or a bad
+ * frame in an older file, is corruption and stops the start ({@link FileReplay}).
  *
  * <p>Group commit: {@link #append} only writes; {@link #awaitDurable} makes one caller fsync for
  * everyone waiting, so concurrent writers share one fsync. A failed fsync fails the journal for
@@ -58,12 +59,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Journal implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Journal.class);
-    private static final String SUFFIX = ".journal";
-    /** Files sealed with AES-256-GCM under a per-file key; older ".journal" files (XChaCha20-Poly1305) still replay. */
-    private static final String GCM_SUFFIX = ".gcm.journal";
     /** A packed file kept for reuse: {@code <its name>.spare}. */
     private static final String SPARE_SUFFIX = ".spare";
-    private static final int MAX_FRAME = 256 << 20;
     static final int EXTENT_BYTES = 8 << 20;
     static final int MAX_SPARES = 2;
 
@@ -77,14 +74,13 @@ public final class Journal implements AutoCloseable {
     private final List<Waiter> waiters = new ArrayList<>();
     private final ConcurrentHashMap<String, Reader> readers = new ConcurrentHashMap<>(); // for read()
 
-    /** An open file and its sealer, kept for {@link #read} until the file is retired. */
-    private record Reader(FileChannel channel, FrameSealer sealer) {}
+    /** An open file and how to read its frames, kept for {@link #read} until the file is retired. */
+    private record Reader(FileChannel channel, JournalFile file) {}
     private final Thread syncThread = new Thread(this::syncLoop, "journal-sync");
     private boolean closing;
 
     private FileChannel channel;
-    private String fileName;
-    private FrameSealer sealer; // of the current file
+    private JournalFile current;
     private long filePosition; // end of the last record in the current file
     private long allocated;    // bytes of the current file already filled with zeros and synced
     private long written;      // logical bytes appended since open, across files
@@ -127,10 +123,11 @@ public final class Journal implements AutoCloseable {
         }
         if (files.isEmpty()) {
             journal.startFile(0);
+        } else if (JournalFormat.of(files.getLast().getFileName().toString()) != JournalFormat.CURRENT) {
+            journal.startAfterOlderFormat(files.getLast(), lastSeq);
         } else {
             Path last = files.getLast();
-            journal.fileName = last.getFileName().toString();
-            journal.sealer = journal.sealerFor(journal.fileName);
+            journal.current = JournalFile.named(last.getFileName().toString(), codec);
             journal.channel = FileChannel.open(last, StandardOpenOption.WRITE);
             journal.filePosition = journal.endOfRecords;
             journal.allocated = journal.channel.size();
@@ -139,7 +136,7 @@ public final class Journal implements AutoCloseable {
         return journal;
     }
 
-    /** Where a record is: its file and the position of its frame's length prefix there. */
+    /** Where a record is: its file and the position of its frame's header there. */
     public record Location(String file, long position) {}
 
     /** An appended record: the token to pass to {@link #awaitDurable}, and where it went. */
@@ -156,11 +153,9 @@ public final class Journal implements AutoCloseable {
             }
             // Not compressed: the record lives here only until it is packed, and its pages are
             // compressed then; compressing twice cost the commit path a quarter of the page server's CPU.
-            // AES-GCM in new files: see GcmFrames.
-            byte[] frame = sealer.seal(plain, FrameCodec.associatedData(fileName, filePosition + 4));
-            // The frame, then the zero length that ends the records after it.
-            ByteBuffer buf = ByteBuffer.allocate(4 + frame.length + 4).order(ByteOrder.LITTLE_ENDIAN);
-            buf.putInt(frame.length).put(frame).putInt(0).flip();
+            // AES-GCM: see GcmFrames.
+            ByteBuffer buf = current.appendAt(filePosition, plain);
+            int recordBytes = buf.remaining() - current.headerBytes(); // not the end marker: the next append overwrites it
             long start = filePosition;
             try {
                 ensureAllocated(start + buf.remaining());
@@ -171,12 +166,12 @@ public final class Journal implements AutoCloseable {
                 undoPartialWrite(start, buf.capacity(), e);
                 throw describeWriteFailure(e);
             }
-            filePosition += 4 + frame.length;
-            written += 4 + frame.length;
+            filePosition += recordBytes;
+            written += recordBytes;
             if (allocated - filePosition < EXTENT_BYTES / 2 && filePosition < rollBytes) {
                 extendInBackground();
             }
-            return new Appended(written, new Location(fileName, start));
+            return new Appended(written, new Location(current.name(), start));
         } finally {
             lock.unlock();
         }
@@ -192,7 +187,7 @@ public final class Journal implements AutoCloseable {
         try {
             reader = readers.computeIfAbsent(where.file(), name -> {
                 try {
-                    return new Reader(FileChannel.open(dir.resolve(name), StandardOpenOption.READ), sealerFor(name));
+                    return new Reader(FileChannel.open(dir.resolve(name), StandardOpenOption.READ), JournalFile.named(name, codec));
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
@@ -202,7 +197,7 @@ public final class Journal implements AutoCloseable {
         }
         try {
             FileChannel ch = reader.channel();
-            JournalRecord record = readFrame(ch, reader.sealer(), where.file(), where.position(), ch.size());
+            JournalRecord record = reader.file().readAt(ch, where.position(), ch.size());
             if (record == null) {
                 throw new RecordGoneException(where, null); // a spare reused under another name since
             }
@@ -413,7 +408,7 @@ public final class Journal implements AutoCloseable {
             List<Path> files = files();
             for (int i = 0; i + 1 < files.size(); i++) {
                 long nextFirst = firstSeq(files.get(i + 1));
-                if (nextFirst <= packedSeq + 1 && !files.get(i).getFileName().toString().equals(fileName)) {
+                if (nextFirst <= packedSeq + 1 && !files.get(i).getFileName().toString().equals(current.name())) {
                     retire(files.get(i));
                 }
             }
@@ -432,7 +427,7 @@ public final class Journal implements AutoCloseable {
         if (reader != null) {
             reader.channel().close(); // a read in flight gets ClosedChannelException: RecordGoneException
         }
-        if (name.endsWith(GCM_SUFFIX) && spares().size() < MAX_SPARES) {
+        if (JournalFormat.of(name).reusable() && spares().size() < MAX_SPARES) {
             Files.move(file, dir.resolve(name + SPARE_SUFFIX), StandardCopyOption.ATOMIC_MOVE);
         } else {
             Files.delete(file);
@@ -505,10 +500,22 @@ public final class Journal implements AutoCloseable {
         startFile(nextSeq);
     }
 
+    /**
+     * The last file is of an older format: records go to a new file from now on, so that every
+     * new one has a checked header. One with no records in it is replaced, keeping its first seq.
+     */
+    private void startAfterOlderFormat(Path last, long lastSeq) throws IOException {
+        if (endOfRecords == 0) {
+            Files.delete(last); // before the new file exists: two files may not start at one seq
+            startFile(firstSeq(last));
+        } else {
+            startFile(lastSeq + 1);
+        }
+    }
+
     private void startFile(long firstSeq) throws IOException {
-        fileName = String.format("%020d%s", firstSeq, GCM_SUFFIX);
-        sealer = sealerFor(fileName);
-        Path path = dir.resolve(fileName);
+        current = JournalFile.named(String.format("%020d%s", firstSeq, JournalFormat.CURRENT.suffix), codec);
+        Path path = dir.resolve(current.name());
         List<Path> spares = spares();
         if (spares.isEmpty()) {
             channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -518,11 +525,11 @@ public final class Journal implements AutoCloseable {
             Files.move(spares.getFirst(), path, StandardCopyOption.ATOMIC_MOVE);
             channel = FileChannel.open(path, StandardOpenOption.WRITE);
             allocated = channel.size(); // zeroed, written and synced, size included, when it was first used
-            zeroRange(channel, 0, 4); // no records yet, whatever its old frames say
+            zeroRange(channel, 0, current.headerBytes()); // no records yet, whatever its old frames say
             force(channel, false);
         }
         filePosition = 0;
-        ensureAllocated(4);
+        ensureAllocated(current.headerBytes());
         // The new name must survive a crash before any record in it is acknowledged.
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
             force(d, true);
@@ -576,7 +583,7 @@ public final class Journal implements AutoCloseable {
             try {
                 if (error != null && !forceFailed) {
                     // Not fatal: the append that needs the room zeroes it itself, and reports.
-                    log.warn("journal: preallocating {} beyond {} failed: {}", fileName, from, error.toString());
+                    log.warn("journal: preallocating {} beyond {} failed: {}", current.name(), from, error.toString());
                 } else if (error == null && channel == ch && allocated == from) {
                     allocated = to;
                 }
@@ -606,7 +613,7 @@ public final class Journal implements AutoCloseable {
     private void undoPartialWrite(long start, int length, IOException cause) {
         try {
             // Zero what the failed write may have left, so replay stops at start.
-            zeroRange(channel, start, Math.max(start + 4, Math.min(allocated, start + length)));
+            zeroRange(channel, start, Math.max(start + current.headerBytes(), Math.min(allocated, start + length)));
         } catch (IOException e) {
             cause.addSuppressed(e);
             failure.compareAndSet(null, cause);
@@ -689,7 +696,7 @@ public final class Journal implements AutoCloseable {
 
     private List<Path> files() throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
-            return new ArrayList<>(s.filter(p -> p.getFileName().toString().endsWith(SUFFIX)).sorted().toList());
+            return new ArrayList<>(s.filter(p -> p.getFileName().toString().endsWith(JournalFormat.ANY_SUFFIX)).sorted().toList());
         }
     }
 
@@ -703,79 +710,18 @@ public final class Journal implements AutoCloseable {
         return Long.parseLong(file.getFileName().toString().substring(0, 20)); // %020d, then a suffix
     }
 
-    /** How the frames of journal file {@code name} are sealed, by its suffix. */
-    private FrameSealer sealerFor(String name) {
-        return name.endsWith(GCM_SUFFIX) ? codec.journalFrames(name) : codec.uncompressed();
-    }
-
-    /** Replays one file; returns the highest seq seen. */
+    /** Replays one file, cutting a torn write at its end; returns the highest seq seen. */
     private long replayFile(Path file, boolean last, BiConsumer<JournalRecord, Location> replay) throws IOException {
-        String name = file.getFileName().toString();
-        FrameSealer sealer = sealerFor(name);
-        long lastSeq = -1;
+        JournalFile journalFile = JournalFile.named(file.getFileName().toString(), codec);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            long size = ch.size();
-            long pos = 0;
-            while (pos < size && !endMarker(ch, pos, size)) {
-                JournalRecord record = readFrame(ch, sealer, name, pos, size);
-                if (record == null) {
-                    long nextFrame = frameEnd(ch, pos, size);
-                    if (!last || (nextFrame > 0 && nextFrame < size && readFrame(ch, sealer, name, nextFrame, size) != null)) {
-                        throw new IntegrityException("journal file " + file + " is corrupt at position " + pos
-                                + " (records follow it, so this is not a torn last write). The page server will not"
-                                + " start on a damaged journal; keep a copy of " + dir + " for inspection.");
-                    }
-                    log.warn("journal {}: cutting a torn record at position {} (never acknowledged)", file, pos);
-                    zeroRange(ch, pos, size);
-                    force(ch, true);
-                    break;
-                }
-                replay.accept(record, new Location(name, pos));
-                lastSeq = Math.max(lastSeq, record.getSeq());
-                pos = frameEnd(ch, pos, size);
+            FileReplay.Outcome outcome = FileReplay.replay(file, ch, journalFile, last, replay);
+            if (outcome.tornWriteAfter()) {
+                log.warn("journal {}: cutting a torn record at position {} (never acknowledged)", file, outcome.endOfRecords());
+                zeroRange(ch, outcome.endOfRecords(), ch.size());
+                force(ch, true);
             }
-            endOfRecords = pos;
-        }
-        return lastSeq;
-    }
-
-    /** A zero length where a record would start: the preallocated rest of the file. */
-    private static boolean endMarker(FileChannel ch, long pos, long size) throws IOException {
-        if (pos + 4 > size) {
-            return false;
-        }
-        ByteBuffer len = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
-        ch.read(len, pos);
-        return len.flip().getInt() == 0;
-    }
-
-    /** End of the frame at pos according to its length prefix, or -1 if unreadable. */
-    private static long frameEnd(FileChannel ch, long pos, long size) throws IOException {
-        if (pos + 4 > size) {
-            return -1;
-        }
-        ByteBuffer len = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
-        ch.read(len, pos);
-        int n = len.flip().getInt();
-        return n <= 0 || n > MAX_FRAME ? -1 : pos + 4 + n;
-    }
-
-    private JournalRecord readFrame(FileChannel ch, FrameSealer sealer, String name, long pos, long size) throws IOException {
-        long end = frameEnd(ch, pos, size);
-        if (end < 0 || end > size) {
-            return null;
-        }
-        ByteBuffer buf = ByteBuffer.allocate((int) (end - pos - 4));
-        while (buf.hasRemaining()) {
-            if (ch.read(buf, pos + 4 + buf.position()) < 0) {
-                return null;
-            }
-        }
-        try {
-            byte[] plain = sealer.open(buf.array(), FrameCodec.associatedData(name, pos + 4), name + "@" + (pos + 4));
-            return JournalRecord.parseFrom(plain);
-        } catch (IntegrityException | InvalidProtocolBufferException e) {
-            return null;
+            endOfRecords = outcome.endOfRecords();
+            return outcome.lastSeq();
         }
     }
 }

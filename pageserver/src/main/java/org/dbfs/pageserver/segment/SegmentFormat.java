@@ -22,8 +22,8 @@ import java.nio.charset.StandardCharsets;
  *
  * All integers little endian. Every frame's associated data is (object name, frame offset), so a
  * frame moved or copied elsewhere does not open. There is no separate checksum: each frame's
- * authentication tag covers it, and the plaintext header and trailer are checked for magic and
- * bounds. The manifest also records the footer's offset and length, so a reader needs one ranged
+ * authentication tag covers it, the plaintext trailer is checked for magic, version and bounds,
+ * and the header too where the object is on this machine ({@link SegmentStore#loadFooter}). The manifest also records the footer's offset and length, so a reader needs one ranged
  * GET for the footer and one per frame.
  */
 public final class SegmentFormat {

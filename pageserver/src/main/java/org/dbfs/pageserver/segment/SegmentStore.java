@@ -18,6 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.Function;
 import org.dbfs.bucket.crypto.FrameCodec;
 import org.dbfs.bucket.crypto.IntegrityException;
 import org.dbfs.bucket.objectstore.ObjectStore;
@@ -115,27 +116,55 @@ public final class SegmentStore implements AutoCloseable {
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
+    /**
+     * The segment's footer, after checking its trailer against what the manifest recorded and, where
+     * the object is on this machine, its header (see {@link #checkHeader}).
+     */
     public SegmentFooter loadFooter(int id) {
+        return fromCopyOrBucket(id, local -> readFooter(id, local));
+    }
+
+    private SegmentFooter readFooter(int id, boolean local) {
         SegmentRef ref = ref(id);
-        byte[] trailer = readRaw(id, ref.getSize() - SegmentFormat.TRAILER_LENGTH, SegmentFormat.TRAILER_LENGTH);
+        String object = describe(ref);
+        byte[] trailer = local ? readRaw(id, ref.getSize() - SegmentFormat.TRAILER_LENGTH, SegmentFormat.TRAILER_LENGTH)
+                : readRemote(id, ref.getSize() - SegmentFormat.TRAILER_LENGTH, SegmentFormat.TRAILER_LENGTH);
+        if (trailer.length != SegmentFormat.TRAILER_LENGTH) {
+            throw new IntegrityException(object + " is corrupt: it is shorter than the manifest's " + ref.getSize() + " bytes (truncated)");
+        }
         ByteBuffer t = ByteBuffer.wrap(trailer).order(ByteOrder.LITTLE_ENDIAN);
         byte[] magic = Arrays.copyOfRange(trailer, SegmentFormat.TRAILER_MAGIC_OFFSET, SegmentFormat.TRAILER_LENGTH);
         if (!Arrays.equals(magic, SegmentFormat.TRAILER_MAGIC)
                 || t.getLong(SegmentFormat.TRAILER_FOOTER_OFFSET) != ref.getFooterOffset()
                 || t.getInt(SegmentFormat.TRAILER_FOOTER_LENGTH) != ref.getFooterLength()) {
-            throw new IntegrityException("segment object " + ref.getName() + " in " + store.describe()
-                    + " has a damaged trailer (magic or footer position differ from the manifest)");
+            throw new IntegrityException(object + " is corrupt: its trailer is damaged (magic or footer position differ"
+                    + " from the manifest's)");
         }
         int version = t.getInt(SegmentFormat.TRAILER_VERSION);
         if (version != SegmentFormat.FORMAT_VERSION) {
-            throw new IntegrityException("segment object " + ref.getName() + " has format version " + version
-                    + ", this page server reads " + SegmentFormat.FORMAT_VERSION + "; upgrade the page server");
+            throw new IntegrityException(object + " has format version " + version + " in its trailer, and this page"
+                    + " server reads only version " + SegmentFormat.FORMAT_VERSION + ": it was written by a newer page"
+                    + " server (upgrade this one), or its trailer is corrupt");
         }
-        byte[] plain = openFrame(id, ref.getFooterOffset(), ref.getFooterLength());
+        if (local) {
+            checkHeader(id, object);
+        }
+        byte[] plain = openFrame(id, ref.getFooterOffset(), ref.getFooterLength(), local);
         try {
             return SegmentFooter.parseFrom(plain);
         } catch (InvalidProtocolBufferException e) {
-            throw new IntegrityException("segment object " + ref.getName() + ": footer does not parse", e);
+            throw new IntegrityException(object + " is corrupt: its footer authenticates but does not parse", e);
+        }
+    }
+
+    /**
+     * The header holds nothing a reader needs, so it is checked only where that costs no request:
+     * on this machine. From a remote bucket it would be one more GET per segment at every start.
+     */
+    private void checkHeader(int id, String object) {
+        if (!Arrays.equals(readRaw(id, 0, SegmentFormat.HEADER_LENGTH), SegmentFormat.header())) {
+            throw new IntegrityException(object + " is corrupt: its header is not that of a format "
+                    + SegmentFormat.FORMAT_VERSION + " segment, though its trailer is");
         }
     }
 
@@ -146,35 +175,41 @@ public final class SegmentStore implements AutoCloseable {
         if (cached != null) {
             return cached;
         }
-        byte[] plain = openFrame(id, offset, length);
+        byte[] plain = fromCopyOrBucket(id, local -> openFrame(id, offset, length, local));
         frames.put(key, plain);
         return plain;
     }
 
-    private byte[] openFrame(int id, long offset, int length) {
+    /**
+     * Reads from the local file if there is one ({@code local} true), else the bucket. A cached copy
+     * that fails a check may be the damaged one: it is dropped, and the bucket's is read instead.
+     */
+    private <T> T fromCopyOrBucket(int id, Function<Boolean, T> read) {
         boolean local = localChannel(id) != null;
         try {
-            return openFrame(id, offset, length, local);
+            return read.apply(local);
         } catch (IntegrityException e) {
-            if (!local) {
-                throw e;
+            if (!local || store.localFile(ref(id).getName()).isPresent()) {
+                throw e; // the bucket's own bytes: there is no other copy to read
             }
-            // The cached copy may be the damaged one; drop it and trust only the bucket's.
-            log.warn("cached copy of {} failed authentication; reading the bucket's", ref(id).getName());
+            log.warn("cached copy of {} failed a check; reading the bucket's", ref(id).getName());
             evictLocal(id);
-            return openFrame(id, offset, length, false);
+            return read.apply(false);
         }
     }
 
     private byte[] openFrame(int id, long offset, int length, boolean local) {
-        String name = ref(id).getName();
+        SegmentRef ref = ref(id);
         byte[] frame = local ? readRaw(id, offset, length) : readRemote(id, offset, length);
         if (frame.length != length) {
-            throw new IntegrityException("segment object " + name + " in " + store.describe() + " is truncated: frame at "
-                    + offset + " wants " + length + " bytes, got " + frame.length);
+            throw new IntegrityException(describe(ref) + " is corrupt: the frame at " + offset + " wants " + length
+                    + " bytes, and it ends after " + frame.length + " (truncated)");
         }
-        return codec.open(frame, FrameCodec.associatedData(name, offset),
-                "segment object " + name + " in " + store.describe() + " at offset " + offset);
+        return codec.open(frame, FrameCodec.associatedData(ref.getName(), offset), describe(ref) + " at offset " + offset);
+    }
+
+    private String describe(SegmentRef ref) {
+        return "segment object " + ref.getName() + " in " + store.describe();
     }
 
     private byte[] readRaw(int id, long offset, int length) {

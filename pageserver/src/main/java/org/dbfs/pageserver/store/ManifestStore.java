@@ -35,13 +35,13 @@ public final class ManifestStore {
             etag = null;
             return Optional.empty();
         }
-        byte[] plain = codec.open(current.get().data(), FrameCodec.associatedData(OBJECT_NAME, 0),
-                "object " + OBJECT_NAME + " in " + store.describe());
+        String object = "object " + OBJECT_NAME + " in " + store.describe();
+        byte[] plain = codec.open(current.get().data(), FrameCodec.associatedData(OBJECT_NAME, 0), object);
         Manifest m;
         try {
             m = Manifest.parseFrom(plain);
         } catch (InvalidProtocolBufferException e) {
-            throw new IntegrityException("object " + OBJECT_NAME + " in " + store.describe() + " does not parse", e);
+            throw new IntegrityException(object + " is corrupt: it authenticates but does not parse", e);
         }
         if (m.getFormatVersion() > FORMAT_VERSION) {
             throw new IllegalStateException("the manifest in " + store.describe() + " has format version "

@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.dbfs.bucket.BucketLayout;
-import org.dbfs.bucket.crypto.FrameCodec;
 import org.dbfs.bucket.objectstore.ObjectStoreException;
 import org.dbfs.bucket.objectstore.PreconditionFailedException;
 import org.dbfs.pageserver.format.Manifest;
@@ -242,7 +241,7 @@ final class Packer {
         String oldNamespace = ps.manifest.getNamespaceObject();
         if (nsSnapshot != null) {
             String nsName = new BucketLayout.NamespaceSnapshot(seq, ps.writerGeneration).name();
-            createOwn(nsName, ps.codec.seal(nsSnapshot.toByteArray(), FrameCodec.associatedData(nsName, 0)));
+            createOwn(nsName, NamespaceObjects.seal(ps.codec, nsName, nsSnapshot));
             next.setNamespaceObject(nsName);
         }
         next.setNamespaceSeq(namespaceSeq);

@@ -1,6 +1,5 @@
 package org.dbfs.pageserver.store;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
@@ -32,7 +31,6 @@ import org.dbfs.pageserver.format.FileBlockRecord;
 import org.dbfs.pageserver.format.InodeRecord;
 import org.dbfs.pageserver.format.JournalRecord;
 import org.dbfs.pageserver.format.Manifest;
-import org.dbfs.pageserver.format.NamespaceSnapshot;
 import org.dbfs.pageserver.format.PackMark;
 import org.dbfs.pageserver.format.PageVersionRecord;
 import org.dbfs.pageserver.format.SegmentEntry;
@@ -176,7 +174,7 @@ public final class PageStore implements AutoCloseable {
         }
         log.info("version index loaded: {} versions in {} ms", versions, (System.nanoTime() - loadStart) / 1_000_000);
         if (!manifest.getNamespaceObject().isEmpty()) {
-            namespace.load(readNamespace(manifest.getNamespaceObject()));
+            namespace.load(NamespaceObjects.read(store, codec, manifest.getNamespaceObject()));
         }
         long packed = manifest.getPackedSeq();
         long namespacePacked = namespaceSeqOf(manifest);
@@ -300,16 +298,6 @@ public final class PageStore implements AutoCloseable {
             }
             txn.commit();
             return entries.size();
-        }
-    }
-
-    private NamespaceSnapshot readNamespace(String name) {
-        byte[] plain = codec.open(store.get(name), FrameCodec.associatedData(name, 0),
-                "object " + name + " in " + store.describe());
-        try {
-            return NamespaceSnapshot.parseFrom(plain);
-        } catch (InvalidProtocolBufferException e) {
-            throw new IntegrityException("namespace snapshot " + name + " does not parse", e);
         }
     }
 

@@ -20,13 +20,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 class JournalTest {
 
-    private static final FrameCodec CODEC = FrameCodec.forKey(new byte[32]);
-    private static final long NO_ROLL = 1L << 40;
+    static final FrameCodec CODEC = FrameCodec.forKey(new byte[32]);
+    static final long NO_ROLL = 1L << 40;
 
     @TempDir
     Path dir;
 
-    private static JournalRecord record(long seq, byte[] data) {
+    static JournalRecord record(long seq, byte[] data) {
         return JournalRecord.newBuilder().setSeq(seq)
                 .addFileBlocks(FileBlockRecord.newBuilder().setIno(7).setBlock(seq).setData(ByteString.copyFrom(data)))
                 .build();
@@ -129,25 +129,15 @@ class JournalTest {
     }
 
     /**
-     * A journal file written before AES-GCM (".journal", XChaCha20-Poly1305 frames) replays, takes
-     * further appends in its own format, and the next file is AES-GCM; a frame moved to another file
-     * does not open there (each file has its own key).
+     * A journal file written before AES-GCM (".journal", XChaCha20-Poly1305 frames) replays, and
+     * records after it go to a file of the current format (".crc.journal"); a frame moved to
+     * another file does not open there (each file has its own key).
      */
     @Test
-    void anOlderXChaChaJournalFileReplaysAndNewFilesUseAesGcm() throws IOException {
+    void anOlderXChaChaJournalFileReplaysAndNewRecordsGoToACurrentFormatFile() throws IOException {
         Path old = dir.resolve(String.format("%020d.journal", 0));
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(old,
-                java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
-            long pos = 0;
-            for (int seq = 0; seq < 3; seq++) {
-                byte[] frame = CODEC.uncompressed().seal(record(seq, new byte[] {(byte) seq}).toByteArray(),
-                        FrameCodec.associatedData(old.getFileName().toString(), pos + 4));
-                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 + frame.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-                b.putInt(frame.length).put(frame).flip();
-                pos += ch.write(b, pos);
-            }
-            ch.write(java.nio.ByteBuffer.allocate(4), pos); // the zero length that ends the records
-        }
+        OlderFormatFiles.write(old, CODEC.uncompressed(), List.of(record(0, new byte[] {0}), record(1, new byte[] {1}),
+                record(2, new byte[] {2})));
         try (Journal journal = Journal.open(dir, CODEC, NO_ROLL, (r, where) -> { })) {
             journal.awaitDurable(journal.append(record(3, new byte[] {3})).token());
             journal.roll(4);
@@ -156,7 +146,7 @@ class JournalTest {
         List<JournalRecord> seen = replay();
         assertEquals(List.of(0L, 1L, 2L, 3L, 4L), seen.stream().map(JournalRecord::getSeq).toList());
         try (var files = Files.list(dir)) {
-            assertEquals(List.of(String.format("%020d.journal", 0), String.format("%020d.gcm.journal", 4)),
+            assertEquals(List.of(String.format("%020d.journal", 0), journalName(3), journalName(4)),
                     files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".journal")).sorted().toList());
         }
         byte[] sealed = CODEC.journalFrames("a.gcm.journal").seal(new byte[] {1, 2, 3}, new byte[] {9});
@@ -238,9 +228,9 @@ class JournalTest {
             assertEquals(List.of(journalName(26), journalName(27)), fileNames());
         }
         byte[] reused = Files.readAllBytes(dir.resolve(journalName(26)));
-        int end = 4 + java.nio.ByteBuffer.wrap(reused, 0, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt();
-        assertEquals(0, java.nio.ByteBuffer.wrap(reused, end, 4).getInt(), "a zero length ends the records");
-        assertTrue(java.util.stream.IntStream.range(end + 4, end + 4096).anyMatch(i -> reused[i] != 0),
+        int end = FrameHeader.BYTES + java.nio.ByteBuffer.wrap(reused, 0, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt();
+        assertEquals(0, java.nio.ByteBuffer.wrap(reused, end, 8).getLong(), "a zero header ends the records");
+        assertTrue(java.util.stream.IntStream.range(end + FrameHeader.BYTES, end + 4096).anyMatch(i -> reused[i] != 0),
                 "not zeroed again: the old frames are still there");
         // File 26 is not the last one: its old frames after the end must not read as corruption.
         assertEquals(List.of(26L, 27L), replay().stream().map(JournalRecord::getSeq).toList());
@@ -253,8 +243,8 @@ class JournalTest {
         assertEquals(List.of(26L), replay().stream().map(JournalRecord::getSeq).toList());
     }
 
-    private static String journalName(long firstSeq) {
-        return String.format("%020d.gcm.journal", firstSeq);
+    static String journalName(long firstSeq) {
+        return String.format("%020d.crc.journal", firstSeq);
     }
 
     private List<String> fileNames() throws IOException {

@@ -251,12 +251,12 @@ public class PageStoreTest {
         }
     }
 
-    /** Walks the length prefixes of a journal file to the zero length that ends its records. */
+    /** Walks the frame headers of a (current-format) journal file to the zero header that ends its records. */
     static long endOfRecords(Path journalFile) throws IOException {
         java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(Files.readAllBytes(journalFile)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         long pos = 0;
         for (int len; (len = b.getInt((int) pos)) != 0; ) {
-            pos += 4 + len;
+            pos += 8 + len; // [u32 length][u32 CRC32C][frame]
         }
         return pos;
     }

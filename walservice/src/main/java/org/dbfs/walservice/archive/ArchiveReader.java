@@ -80,11 +80,11 @@ public final class ArchiveReader {
 
     /** The whole WAL of one object, verified. */
     public byte[] readObject(WalArchiveObject name) {
-        byte[] frame = store.get(name.name());
-        byte[] wal = codec.open(frame, associatedData(name), name.name());
+        String object = "WAL archive object " + name.name() + " in " + store.describe();
+        byte[] wal = codec.open(store.get(name.name()), associatedData(name), object);
         if (wal.length != name.length()) {
-            throw new IntegrityException("archive object " + name.name() + " holds " + wal.length + " bytes of WAL, its name says "
-                    + name.length() + "; the object is corrupt");
+            throw new IntegrityException(object + " is corrupt: it holds " + wal.length + " bytes of WAL, its name says "
+                    + name.length());
         }
         return wal;
     }

@@ -76,12 +76,7 @@ class ArchiveTest {
     void aCorruptOrMovedObjectIsNamed() throws Exception {
         Path bucket = dir.resolve("bucket");
         try (LocalObjectStore store = new LocalObjectStore(bucket)) {
-            WalPositions positions = new WalPositions();
-            positions.layout(new DurablePosition(7, 1, SEG, START, START + 50_000));
-            WalArchiver archiver = new WalArchiver(store, codec, 1, positions, source(positions), null);
-            archiver.recover(org.dbfs.walservice.archive.TimelineHistory.FIRST);
-            archiver.drain();
-            WalArchiveObject name = ArchiveCatalog.list(store, 1).objects().getFirst();
+            WalArchiveObject name = archiveFromStart(store, 50_000);
             byte[] frame = store.get(name.name());
 
             frame[frame.length / 2] ^= 1;
@@ -98,6 +93,40 @@ class ArchiveTest {
             assertTrue(e.getMessage().contains(moved.name()), e.getMessage());
             assertTrue(Files.exists(bucket));
         }
+    }
+
+    /** Whichever byte of an archive object has a flipped bit, its read fails naming it, and returns no WAL. */
+    @Test
+    void aFlippedBitAnywhereInAnArchiveObjectFailsItsReadNamingIt() throws Exception {
+        Path bucket = dir.resolve("bucket");
+        try (LocalObjectStore store = new LocalObjectStore(bucket)) {
+            WalArchiveObject name = archiveFromStart(store, 1000);
+            ArchiveReader reader = new ArchiveReader(store, codec, 1);
+            assertArrayEquals(Arrays.copyOf(wal, 1000), reader.read(START, START + 1000));
+
+            Path file = bucket.resolve(name.name());
+            byte[] intact = Files.readAllBytes(file);
+            for (int at = 0; at < intact.length; at++) { // one bit of each byte, a different one from byte to byte
+                byte[] damaged = intact.clone();
+                damaged[at] ^= (byte) (1 << (at % 8));
+                Files.write(file, damaged);
+                IntegrityException e = assertThrows(IntegrityException.class, () -> reader.readObject(name), "byte " + at);
+                assertTrue(e.getMessage().contains("WAL archive object " + name.name() + " in " + store.describe()),
+                        e.getMessage());
+                assertTrue(e.getMessage().contains("corrupt"), e.getMessage());
+            }
+            assertThrows(IntegrityException.class, () -> reader.read(START, START + 1000), "the range read too");
+        }
+    }
+
+    /** Archives the first {@code bytes} of {@link #wal} into an empty bucket; its first object. */
+    private WalArchiveObject archiveFromStart(LocalObjectStore store, long bytes) throws Exception {
+        WalPositions positions = new WalPositions();
+        positions.layout(new DurablePosition(7, 1, SEG, START, START + bytes));
+        WalArchiver archiver = new WalArchiver(store, codec, 1, positions, source(positions), null);
+        archiver.recover(TimelineHistory.FIRST);
+        archiver.drain();
+        return ArchiveCatalog.list(store, 1).objects().getFirst();
     }
 
     @Test
