@@ -69,12 +69,16 @@ final class DbfsFileSystem implements FuseOperations {
     private final OpenFiles openFiles = new OpenFiles();
     private final HiddenFiles hiddenFiles = new HiddenFiles();
     private final OpenFileAttrs openAttrs = new OpenFileAttrs();
+    private final HardLinkNames links = new HardLinkNames();
+    private final AttrInvalidation invalidation;
 
-    DbfsFileSystem(Errno errno, PageServerClient client, FuseCallerContext callers, TablespaceDirectory tablespaces) {
+    DbfsFileSystem(Errno errno, PageServerClient client, FuseCallerContext callers, TablespaceDirectory tablespaces,
+                   AttrInvalidation invalidation) {
         this.errno = errno;
         this.client = client;
         this.callers = callers;
         this.tablespaces = tablespaces;
+        this.invalidation = invalidation;
         this.syncBarrier = new SyncBarrier(client);
         this.buffer = new WriteBuffer(client);
         this.writes = new FileWrites(client, syncBarrier, buffer, openAttrs);
@@ -133,6 +137,7 @@ final class DbfsFileSystem implements FuseOperations {
     @Override
     public int getattr(String path, Stat stat, FileInfo fi) {
         return guard("getattr", path, () -> {
+            long linksVersion = links.version();
             OptionalLong open = openIno(path, fi);
             NodeAttr attr = open.isPresent() ? openAttrs.get(open.getAsLong()) : null;
             if (attr == null) {
@@ -146,6 +151,7 @@ final class DbfsFileSystem implements FuseOperations {
                     openAttrs.remember(attr, generation);
                 }
             }
+            links.seen(path, attr, linksVersion);
             NodeStats.fill(stat, withBuffered(attr));
             if (attr.getNlink() == 0) {
                 stat.setNLink((short) 0); // NodeStats shows at least 1 for directories and files alike
@@ -163,6 +169,7 @@ final class DbfsFileSystem implements FuseOperations {
     @Override
     public int readdir(String path, DirFiller filler, long offset, FileInfo fi, int flags) {
         return guard("readdir", path, () -> {
+            long linksVersion = links.version();
             ReadDirReply reply = client.readDir(path);
             if (reply.getErrno() != 0) {
                 return -reply.getErrno();
@@ -171,8 +178,12 @@ final class DbfsFileSystem implements FuseOperations {
             int fillFlags = plus ? DirFiller.FUSE_FILL_DIR_PLUS : 0;
             filler.fill(".", stat -> stat.setMode(Stat.S_IFDIR), 0, 0);
             filler.fill("..", stat -> stat.setMode(Stat.S_IFDIR), 0, 0);
+            String parent = path.endsWith("/") ? path : path + "/";
             for (DirEntry entry : reply.getEntriesList()) {
                 NodeAttr attr = withBuffered(entry.getAttr());
+                if (plus) {
+                    links.seen(parent + entry.getName(), attr, linksVersion);
+                }
                 int full = filler.fill(entry.getName(), plus ? stat -> NodeStats.fill(stat, attr) : stat -> stat.setMode(NodeStats.typeBits(attr)), 0, fillFlags);
                 if (full != 0) {
                     return -LinuxErrno.EIO; // without offsets the whole directory must fit in one buffer
@@ -253,7 +264,13 @@ final class DbfsFileSystem implements FuseOperations {
 
     @Override
     public int link(String from, String to) {
-        return guard("link", to, () -> -client.link(LinkRequest.newBuilder().setFrom(from).setTo(to).build()).getErrno());
+        return guard("link", to, () -> {
+            NodeReply reply = client.link(LinkRequest.newBuilder().setFrom(from).setTo(to).build());
+            if (reply.getErrno() == 0) {
+                invalidation.later(links.linked(from, to, reply.getAttr().getIno()));
+            }
+            return -reply.getErrno();
+        });
     }
 
     @Override
@@ -278,7 +295,7 @@ final class DbfsFileSystem implements FuseOperations {
             if (reply.getErrno() != 0) {
                 return -reply.getErrno();
             }
-            return openHandle(reply.getAttr(), flags, fi);
+            return openHandle(path, reply.getAttr(), flags, fi);
         });
     }
 
@@ -286,12 +303,14 @@ final class DbfsFileSystem implements FuseOperations {
     public int unlink(String path) {
         return guard("unlink", path, () -> {
             if (hiddenFiles.remove(path)) {
+                links.unlinked(path); // nothing changed for the other names: the page server forgot this one at the unlink
                 return 0; // the last close of an unlinked file: its name is already gone on the page server
             }
             MutationReply reply = client.remove(RemoveRequest.newBuilder().setPath(path).setDirectory(false).build());
             openAttrs.forgetAll(); // a link count went down, and with it a ctime
             if (reply.getErrno() == 0) {
                 tablespaces.removed(path);
+                invalidation.later(links.unlinked(path));
             }
             return -reply.getErrno();
         });
@@ -316,6 +335,7 @@ final class DbfsFileSystem implements FuseOperations {
             openAttrs.forgetAll(); // the renamed file's ctime, a replaced file's link count
             if (reply.getErrno() == 0) {
                 tablespaces.removed(from);
+                invalidation.later(links.renamed(from, to));
             }
             return -reply.getErrno();
         });
@@ -334,6 +354,7 @@ final class DbfsFileSystem implements FuseOperations {
         }
         hiddenFiles.add(hiddenPath, node.getAttr().getIno());
         tablespaces.removed(from);
+        invalidation.later(links.unlinked(from));
         return 0;
     }
 
@@ -375,6 +396,9 @@ final class DbfsFileSystem implements FuseOperations {
             buffer.truncate(ino, size); // before the page server's, so no flush can resurrect the tail
             int result = -client.setAttr(SetAttrRequest.newBuilder().setIno(ino).setSize(size).build()).getErrno();
             openAttrs.forget(ino);
+            if (result == 0) {
+                changedThrough(path, ino);
+            }
             return result;
         });
     }
@@ -389,6 +413,7 @@ final class DbfsFileSystem implements FuseOperations {
                 long mtimeNs = mtime.isUtimeNow() ? now : NodeStats.epochNanos(mtime.get());
                 buffer.setMtime(open.ino(), open.relation(), mtimeNs);
                 openAttrs.setMtime(open.ino(), mtimeNs);
+                changedThrough(path, open.ino());
                 return 0;
             }
             SetAttrRequest.Builder request = SetAttrRequest.newBuilder();
@@ -413,13 +438,24 @@ final class DbfsFileSystem implements FuseOperations {
         } else {
             request.setPath(path);
         }
-        int result = -client.setAttr(request.build()).getErrno();
+        NodeReply reply = client.setAttr(request.build());
         if (ino.isPresent()) {
             openAttrs.forget(ino.getAsLong());
         } else {
             openAttrs.forgetAll(); // the path may name an open file
         }
-        return result;
+        if (reply.getErrno() == 0) {
+            changedThrough(path, reply.getAttr().getIno());
+        }
+        return -reply.getErrno();
+    }
+
+    /**
+     * A change of a file's attributes through {@code path} (ctime moves with every one): the kernel
+     * refreshed that name's attributes with the reply, its other names must fetch them again.
+     */
+    private void changedThrough(String path, long ino) {
+        invalidation.later(links.othersOf(ino, path));
     }
 
     // ---- file data ----
@@ -431,7 +467,7 @@ final class DbfsFileSystem implements FuseOperations {
             if (reply.getErrno() != 0) {
                 return -reply.getErrno();
             }
-            return openHandle(reply.getAttr(), fi.getOpenFlags(), fi);
+            return openHandle(path, reply.getAttr(), fi.getOpenFlags(), fi);
         });
     }
 
@@ -469,6 +505,9 @@ final class DbfsFileSystem implements FuseOperations {
             byte[] data = new byte[(int) size];
             buf.get(0, data);
             int result = writes.write(file, offset, data);
+            if (result == 0) {
+                changedThrough(path, file.ino()); // size, mtime, ctime
+            }
             return result == 0 ? data.length : result;
         });
     }
@@ -541,7 +580,7 @@ final class DbfsFileSystem implements FuseOperations {
      * The end of create and open: O_TRUNC (libfuse negotiates atomic O_TRUNC, so the truncation
      * arrives here rather than as a setattr), then a handle that knows the inode. @return 0 or -errno
      */
-    private int openHandle(NodeAttr attr, Set<StandardOpenOption> flags, FileInfo fi) {
+    private int openHandle(String path, NodeAttr attr, Set<StandardOpenOption> flags, FileInfo fi) {
         if (flags.contains(StandardOpenOption.TRUNCATE_EXISTING) && withBuffered(attr).getSize() > 0) {
             buffer.truncate(attr.getIno(), 0);
             int truncated = -client.setAttr(SetAttrRequest.newBuilder().setIno(attr.getIno()).setSize(0).build()).getErrno();
@@ -549,6 +588,7 @@ final class DbfsFileSystem implements FuseOperations {
             if (truncated != 0) {
                 return truncated;
             }
+            changedThrough(path, attr.getIno());
         }
         OpenFiles.OpenFile file = openFile(attr, flags);
         if (file.syncWrites() || attr.getNlink() > 1) {

@@ -47,14 +47,17 @@ public final class DbfsMount implements AutoCloseable {
     private final IntSupplier finalSync;
     private final AutoCloseable alsoClose;
     private final Fuse fuse;
+    private final AttrInvalidation invalidation;
     private boolean closed;
     private int finalSyncResult;
 
-    private DbfsMount(Path mountPoint, PageServerClient client, IntSupplier finalSync, Fuse fuse, AutoCloseable alsoClose) {
+    private DbfsMount(Path mountPoint, PageServerClient client, IntSupplier finalSync, Fuse fuse, AttrInvalidation invalidation,
+                      AutoCloseable alsoClose) {
         this.mountPoint = mountPoint;
         this.client = client;
         this.finalSync = finalSync;
         this.fuse = fuse;
+        this.invalidation = invalidation;
         this.alsoClose = alsoClose;
     }
 
@@ -93,6 +96,7 @@ public final class DbfsMount implements AutoCloseable {
             FuseBuilder builder = Fuse.builder();
             builder.setLibraryPath(libfuse.toString());
             FuseCallerContext callers = new FuseCallerContext(libfuse);
+            AttrInvalidation invalidation = new AttrInvalidation(libfuse, callers, dir);
             ReplicaFileSystem fs = new ReplicaFileSystem(builder.errno(), overlay.data(), pages, readPoint, callers);
             SwitchableFileSystem switchable = new SwitchableFileSystem(fs, () -> client.serverInfo().getTimeline());
             Fuse fuse = builder.build(switchable);
@@ -111,12 +115,12 @@ public final class DbfsMount implements AutoCloseable {
                 held.close();
             };
             control[0] = new ReplicaControl(switchable, armed -> new ReplicaPromotion(pageServer, fs, builder.errno(), callers,
-                    dir, armed, () -> {
+                    invalidation, dir, armed, () -> {
                         stopReplicaWork.run();
                         control[0].markPromoted(control[0].promotion().done());
                     }), readPoint, held::state, snapshot.lsn(), WriterLease.holder(dir), overlayDir);
             MountControl socket = startControl(dir, control[0]);
-            return new DbfsMount(dir, client, switchable::syncAll, fuse, () -> {
+            return new DbfsMount(dir, client, switchable::syncAll, fuse, invalidation, () -> {
                 if (socket != null) {
                     socket.close();
                 }
@@ -189,14 +193,16 @@ public final class DbfsMount implements AutoCloseable {
             Path libfuse = LibFuse.path();
             FuseBuilder builder = Fuse.builder();
             builder.setLibraryPath(libfuse.toString());
-            DbfsFileSystem fs = new DbfsFileSystem(builder.errno(), client, new FuseCallerContext(libfuse), tablespaces);
+            FuseCallerContext callers = new FuseCallerContext(libfuse);
+            AttrInvalidation invalidation = new AttrInvalidation(libfuse, callers, dir);
+            DbfsFileSystem fs = new DbfsFileSystem(builder.errno(), client, callers, tablespaces, invalidation);
             Fuse fuse = builder.build(fs);
             NullPathGuard.install(fuse);
             UnboundCallbacks.install(fuse, fs);
             List<String> options = fuseOptions(extraFuseOptions);
             log.info("mounting {} (page server {}) with {}", dir, pageServer, options);
             fuse.mount("dbfs", dir, options.toArray(String[]::new));
-            return new DbfsMount(dir, client, fs::syncAll, fuse, lease);
+            return new DbfsMount(dir, client, fs::syncAll, fuse, invalidation, lease);
         } catch (StatusRuntimeException e) {
             if (lease != null) {
                 lease.close();
@@ -287,6 +293,7 @@ public final class DbfsMount implements AutoCloseable {
             return finalSyncResult;
         }
         closed = true;
+        invalidation.close(); // before jfuse frees libfuse's handle, which a notification would use
         try {
             fuse.close();
         } catch (TimeoutException e) {

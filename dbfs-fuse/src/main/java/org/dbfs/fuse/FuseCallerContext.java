@@ -1,10 +1,7 @@
 package org.dbfs.fuse;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Path;
@@ -32,13 +29,21 @@ final class FuseCallerContext {
     private final MethodHandle fuseGetContext;
 
     FuseCallerContext(Path libfuse) {
-        SymbolLookup lookup = SymbolLookup.libraryLookup(libfuse, Arena.global());
-        MemorySegment symbol = lookup.find("fuse_get_context")
-                .orElseThrow(() -> new IllegalStateException("fuse_get_context not found in " + libfuse));
-        fuseGetContext = Linker.nativeLinker().downcallHandle(symbol, FunctionDescriptor.of(ValueLayout.ADDRESS));
+        fuseGetContext = LibFuse.function(libfuse, "fuse_get_context", FunctionDescriptor.of(ValueLayout.ADDRESS));
     }
 
     Caller current() {
+        MemorySegment c = context();
+        return new Caller(c.get(ValueLayout.JAVA_INT, UID_OFFSET), c.get(ValueLayout.JAVA_INT, GID_OFFSET),
+                c.get(ValueLayout.JAVA_INT, PID_OFFSET));
+    }
+
+    /** libfuse's handle of this mount (the context's first field), which its notification calls take. */
+    MemorySegment fuse() {
+        return context().get(ValueLayout.ADDRESS, 0);
+    }
+
+    private MemorySegment context() {
         MemorySegment ctx;
         try {
             ctx = (MemorySegment) fuseGetContext.invokeExact();
@@ -48,8 +53,6 @@ final class FuseCallerContext {
         if (ctx.equals(MemorySegment.NULL)) {
             throw new IllegalStateException("no FUSE context on this thread");
         }
-        MemorySegment c = ctx.reinterpret(STRUCT_SIZE);
-        return new Caller(c.get(ValueLayout.JAVA_INT, UID_OFFSET), c.get(ValueLayout.JAVA_INT, GID_OFFSET),
-                c.get(ValueLayout.JAVA_INT, PID_OFFSET));
+        return ctx.reinterpret(STRUCT_SIZE);
     }
 }

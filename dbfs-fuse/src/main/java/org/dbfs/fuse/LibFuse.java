@@ -1,5 +1,11 @@
 package org.dbfs.fuse;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -38,5 +44,12 @@ final class LibFuse {
         }
         throw new IllegalStateException("libfuse3.so.3 not found (install the libfuse3-3 and fuse3 packages, or set "
                 + PATH_ENV + " to its path); looked in " + CANDIDATES);
+    }
+
+    /** A downcall to one of libfuse's functions that jfuse does not expose. */
+    static MethodHandle function(Path libfuse, String name, FunctionDescriptor signature) {
+        MemorySegment symbol = SymbolLookup.libraryLookup(libfuse, Arena.global()).find(name)
+                .orElseThrow(() -> new IllegalStateException(name + " not found in " + libfuse));
+        return Linker.nativeLinker().downcallHandle(symbol, signature);
     }
 }

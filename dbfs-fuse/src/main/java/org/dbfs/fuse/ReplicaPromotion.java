@@ -68,6 +68,7 @@ final class ReplicaPromotion implements SwitchableFileSystem.Promotion {
     private final ReplicaFileSystem replica;
     private final Errno errno;
     private final FuseCallerContext callers;
+    private final AttrInvalidation invalidation;
     private final Path mountPoint;
     private final Armed armed;
     private final Runnable stopReplicaWork;
@@ -75,12 +76,13 @@ final class ReplicaPromotion implements SwitchableFileSystem.Promotion {
     private volatile WriterLease writerLease;
     private volatile PageServerClient client;
 
-    ReplicaPromotion(String pageServer, ReplicaFileSystem replica, Errno errno, FuseCallerContext callers, Path mountPoint,
-                     Armed armed, Runnable stopReplicaWork) {
+    ReplicaPromotion(String pageServer, ReplicaFileSystem replica, Errno errno, FuseCallerContext callers,
+                     AttrInvalidation invalidation, Path mountPoint, Armed armed, Runnable stopReplicaWork) {
         this.pageServer = pageServer;
         this.replica = replica;
         this.errno = errno;
         this.callers = callers;
+        this.invalidation = invalidation;
         this.mountPoint = mountPoint;
         this.armed = armed;
         this.stopReplicaWork = stopReplicaWork;
@@ -209,7 +211,7 @@ final class ReplicaPromotion implements SwitchableFileSystem.Promotion {
         }
 
         TablespaceDirectory tablespaces = new TablespaceDirectory(mountPoint.toString());
-        DbfsFileSystem fs = new DbfsFileSystem(errno, rw, callers, tablespaces);
+        DbfsFileSystem fs = new DbfsFileSystem(errno, rw, callers, tablespaces, invalidation);
         fs.numberHandlesAbove(replica.lastHandle());
         int adopted = 0;
         for (ReplicaFileSystem.OpenHandle h : replica.handOver()) {

@@ -33,6 +33,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.Random;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -271,6 +272,57 @@ class ReadWriteMountTest {
         assertEquals(1, (int) Files.getAttribute(b, "unix:nlink"));
         Files.delete(b);
         assertEquals(List.of("d"), list(mnt));
+    }
+
+    /**
+     * libfuse gives each name of a file its own kernel inode, whose attributes the kernel caches for
+     * 60 s: a change through one name must reach the others (the mount invalidates them), not only
+     * the name it went through. {@link #assertSoon}: the invalidation follows the operation's reply.
+     */
+    @Test
+    void linkUnlinkAndRenameShowInTheLinkCountOfEveryName() throws Exception {
+        Path a = Files.writeString(Files.createDirectory(mnt.resolve("d")).resolve("a"), "x");
+        assertEquals(1, nlink(a)); // cached from here on
+        Path b = Files.createLink(mnt.resolve("b"), a);
+        assertSoon(2, () -> nlink(a), "a after link a b");
+        Path c = Files.createLink(mnt.resolve("d/c"), b);
+        assertSoon(3, () -> nlink(a), "a after link b c");
+        assertSoon(3, () -> nlink(b), "b after link b c");
+        Files.delete(c);
+        assertSoon(2, () -> nlink(a), "a after unlink c");
+        assertSoon(2, () -> nlink(b), "b after unlink c");
+        Files.move(mnt.resolve("d"), Files.createDirectory(mnt.resolve("f")).resolve("d")); // the names in it move along
+        Path moved = mnt.resolve("f/d/a");
+        assertEquals(2, nlink(moved));
+        Files.move(Files.writeString(mnt.resolve("other"), "y"), b, StandardCopyOption.REPLACE_EXISTING);
+        assertSoon(1, () -> nlink(moved), "a after b was replaced by a rename");
+        assertEquals("x", Files.readString(moved));
+    }
+
+    @Test
+    void attributeChangesThroughOneNameShowThroughTheOthers() throws Exception {
+        Path a = Files.writeString(mnt.resolve("a"), "1234");
+        Path b = Files.createLink(mnt.resolve("b"), a);
+        FileTime ctimeBefore = (FileTime) Files.getAttribute(a, "unix:ctime");
+        assertEquals(2, nlink(a));
+        Thread.sleep(10);
+
+        Files.setPosixFilePermissions(b, PosixFilePermissions.fromString("rw-------"));
+        assertSoon("rw-------", () -> PosixFilePermissions.toString(Files.getPosixFilePermissions(a)), "a's mode after chmod b");
+        assertTrue(((FileTime) Files.getAttribute(a, "unix:ctime")).compareTo(ctimeBefore) > 0, "a's ctime after chmod b");
+        Files.setAttribute(b, "unix:uid", NOBODY);
+        assertSoon(NOBODY, () -> Files.getAttribute(a, "unix:uid"), "a's owner after chown b");
+        FileTime mtime = FileTime.from(Instant.parse("2001-02-03T04:05:06Z"));
+        Files.setLastModifiedTime(b, mtime);
+        assertSoon(mtime, () -> Files.getLastModifiedTime(a), "a's mtime after utimens b");
+        // Sizes too, which the kernel's writeback cache keeps for a regular file whatever getattr says.
+        Files.writeString(b, "longer, through b");
+        assertSoon(17L, () -> Files.size(a), "a's size after a write through b");
+        try (FileChannel ch = FileChannel.open(b, StandardOpenOption.WRITE)) {
+            ch.truncate(3);
+        }
+        assertSoon(3L, () -> Files.size(a), "a's size after ftruncate through b");
+        assertEquals("lon", Files.readString(a));
     }
 
     @Test
@@ -670,6 +722,21 @@ class ReadWriteMountTest {
             PageHeader.PageSetLSN(pages, i * PgConstants.BLCKSZ, firstLsn + i * 0x100L);
         }
         return pages;
+    }
+
+    private static int nlink(Path p) throws IOException {
+        return (int) Files.getAttribute(p, "unix:nlink");
+    }
+
+    /** What the kernel shows within a few seconds, far less than its 60 s attribute cache. */
+    private static void assertSoon(Object expected, Callable<Object> actual, String what) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        Object shown = actual.call();
+        while (!expected.equals(shown) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+            shown = actual.call();
+        }
+        assertEquals(expected, shown, what);
     }
 
     private static List<String> list(Path dir) throws IOException {

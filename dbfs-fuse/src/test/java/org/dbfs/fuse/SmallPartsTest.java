@@ -52,6 +52,14 @@ class SmallPartsTest {
     }
 
     @Test
+    void nodeIdsComeOnlyFromFuseFileHandles(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            assertEquals(OptionalLong.empty(), new FuseNodeIds(tmp).of("", arena), "another file system's handle");
+            assertEquals(OptionalLong.empty(), new FuseNodeIds(tmp).of("/missing", arena));
+        }
+    }
+
+    @Test
     void mountinfoEscapes() {
         assertEquals("/tmp/with space\\x", MountTable.unescape("/tmp/with\\040space\\134x"));
         assertEquals("/plain", MountTable.unescape("/plain"));
