@@ -10,7 +10,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.concurrent.atomic.AtomicReference;
+import org.dbfs.bucket.BucketLayout;
 import org.dbfs.bucket.crypto.FrameCodec;
+import org.dbfs.bucket.crypto.IntegrityException;
 import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.bucket.objectstore.ObjectStores;
 import org.dbfs.pgformat.wal.Lsn;
@@ -54,6 +56,19 @@ class ClusterLeaseStoreTest {
         assertFalse(first.liveAt(now.get().plus(TTL)));
         assertEquals(2, leases().acquire("host-a:/mnt/pg").lease().epoch(), "a remount fences the mount process before it");
         assertEquals(leases().read().orElseThrow().lease().epoch(), 2);
+    }
+
+    @Test
+    void aFlippedBitAnywhereInTheClusterLeaseFailsItsReadNamingIt() {
+        leases().acquire("host-a:/mnt/pg");
+        byte[] good = bucket.get(BucketLayout.CLUSTER_LEASE);
+        for (int bit = 0; bit < good.length * 8; bit++) {
+            byte[] bad = good.clone();
+            bad[bit / 8] ^= (byte) (1 << (bit % 8));
+            bucket.put(BucketLayout.CLUSTER_LEASE, bad);
+            IntegrityException e = assertThrows(IntegrityException.class, () -> leases().read(), "bit " + bit);
+            assertTrue(e.getMessage().contains(BucketLayout.CLUSTER_LEASE), "bit " + bit + ": " + e.getMessage());
+        }
     }
 
     @Test

@@ -40,6 +40,14 @@ class BucketIsTheTruthTest {
         assertEquals(500500, pg.queryLong("SELECT sum(id) FROM marker"));
     }
 
+    /** pgbench's tables and the marker, then PostgreSQL stopped and the mount unmounted with everything durable. */
+    static void loadAndStop(DbfsStack stack, PostgresCluster pg, Path work) throws Exception {
+        pg.pgbench(work, "-i", "-s", "2", "-q");
+        createMarker(pg);
+        pg.stop();
+        assertEquals(0, stack.unmount());
+    }
+
     /** A page server that packs nothing on its own, the mount, and PostgreSQL initialized and started on it. */
     static PostgresCluster startPrimary(DbfsStack stack, Path work) throws Exception {
         stack.startPageServer(NO_PACKING);
@@ -76,14 +84,54 @@ class BucketIsTheTruthTest {
     }
 
     @Test
+    void damagedSegmentObjectsAreReportedByNameAndNeverServed() throws Exception {
+        try (DbfsStack stack = DbfsStack.onLocalBucket(tmp.resolve("stack"))) {
+            Path work = tmp.resolve("pg");
+            try (PostgresCluster pg = startPrimary(stack, work)) {
+                loadAndStop(stack, pg, work);
+                assertEquals(0, stack.stopPageServerCleanly(), "everything packed into the bucket");
+
+                // One flipped bit every 4 KiB in the first half of every segment object, where its page
+                // frames are (its footer, the index the page server loads at start, is at the end).
+                List<Path> segments;
+                try (var files = Files.list(stack.root().resolve("bucket/segments"))) {
+                    segments = files.toList();
+                }
+                assertFalse(segments.isEmpty());
+                for (Path segment : segments) {
+                    byte[] bytes = Files.readAllBytes(segment);
+                    for (int at = 100; at < bytes.length / 2; at += 4096) {
+                        bytes[at] ^= 1;
+                    }
+                    Files.write(segment, bytes);
+                }
+
+                stack.useCacheDir("cache-on-a-new-machine"); // the bucket alone, no cached copies
+                stack.startPageServer();
+                stack.mount();
+                boolean served;
+                try {
+                    pg.start();
+                    served = pg.queryLong("SELECT sum(id) FROM marker") > 0;
+                } catch (java.io.IOException | java.sql.SQLException refused) {
+                    served = false; // PostgreSQL got EIO for a damaged page: startup or the query fails
+                }
+                assertFalse(served, "no query answered from damaged pages");
+                String log = stack.pageServer().stderr();
+                assertTrue(log.contains("segment object segments/") && log.contains("corrupt"),
+                        "the page server names the damaged object:\n" + log.lines().filter(l -> l.contains("corrupt"))
+                                .findFirst().orElse(log));
+                pg.crashStop();
+            }
+        }
+    }
+
+    @Test
     void afterKill9WithUnpackedWritesOnlyTheirJournalMayServeTheBucket() throws Exception {
         try (DbfsStack stack = DbfsStack.onLocalBucket(tmp.resolve("stack"))) {
             Path work = tmp.resolve("pg");
             try (PostgresCluster pg = startPrimary(stack, work)) {
-                pg.pgbench(work, "-i", "-s", "2", "-q");
-                createMarker(pg);
-                pg.stop();
-                assertEquals(0, stack.unmount());
+                loadAndStop(stack, pg, work);
                 stack.killPageServer(); // every write since initdb is only in the journal
 
                 String journal = Files.readString(stack.cacheDir().resolve("journal/IDENTITY")).strip();

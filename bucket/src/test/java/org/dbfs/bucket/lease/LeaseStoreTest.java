@@ -96,6 +96,33 @@ class LeaseStoreTest {
     }
 
     @Test
+    void aFlippedBitAnywhereInTheWriterLeaseFailsItsReadNamingIt() {
+        leases().take(null, 0, "host-a/1", "journal-a", "/cache/a");
+        assertEveryFlippedBitFailsNaming(BucketLayout.WRITER_LEASE, () -> leases().read());
+    }
+
+    @Test
+    void aFlippedBitAnywhereInAReaderLeaseFailsTheLiveListNamingIt() {
+        ReaderLeases readers = new ReaderLeases(bucket, CODEC, clock);
+        readers.hold("replica-1", 0x1000, "host-r:/mnt/r", TTL);
+        assertEveryFlippedBitFailsNaming(BucketLayout.READER_LEASES + "replica-1", readers::live);
+    }
+
+    /** Each bit of {@code key} flipped in turn: {@code read} fails with an integrity error naming the object. */
+    private void assertEveryFlippedBitFailsNaming(String key, Runnable read) {
+        byte[] good = bucket.get(key);
+        for (int bit = 0; bit < good.length * 8; bit++) {
+            byte[] bad = good.clone();
+            bad[bit / 8] ^= (byte) (1 << (bit % 8));
+            bucket.put(key, bad);
+            IntegrityException e = assertThrows(IntegrityException.class, read::run, "bit " + bit);
+            assertTrue(e.getMessage().contains(key), "bit " + bit + ": " + e.getMessage());
+        }
+        bucket.put(key, good);
+        read.run();
+    }
+
+    @Test
     void aLeaseObjectThatDoesNotOpenOrParseIsAnIntegrityError() {
         bucket.put(BucketLayout.WRITER_LEASE, new byte[] {1, 2, 3});
         assertThrows(IntegrityException.class, () -> leases().read());

@@ -119,6 +119,24 @@ class ArchiveTest {
         }
     }
 
+    /** The timeline history the WAL service keeps beside the archive: every flipped bit fails its load naming it. */
+    @Test
+    void aFlippedBitAnywhereInTheTimelineHistoryFailsItsLoadNamingIt() {
+        try (LocalObjectStore store = new LocalObjectStore(dir.resolve("bucket"))) {
+            TimelineHistory history = TimelineHistory.FIRST.followedBy(2, START + 4096);
+            history.store(store, codec);
+            assertEquals(history, TimelineHistory.load(store, codec));
+            byte[] intact = store.get(TimelineHistory.OBJECT);
+            for (int bit = 0; bit < intact.length * 8; bit++) {
+                byte[] damaged = intact.clone();
+                damaged[bit / 8] ^= (byte) (1 << (bit % 8));
+                store.put(TimelineHistory.OBJECT, damaged);
+                IntegrityException e = assertThrows(IntegrityException.class, () -> TimelineHistory.load(store, codec), "bit " + bit);
+                assertTrue(e.getMessage().contains(TimelineHistory.OBJECT + " in " + store.describe()), e.getMessage());
+            }
+        }
+    }
+
     /** Archives the first {@code bytes} of {@link #wal} into an empty bucket; its first object. */
     private WalArchiveObject archiveFromStart(LocalObjectStore store, long bytes) throws Exception {
         WalPositions positions = new WalPositions();
