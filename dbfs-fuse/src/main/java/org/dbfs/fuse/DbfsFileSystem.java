@@ -251,15 +251,8 @@ final class DbfsFileSystem implements FuseOperations {
         if (type == null) {
             return -LinuxErrno.EINVAL;
         }
-        if (type == NodeType.REGULAR) {
-            return guard("mknod", path, () -> -makeNode(path, NodeType.REGULAR, m, true).getErrno());
-        }
-        return guard("mknod", path, () -> {
-            FuseCallerContext.Caller caller = callers.current();
-            NodeReply reply = client.makeNode(MakeNodeRequest.newBuilder().setPath(path).setType(type).setMode(m & 07777)
-                    .setUid(caller.uid()).setGid(caller.gid()).setRdev(Integer.toUnsignedLong(rdev)).setExclusive(true).build());
-            return -reply.getErrno();
-        });
+        long deviceNumber = type == NodeType.REGULAR ? 0 : Integer.toUnsignedLong(rdev);
+        return guard("mknod", path, () -> -makeNode(path, type, m, true, deviceNumber).getErrno());
     }
 
     @Override
@@ -619,9 +612,14 @@ final class DbfsFileSystem implements FuseOperations {
     }
 
     private NodeReply makeNode(String path, NodeType type, int mode, boolean exclusive) {
+        return makeNode(path, type, mode, exclusive, 0);
+    }
+
+    /** @param rdev a device node's device number (0 for every other type) */
+    private NodeReply makeNode(String path, NodeType type, int mode, boolean exclusive, long rdev) {
         FuseCallerContext.Caller caller = callers.current();
         MakeNodeRequest.Builder request = MakeNodeRequest.newBuilder().setPath(path).setType(type)
-                .setMode(mode & 07777).setUid(caller.uid()).setGid(caller.gid()).setExclusive(exclusive);
+                .setMode(mode & 07777).setUid(caller.uid()).setGid(caller.gid()).setExclusive(exclusive).setRdev(rdev);
         if (type == NodeType.REGULAR) {
             warnIfDataDirectoryBelowRoot(path);
             Optional<RelationSegmentFile> relation = RelationPath.parse(path, tablespaces);

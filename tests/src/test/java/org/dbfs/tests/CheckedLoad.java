@@ -115,6 +115,20 @@ final class CheckedLoad implements AutoCloseable {
         return acked.size();
     }
 
+    /** {@link #check}, recovering from a PANIC of PostgreSQL in between (a late fsync error), which is not a failure. */
+    long checkRecovering(String when) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return check(when);
+            } catch (SQLException e) {
+                if (attempt == 5) {
+                    throw e;
+                }
+                pg.ensureRunning();
+            }
+        }
+    }
+
     @Override
     public void close() throws IOException, InterruptedException {
         stopping = true;

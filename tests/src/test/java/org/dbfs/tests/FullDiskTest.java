@@ -45,9 +45,9 @@ class FullDiskTest {
                     assertTrue(stack.pageServer().stderr().contains("no space left on the device holding"),
                             "the page server names the full device");
                     disk.free();
-                    KillNineCyclesTest.ensureRunning(pg);
+                    pg.ensureRunning();
                     load.awaitCommits("after space was freed", 100, 300);
-                    long checked = KillNineCyclesTest.checkWhileRecovering(load, pg, "after the cache directory was full");
+                    long checked = load.checkRecovering("after the cache directory was full");
                     System.out.printf("cache directory full: ballast %d MB; %d transfers acknowledged while full (before the"
                             + " journal needed room), then ENOSPC to PostgreSQL; after freeing %d acknowledged transfers checked,"
                             + " none lost%n", ballast >> 20, ackedWhileFull, checked);

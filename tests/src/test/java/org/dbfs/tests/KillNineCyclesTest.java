@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.SQLException;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -61,7 +59,7 @@ class KillNineCyclesTest {
                             stack.killPageServer();
                             stack.startPageServer(pageServerArgs);
                             // PostgreSQL saw EIO while it was gone: it may have panicked and restarted, or given up.
-                            ensureRunning(pg);
+                            pg.ensureRunning();
                         }
                         case MOUNT -> {
                             mount.kill9();
@@ -77,7 +75,7 @@ class KillNineCyclesTest {
                     }
                     load.awaitCommits("after kill -9 of the " + part, COMMITS_PER_CYCLE, 300);
                     long millis = (System.nanoTime() - killed) / 1_000_000;
-                    checked = checkWhileRecovering(load, pg, part + " kill " + (cycle + 1));
+                    checked = load.checkRecovering(part + " kill " + (cycle + 1));
                     kills.merge(part, 1, Integer::sum);
                     recoveryMillis.merge(part, millis, Math::max);
                     System.out.printf("cycle %d: kill -9 of the %s; %d commits again after %d ms; %d acknowledged transfers"
@@ -96,42 +94,6 @@ class KillNineCyclesTest {
                 load.close();
                 svc.close();
                 mount.close();
-            }
-        }
-    }
-
-    /**
-     * Starts PostgreSQL again if a fault made it give up (a PANIC during crash recovery ends the
-     * postmaster), and returns once it accepts connections.
-     */
-    static void ensureRunning(PostgresCluster pg) throws Exception {
-        long deadline = System.nanoTime() + 300_000_000_000L;
-        while (true) {
-            if (!ProcessHandle.of(pg.postmasterPid()).map(ProcessHandle::isAlive).orElse(false)) {
-                pg.start();
-                return;
-            }
-            try (Connection c = pg.connect()) {
-                return;
-            } catch (SQLException notYet) {
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("PostgreSQL did not come back within 300 s; its log:\n" + pg.log(), notYet);
-                }
-                Thread.sleep(100); // the postmaster is restarting after a PANIC: polling its recovery with a deadline
-            }
-        }
-    }
-
-    /** The history check; a PANIC of PostgreSQL in between (a late fsync error) is recovered from, not a failure. */
-    static long checkWhileRecovering(CheckedLoad load, PostgresCluster pg, String when) throws Exception {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return load.check(when);
-            } catch (SQLException e) {
-                if (attempt == 5) {
-                    throw e;
-                }
-                ensureRunning(pg);
             }
         }
     }

@@ -69,9 +69,9 @@ class NetworkFaultTest {
                         checkpointer.close();
                         // Recover from the storage alone: whatever PostgreSQL was told was durable must be there.
                         pg.crashStop();
-                        KillNineCyclesTest.ensureRunning(pg);
+                        pg.ensureRunning();
                         load.awaitCommits("after network fault " + cycle, COMMITS_PER_CYCLE, 300);
-                        checked = KillNineCyclesTest.checkWhileRecovering(load, pg, "network fault " + cycle);
+                        checked = load.checkRecovering("network fault " + cycle);
                         System.out.printf("cycle %d: %s; the CHECKPOINT in it: %s; crash recovery, then %d acknowledged"
                                 + " transfers checked, none lost%n", cycle, fault, outcome, checked);
                     }

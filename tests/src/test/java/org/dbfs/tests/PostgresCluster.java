@@ -153,6 +153,28 @@ public final class PostgresCluster implements AutoCloseable {
         running = false;
     }
 
+    /**
+     * Starts PostgreSQL again if a fault made it give up (a PANIC during crash recovery ends the
+     * postmaster), and returns once it accepts connections.
+     */
+    public void ensureRunning() throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
+        while (true) {
+            if (!ProcessHandle.of(postmasterPid).map(ProcessHandle::isAlive).orElse(false)) {
+                start();
+                return;
+            }
+            try (Connection c = connect()) {
+                return;
+            } catch (SQLException notYet) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("PostgreSQL did not come back within 300 s; its log:\n" + log(), notYet);
+                }
+                Thread.sleep(100); // the postmaster is restarting after a PANIC: polling its recovery with a deadline
+            }
+        }
+    }
+
     public void stop() throws IOException, InterruptedException {
         run(List.of(BIN.resolve("pg_ctl").toString(), "-D", dataDir.toString(), "-m", "fast", "-w", "-t", "300", "stop"),
                 logFile.resolveSibling("pg_ctl.log"), 320);
