@@ -23,6 +23,10 @@ import org.dbfs.pgformat.wal.Lsn;
  *                                                  rewritten by its garbage collection at manifest version R)
  * namespace/SSSSSSSSSSSSSSSSSSSS-gGGGGGGGGGG.ns    namespace snapshot as of journal seq S
  * wal/TTTTTTTT/SSSSSSSSSSSSSSSS-EEEEEEEEEEEEEEEE     WAL [S, E) of timeline T, archived by the WAL service
+ * snapshots/SSSSSSSSSSSSSSSS-CCCCCCCCCCCCCCCC-tTTTTTTTTTTTTTTT-gGGGGGGGGGG.snap
+ *                                                  data-directory snapshot: the non-relation files as of
+ *                                                  checkpoint C, with WAL end S after the copy (hex LSNs),
+ *                                                  taken at Unix millisecond T
  * </pre>
  *
  * Buckets written before generations existed hold {@code segments/S-E.seg} and
@@ -37,6 +41,7 @@ public final class BucketLayout {
     public static final String SEGMENTS = "segments/";
     public static final String NAMESPACES = "namespace/";
     public static final String WAL_ARCHIVE = "wal/";
+    public static final String SNAPSHOTS = "snapshots/";
 
     private BucketLayout() {}
 
@@ -86,6 +91,28 @@ public final class BucketLayout {
             Matcher m = NAME.matcher(name);
             return m.matches() ? Optional.of(new NamespaceSnapshot(Long.parseLong(m.group(1)),
                     m.group(2) == null ? 0 : Long.parseLong(m.group(2)))) : Optional.empty();
+        }
+    }
+
+    /**
+     * A data-directory snapshot: the files that are not relation pages, copied after the checkpoint
+     * at {@code checkpoint}, with the WAL ending at {@code walEnd} after the copy, at {@code takenAtMs}
+     * (so every commit it holds is older: what mapping a time to a snapshot needs). Sorts by WAL end.
+     */
+    public record DataDirSnapshot(long walEnd, long checkpoint, long takenAtMs, long generation) {
+        private static final Pattern NAME =
+                Pattern.compile("snapshots/([0-9A-F]{16})-([0-9A-F]{16})-t(\\d{15})-g(\\d{10})\\.snap");
+
+        public String name() {
+            return SNAPSHOTS + Lsn.hex16(walEnd) + "-" + Lsn.hex16(checkpoint) + String.format("-t%015d-g%010d", takenAtMs,
+                    generation) + ".snap";
+        }
+
+        public static Optional<DataDirSnapshot> parse(String name) {
+            Matcher m = NAME.matcher(name);
+            return m.matches() ? Optional.of(new DataDirSnapshot(Long.parseUnsignedLong(m.group(1), 16),
+                    Long.parseUnsignedLong(m.group(2), 16), Long.parseLong(m.group(3)), Long.parseLong(m.group(4))))
+                    : Optional.empty();
         }
     }
 

@@ -50,4 +50,14 @@ class BucketLayoutTest {
         assertTrue(new BucketLayout.WalArchiveObject(1, 0x200, 0x300).name()
                 .compareTo(new BucketLayout.WalArchiveObject(1, 0x1000, 0x1100).name()) < 0);
     }
+
+    @Test
+    void snapshotNamesRoundTripAndSortInWalEndOrder() {
+        BucketLayout.DataDirSnapshot n = new BucketLayout.DataDirSnapshot(0x2_0000_1000L, 0x1_FFFF_0028L, 1_765_000_000_123L, 4);
+        assertEquals("snapshots/0000000200001000-00000001FFFF0028-t001765000000123-g0000000004.snap", n.name());
+        assertEquals(n, BucketLayout.DataDirSnapshot.parse(n.name()).orElseThrow());
+        assertTrue(BucketLayout.DataDirSnapshot.parse("snapshots/0000000200001000-00000001FFFF0028-g0000000004.snap").isEmpty());
+        assertTrue(new BucketLayout.DataDirSnapshot(0x900, 0x100, 9, 9).name()
+                .compareTo(new BucketLayout.DataDirSnapshot(0x1000, 0x100, 1, 1).name()) < 0);
+    }
 }

@@ -9,9 +9,8 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
+import org.dbfs.pgformat.BaseBackupExclusions;
 import org.dbfs.pgformat.ControlFile;
 import org.dbfs.pgformat.ControlFileException;
 import org.dbfs.pgformat.wal.Lsn;
@@ -41,17 +40,8 @@ import org.slf4j.LoggerFactory;
 final class DataDirectoryCopy {
     private static final Logger log = LoggerFactory.getLogger(DataDirectoryCopy.class);
 
-    static final String CONTROL_FILE = "/global/pg_control";
+    static final String CONTROL_FILE = BaseBackupExclusions.CONTROL_FILE;
     private static final int CHUNK = 1 << 20;
-
-    /** basebackup.c excludeDirContents, plus pg_wal: the directory is kept, its contents are not. */
-    private static final Set<String> EMPTIED_DIRECTORIES = Set.of("/pg_stat_tmp", "/pg_replslot", "/pg_dynshmem",
-            "/pg_notify", "/pg_serial", "/pg_snapshots", "/pg_subtrans", "/pg_wal");
-    /** basebackup.c excludeFiles, plus the signal files: the standby's own setup adds its own. */
-    private static final Set<String> EXCLUDED_FILES = Set.of("/postmaster.pid", "/postmaster.opts", "/backup_label",
-            "/tablespace_map", "/backup_manifest", "/current_logfiles", "/standby.signal", "/recovery.signal");
-    /** Excluded in any directory: the relcache init file, temporary files and temporary relations. */
-    private static final Pattern EXCLUDED_ANYWHERE = Pattern.compile("pg_internal\\.init|pgsql_tmp.*|t[0-9]+_[0-9]+.*");
 
     private final PageServerClient client;
     private final Path target;
@@ -125,15 +115,14 @@ final class DataDirectoryCopy {
     }
 
     private void copyDirectory(String path, Path dir, NodeAttr attr) throws IOException {
-        if (!EMPTIED_DIRECTORIES.contains(path)) {
+        if (!BaseBackupExclusions.isEmptied(path)) {
             ReadDirReply listing = client.readDir(path);
             if (listing.getErrno() != 0) {
                 return; // removed while copying: replay removes it too
             }
             for (DirEntry e : listing.getEntriesList()) {
                 String child = (path.equals("/") ? "" : path) + "/" + e.getName();
-                if (EXCLUDED_FILES.contains(child) || child.equals(CONTROL_FILE)
-                        || EXCLUDED_ANYWHERE.matcher(e.getName()).matches()) {
+                if (child.equals(CONTROL_FILE) || BaseBackupExclusions.isExcluded(child, e.getName())) {
                     continue;
                 }
                 copyNode(child, e.getAttr());

@@ -8,6 +8,8 @@ import org.dbfs.protocol.pageserver.v1.DirEntry;
 import org.dbfs.protocol.pageserver.v1.NodeType;
 import org.dbfs.protocol.pageserver.v1.ReadDirReply;
 import org.dbfs.protocol.pageserver.v1.ReadLinkReply;
+import org.dbfs.protocol.pageserver.v1.ResolvePointReply;
+import org.dbfs.protocol.pageserver.v1.ResolvePointRequest;
 import org.dbfs.protocol.pageserver.v1.ServerInfoReply;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,6 +52,7 @@ public final class DbfsMount implements AutoCloseable {
     private final AttrInvalidation invalidation;
     private boolean closed;
     private int finalSyncResult;
+    private ResolvePointReply point; // a time-travel mount's point; null otherwise
 
     private DbfsMount(Path mountPoint, PageServerClient client, IntSupplier finalSync, Fuse fuse, AttrInvalidation invalidation,
                       AutoCloseable alsoClose) {
@@ -73,6 +76,23 @@ public final class DbfsMount implements AutoCloseable {
     /** As above, with the reader lease's time to live ({@code dbfs mount --reader-lease-ttl}). */
     public static DbfsMount mountReadOnly(String pageServer, Path overlayDir, Path mountPoint, List<String> extraFuseOptions,
                                           int readerLeaseTtlSeconds) throws IOException, FuseMountFailedException {
+        return mountReadOnly(pageServer, overlayDir, mountPoint, extraFuseOptions, readerLeaseTtlSeconds, null);
+    }
+
+    /**
+     * A time-travel mount ({@code dbfs mount --ro --at-lsn|--at-time}): read-only, as of a point in
+     * the past that never moves (docs/time-travel.md); the first mount on {@code overlayDir} unpacks
+     * the page server's snapshot from before that point there.
+     */
+    public static DbfsMount mountAt(String pageServer, ResolvePointRequest point, Path overlayDir, Path mountPoint,
+                                    List<String> extraFuseOptions, int readerLeaseTtlSeconds)
+            throws IOException, FuseMountFailedException {
+        return mountReadOnly(pageServer, overlayDir, mountPoint, extraFuseOptions, readerLeaseTtlSeconds, point);
+    }
+
+    private static DbfsMount mountReadOnly(String pageServer, Path overlayDir, Path mountPoint, List<String> extraFuseOptions,
+                                           int readerLeaseTtlSeconds, ResolvePointRequest point)
+            throws IOException, FuseMountFailedException {
         Path dir = checkMountPoint(mountPoint);
         PageServerClient client = new PageServerClient(pageServer, true);
         OverlayReport report = null;
@@ -86,11 +106,30 @@ public final class DbfsMount implements AutoCloseable {
             }
             ReplicaOverlay overlay = new ReplicaOverlay(overlayDir);
             ReplicaControl.checkNotPromoted(overlayDir);
-            ReplicaOverlay.Snapshot snapshot = ReplicaMountSetup.snapshot(client, pageServer, overlay);
-            ReplicaReadPoint readPoint = new ReplicaReadPoint(snapshot.lsn(), overlay.data().resolve("global/pg_control"));
+            String holder = hostName() + ":" + overlayDir.toAbsolutePath();
+            ReplicaOverlay.Snapshot snapshot;
+            ReplicaReadPoint readPoint;
+            int timeline = 0;
+            ResolvePointReply resolved = null;
+            if (point == null) {
+                snapshot = ReplicaMountSetup.snapshot(client, pageServer, overlay);
+                if (snapshot.isTimeTravel()) {
+                    throw new IOException("the overlay " + overlayDir + " is a time-travel mount's (as of "
+                            + Lsn.format(snapshot.atLsn()) + "): mount it with --at-lsn " + Lsn.format(snapshot.atLsn())
+                            + ", or use a fresh --overlay-dir for a replica");
+                }
+                readPoint = new ReplicaReadPoint(snapshot.lsn(), overlay.data().resolve("global/pg_control"));
+                lease = ReplicaLease.take(client, snapshot.readerId(), holder, readPoint, readerLeaseTtlSeconds);
+            } else {
+                TimeTravelSetup.Prepared prepared = TimeTravelSetup.prepare(client, pageServer, overlay, point, holder,
+                        readerLeaseTtlSeconds);
+                snapshot = prepared.snapshot();
+                readPoint = prepared.readPoint();
+                lease = prepared.lease();
+                timeline = prepared.point().getTimeline();
+                resolved = prepared.point();
+            }
             ReplicaPages pages = new ReplicaPages(client, readPoint, READ_WAIT_MS);
-            lease = ReplicaLease.take(client, snapshot.readerId(), hostName() + ":" + overlayDir.toAbsolutePath(), readPoint,
-                    readerLeaseTtlSeconds);
 
             Path libfuse = LibFuse.path();
             FuseBuilder builder = Fuse.builder();
@@ -98,13 +137,16 @@ public final class DbfsMount implements AutoCloseable {
             FuseCallerContext callers = new FuseCallerContext(libfuse);
             AttrInvalidation invalidation = new AttrInvalidation(libfuse, callers, dir);
             ReplicaFileSystem fs = new ReplicaFileSystem(builder.errno(), overlay.data(), pages, readPoint, callers);
-            SwitchableFileSystem switchable = new SwitchableFileSystem(fs, () -> client.serverInfo().getTimeline());
+            SwitchableFileSystem switchable = point == null
+                    ? new SwitchableFileSystem(fs, () -> client.serverInfo().getTimeline())
+                    : SwitchableFileSystem.timeTravel(fs, timeline, Lsn.format(readPoint.lsn()));
             Fuse fuse = builder.build(switchable);
             NullPathGuard.install(fuse);
             UnboundCallbacks.install(fuse, switchable);
             List<String> options = fuseOptions(extraFuseOptions);
-            log.info("mounting {} read-only (page server {}, overlay {}, S = {}, B = {}) with {}", dir, pageServer,
-                    overlayDir, Lsn.format(snapshot.lsn()), Lsn.format(readPoint.lsn()), options);
+            log.info("mounting {} read-only{} (page server {}, overlay {}, S = {}, B = {}) with {}", dir,
+                    point == null ? "" : ", as of " + Lsn.format(readPoint.lsn()), pageServer, overlayDir,
+                    Lsn.format(snapshot.lsn()), Lsn.format(readPoint.lsn()), options);
             fuse.mount("dbfs", dir, options.toArray(String[]::new));
             report = new OverlayReport(overlay.data(), fs, pages, readPoint, REPORT_SECONDS);
             OverlayReport reporting = report;
@@ -120,7 +162,7 @@ public final class DbfsMount implements AutoCloseable {
                         control[0].markPromoted(control[0].promotion().done());
                     }), readPoint, held::state, snapshot.lsn(), WriterLease.holder(dir), overlayDir);
             MountControl socket = startControl(dir, control[0]);
-            return new DbfsMount(dir, client, switchable::syncAll, fuse, invalidation, () -> {
+            DbfsMount mount = new DbfsMount(dir, client, switchable::syncAll, fuse, invalidation, () -> {
                 if (socket != null) {
                     socket.close();
                 }
@@ -131,6 +173,8 @@ public final class DbfsMount implements AutoCloseable {
                     stopReplicaWork.run();
                 }
             });
+            mount.point = resolved;
+            return mount;
         } catch (StatusRuntimeException e) {
             closeQuietly(client);
             throw new IOException("page server " + pageServer + " cannot be reached: " + e.getStatus().getCode()
@@ -266,6 +310,21 @@ public final class DbfsMount implements AutoCloseable {
 
     public Path mountPoint() {
         return mountPoint;
+    }
+
+    /** A time-travel mount's X_end, the LSN it shows the cluster at (0 for other mounts). */
+    public long atLsn() {
+        return point == null ? 0 : point.getLsn();
+    }
+
+    /** A time-travel mount's point for people: X_end, its timeline, the last commit before it, the snapshot. */
+    public String describePoint() {
+        if (point == null) {
+            return "";
+        }
+        return Lsn.format(point.getLsn()) + " (timeline " + point.getTimeline() + (point.getCommitTimeUs() == 0 ? ""
+                : ", last commit at " + java.time.Instant.ofEpochSecond(0, point.getCommitTimeUs() * 1000)) + ", snapshot "
+                + point.getSnapshot().getName() + ")";
     }
 
     public boolean isMounted() {

@@ -7,6 +7,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.nio.file.Path;
+import org.dbfs.protocol.pageserver.v1.ResolvePointRequest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -39,6 +40,20 @@ final class MountCommand implements Callable<Integer> {
                     + "copy of the data directory on first use; later mounts go on from it.")
     Path overlayDir;
 
+    @ArgGroup(exclusive = true)
+    Point point;
+
+    static final class Point {
+        @Option(names = "--at-lsn", paramLabel = "X/Y", description = "With --ro: time travel. Show the cluster as of this LSN"
+                + " (the state after the last WAL record ending at or before it); PostgreSQL started on the mount opens as a"
+                + " hot standby paused there (docs/time-travel.md).")
+        String lsn;
+
+        @Option(names = "--at-time", paramLabel = "TIMESTAMPTZ", description = "With --ro: time travel to a time, e.g."
+                + " '2026-12-02 10:00:00+00': the state before the first commit after it, as recovery_target_time.")
+        String time;
+    }
+
     @Option(names = "--pageserver", required = true, paramLabel = "HOST:PORT|unix:PATH",
             description = "The page server: its gRPC address, or unix:PATH for its --listen-socket on this machine (fewer thread hand-offs per call).")
     String pageServer;
@@ -65,12 +80,26 @@ final class MountCommand implements Callable<Integer> {
         if (readerLeaseTtlSeconds < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--reader-lease-ttl must be at least 1 second");
         }
-        DbfsMount mount = mode.readOnly ? DbfsMount.mountReadOnly(pageServer, overlayDir, mountPoint, fuseOptions, readerLeaseTtlSeconds)
-                : DbfsMount.mountReadWrite(pageServer, mountPoint, fuseOptions);
+        if (point != null && !mode.readOnly) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--at-lsn and --at-time are for --ro mounts");
+        }
+        DbfsMount mount;
+        if (point != null) {
+            ResolvePointRequest at;
+            try {
+                at = point.lsn != null ? PointInTime.lsn(point.lsn) : PointInTime.time(point.time);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
+            mount = DbfsMount.mountAt(pageServer, at, overlayDir, mountPoint, fuseOptions, readerLeaseTtlSeconds);
+        } else {
+            mount = mode.readOnly ? DbfsMount.mountReadOnly(pageServer, overlayDir, mountPoint, fuseOptions, readerLeaseTtlSeconds)
+                    : DbfsMount.mountReadWrite(pageServer, mountPoint, fuseOptions);
+        }
         Thread hook = new Thread(mount::unmount, "dbfs-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         System.err.println("dbfs: mounted " + mount.mountPoint() + (mode.readOnly ? " read-only (overlay " + overlayDir + ")"
-                : " read-write") + " on page server " + pageServer);
+                : " read-write") + (point != null ? " as of " + mount.describePoint() : "") + " on page server " + pageServer);
         mount.awaitUnmounted();
         int finalSync = mount.unmount();
         return finalSync == 0 ? 0 : 1;

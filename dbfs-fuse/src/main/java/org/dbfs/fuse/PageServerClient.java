@@ -14,6 +14,12 @@ import org.dbfs.protocol.pageserver.v1.GetWalEndReply;
 import org.dbfs.protocol.pageserver.v1.GetWalEndRequest;
 import org.dbfs.protocol.pageserver.v1.HoldReaderReply;
 import org.dbfs.protocol.pageserver.v1.HoldReaderRequest;
+import org.dbfs.protocol.pageserver.v1.ListSnapshotsReply;
+import org.dbfs.protocol.pageserver.v1.ListSnapshotsRequest;
+import org.dbfs.protocol.pageserver.v1.ReadSnapshotReply;
+import org.dbfs.protocol.pageserver.v1.ReadSnapshotRequest;
+import org.dbfs.protocol.pageserver.v1.ResolvePointReply;
+import org.dbfs.protocol.pageserver.v1.ResolvePointRequest;
 import org.dbfs.protocol.pageserver.v1.LinkRequest;
 import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;
 import org.dbfs.protocol.pageserver.v1.MutationReply;
@@ -250,6 +256,20 @@ final class PageServerClient implements AutoCloseable {
 
     GetWalEndReply getWalEnd() {
         return unary("GetWalEnd", GetWalEndRequest.getDefaultInstance(), GetWalEndReply.parser(), s -> s::getWalEnd);
+    }
+
+    ListSnapshotsReply listSnapshots() {
+        return unary("ListSnapshots", ListSnapshotsRequest.getDefaultInstance(), ListSnapshotsReply.parser(),
+                s -> s::listSnapshots);
+    }
+
+    ReadSnapshotReply readSnapshot(String name, long offset) {
+        return unary("ReadSnapshot", ReadSnapshotRequest.newBuilder().setName(name).setOffset(offset).build(),
+                ReadSnapshotReply.parser(), s -> s::readSnapshot);
+    }
+
+    ResolvePointReply resolvePoint(ResolvePointRequest request) {
+        return unary("ResolvePoint", request, ResolvePointReply.parser(), s -> s::resolvePoint);
     }
 
     void holdReader(HoldReaderRequest request) {

@@ -74,11 +74,16 @@ final class ReplicaControl {
                     + " epoch=" + d.epoch() + " promote_ms=" + d.millis() + " plain_files=" + d.plainFiles()
                     + " plain_bytes=" + d.plainBytes();
         }
-        return "ok mode=ro holder=" + holder + " b=" + Lsn.format(readPoint.lsn()) + " s=" + Lsn.format(snapshotLsn)
+        return "ok mode=" + (readPoint.isFixed() ? "time-travel" : "ro") + " holder=" + holder + " b="
+                + Lsn.format(readPoint.lsn()) + " s=" + Lsn.format(snapshotLsn)
                 + " reader_lease=" + readerLease.get().text() + " armed=" + (p != null);
     }
 
     private synchronized String arm(MountControl.Request r) {
+        if (readPoint.isFixed()) {
+            return "error this is a time-travel mount as of " + Lsn.format(readPoint.lsn()) + ": it cannot be promoted"
+                    + " (create a branch for a writable copy)";
+        }
         if (switchable.switched()) {
             return "error this mount was promoted already";
         }

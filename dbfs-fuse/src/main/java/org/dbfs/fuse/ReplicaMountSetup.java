@@ -57,7 +57,7 @@ final class ReplicaMountSetup {
         return ControlFile.parse(r.getData().toByteArray()).systemIdentifier();
     }
 
-    private static void deleteTree(Path root) throws IOException {
+    static void deleteTree(Path root) throws IOException {
         Files.walkFileTree(root, new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {

@@ -17,7 +17,8 @@ import org.dbfs.pgformat.wal.Lsn;
  * file that is not a relation page, and what it was copied at.
  *
  * <pre>
- * DIR/replica.properties  the snapshot: S, its timeline, the cluster's system identifier (written last)
+ * DIR/replica.properties  the snapshot: S, its timeline, the cluster's system identifier, and for a
+ *                         time-travel mount its fixed point (written last)
  * DIR/data/               the data directory the mount shows; relation files are sparse, their pages come from the page server
  * DIR/data.partial/       a copy in progress; a mount that finds one starts the copy over
  * </pre>
@@ -32,8 +33,19 @@ final class ReplicaOverlay {
      * @param timeline         the timeline S is on
      * @param systemIdentifier the cluster's, from pg_control: a later mount must be of the same cluster
      * @param readerId         this replica's name for its reader lease, unique in the bucket
+     * @param atLsn            a time-travel mount's fixed point X_end (it never reads past it), or 0 for
+     *                         a replica that follows the primary
      */
-    record Snapshot(long lsn, int timeline, long systemIdentifier, String pageServer, Instant copiedAt, String readerId) {}
+    record Snapshot(long lsn, int timeline, long systemIdentifier, String pageServer, Instant copiedAt, String readerId,
+                    long atLsn) {
+        Snapshot(long lsn, int timeline, long systemIdentifier, String pageServer, Instant copiedAt, String readerId) {
+            this(lsn, timeline, systemIdentifier, pageServer, copiedAt, readerId, 0);
+        }
+
+        boolean isTimeTravel() {
+            return atLsn != 0;
+        }
+    }
 
     private final Path dir;
 
@@ -66,7 +78,8 @@ final class ReplicaOverlay {
         try {
             return new Snapshot(Lsn.parse(p.getProperty("snapshot_lsn")), Integer.parseInt(p.getProperty("timeline")),
                     Long.parseUnsignedLong(p.getProperty("system_identifier")), p.getProperty("page_server"),
-                    Instant.parse(p.getProperty("copied_at")), p.getProperty("reader_id"));
+                    Instant.parse(p.getProperty("copied_at")), p.getProperty("reader_id"),
+                    p.getProperty("at_lsn") == null ? 0 : Lsn.parse(p.getProperty("at_lsn")));
         } catch (RuntimeException e) {
             throw new IOException(state + " is damaged (" + e + "); remove the overlay directory to copy afresh", e);
         }
@@ -82,6 +95,9 @@ final class ReplicaOverlay {
         p.setProperty("page_server", s.pageServer());
         p.setProperty("copied_at", s.copiedAt().toString());
         p.setProperty("reader_id", s.readerId());
+        if (s.isTimeTravel()) {
+            p.setProperty("at_lsn", Lsn.format(s.atLsn()));
+        }
         Path tmp = dir.resolve(STATE + ".tmp");
         try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
             p.store(w, "dbfs read-only mount: the snapshot this overlay was copied at");

@@ -26,14 +26,33 @@ final class ReplicaReadPoint {
 
     private final long snapshotLsn;
     private final Path controlFile;
+    private final boolean fixed;
     private volatile long current;
 
     /** @param controlFile the standby's own pg_control, in the overlay */
     ReplicaReadPoint(long snapshotLsn, Path controlFile) throws IOException {
-        this.snapshotLsn = snapshotLsn;
+        this(snapshotLsn, controlFile, false);
+    }
+
+    private ReplicaReadPoint(long lsn, Path controlFile, boolean fixed) throws IOException {
+        this.snapshotLsn = lsn;
         this.controlFile = controlFile;
-        this.current = snapshotLsn;
+        this.fixed = fixed;
+        this.current = lsn;
         controlFileWritten();
+    }
+
+    /**
+     * A time-travel mount's B: always {@code atLsn}. Its standby stops replaying there (paused at
+     * its recovery target), so it can never have applied a record past it, and pages read at B
+     * are exactly what it needs.
+     */
+    static ReplicaReadPoint fixedAt(long atLsn, Path controlFile) throws IOException {
+        return new ReplicaReadPoint(atLsn, controlFile, true);
+    }
+
+    boolean isFixed() {
+        return fixed;
     }
 
     long snapshotLsn() {
@@ -64,6 +83,12 @@ final class ReplicaReadPoint {
             return;
         }
         if (Long.compareUnsigned(minRecoveryPoint, current) > 0) {
+            if (fixed) {
+                log.error("the standby on this time-travel mount wrote minRecoveryPoint {} past the mount's point {}: it"
+                        + " replayed beyond its recovery target. Pages stay as of {}; check recovery_target_lsn in its"
+                        + " postgresql.auto.conf", Lsn.format(minRecoveryPoint), Lsn.format(current), Lsn.format(current));
+                return;
+            }
             current = minRecoveryPoint;
         }
     }

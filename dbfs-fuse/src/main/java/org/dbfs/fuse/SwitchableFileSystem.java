@@ -44,12 +44,27 @@ final class SwitchableFileSystem implements FuseOperations {
     private volatile Promotion promotion;
     private volatile IntSupplier finalSync = () -> 0;
     private final IntSupplier pageServerTimeline;
+    private final String timeTravelPoint; // a time-travel mount's point, for messages; null on a replica
 
     /** @param pageServerTimeline the page server's current timeline (asked only when a history file is installed) */
     SwitchableFileSystem(FuseOperations initial, IntSupplier pageServerTimeline) {
+        this(initial, pageServerTimeline, null);
+    }
+
+    private SwitchableFileSystem(FuseOperations initial, IntSupplier pageServerTimeline, String timeTravelPoint) {
         this.initial = initial;
         this.current = initial;
         this.pageServerTimeline = pageServerTimeline;
+        this.timeTravelPoint = timeTravelPoint;
+    }
+
+    /**
+     * A time-travel mount's: no timeline past {@code timeline} (the point's) may start, so the
+     * standby can only stay in recovery at its point. Ending recovery (pg_wal_replay_resume() at
+     * the target promotes) would start a timeline the page server never sees, on a copy of the past.
+     */
+    static SwitchableFileSystem timeTravel(FuseOperations initial, int timeline, String point) {
+        return new SwitchableFileSystem(initial, () -> timeline, point);
     }
 
     void arm(Promotion p) {
@@ -127,6 +142,13 @@ final class SwitchableFileSystem implements FuseOperations {
         }
         if (timeline.getAsInt() <= known) {
             return false;
+        }
+        if (timeTravelPoint != null) {
+            log.error("REFUSED: PostgreSQL on this time-travel mount (as of {}) tried to end recovery and start timeline {}"
+                    + " ({}), e.g. after pg_wal_replay_resume(). A time-travel mount stays at its point: start PostgreSQL"
+                    + " again (pg_ctl start) to have it paused there. For a writable copy, create a branch",
+                    timeTravelPoint, timeline.getAsInt(), to);
+            return true;
         }
         log.error("REFUSED: PostgreSQL on this read-only mount tried to start timeline {} ({}), which the page server (timeline {})"
                 + " does not have: a promotion nobody armed, such as pg_ctl promote. The old primary may still write, and this"

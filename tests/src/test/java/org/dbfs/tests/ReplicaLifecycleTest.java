@@ -73,10 +73,7 @@ class ReplicaLifecycleTest {
                     a.mount(pageServer);
                     b.mount(pageServer);
                     // a also fetches archived WAL with restore_command, as docs/replicas.md sets it up
-                    Path launcher = WalServiceForPostgres.install(tmp.resolve("walservice-command"));
-                    RestoreCommandTest.readableByPostgres(tmp.resolve("wal-bucket"));
-                    String restore = launcher + " restore --bucket " + tmp.resolve("wal-bucket").toUri() + " --passphrase-file "
-                            + RestoreCommandTest.passphraseFileForPostgres(launcher.resolveSibling("passphrase")) + " %f %p";
+                    String restore = WalServiceForPostgres.restoreCommand(tmp.resolve("walservice-command"), tmp.resolve("wal-bucket"));
                     a.configureAndStart(conninfo + " application_name=a", restore);
                     b.configureAndStart(conninfo + " application_name=b", null);
                     await("both replicas to accept queries", 180, () -> a.replayLsn() > 0 && b.replayLsn() > 0);

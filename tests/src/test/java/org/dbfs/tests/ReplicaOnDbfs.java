@@ -37,6 +37,12 @@ final class ReplicaOnDbfs implements AutoCloseable {
         mount = DbfsMount.mountReadOnly(pageServer, overlay, mountPoint, List.of());
     }
 
+    /** A time-travel mount: read-only as of {@code point} (an LSN or a time). @return the LSN it shows, X_end */
+    long mountAt(String pageServer, org.dbfs.protocol.pageserver.v1.ResolvePointRequest point) throws Exception {
+        mount = DbfsMount.mountAt(pageServer, point, overlay, mountPoint, List.of(), 300);
+        return mount.atLsn();
+    }
+
     /** Mounts read-only in a child process ({@code dbfs mount --ro}), which a test can kill or promote. */
     void mountProcess(String pageServer, Path logs, String... moreOptions) throws Exception {
         List<String> args = new java.util.ArrayList<>(List.of("--ro", "--pageserver", pageServer, "--overlay-dir", overlay.toString()));

@@ -20,6 +20,17 @@ final class WalServiceForPostgres {
     private WalServiceForPostgres() {
     }
 
+    /**
+     * A restore_command the postgres user can run: {@code walservice restore} from {@code walBucket}
+     * (made readable to it), with the launcher and a passphrase file under {@code dir}.
+     */
+    static String restoreCommand(Path dir, Path walBucket) throws Exception {
+        Path launcher = install(dir);
+        RestoreCommandTest.readableByPostgres(walBucket);
+        return launcher + " restore --bucket " + walBucket.toUri() + " --passphrase-file "
+                + RestoreCommandTest.passphraseFileForPostgres(launcher.resolveSibling("passphrase")) + " %f %p";
+    }
+
     /** Copies the class path into {@code dir} and returns the launcher there ({@code walservice ARGS}). */
     static Path install(Path dir) throws IOException {
         Path lib = Files.createDirectories(dir.resolve("classpath"));

@@ -92,6 +92,11 @@ public final class PageServerCli implements Callable<Integer> {
     @Option(names = "--wal-log-hints", description = "the cluster runs with wal_log_hints = on or data checksums (redo then sets pd_lsn as PostgreSQL does)")
     boolean walLogHints;
 
+    @Option(names = "--snapshot-check", defaultValue = "10s", converter = DurationConverter.class, paramLabel = "DURATION",
+            description = "with --walservice: how often to look for a new checkpoint in pg_control; after each one the page"
+            + " server keeps a data-directory snapshot in the bucket, what time-travel mounts start from (default ${DEFAULT-VALUE})")
+    Duration snapshotCheck;
+
     @Override
     public Integer call() throws Exception {
         RequiredOptions.require(spec, cacheDir, "--cache-dir=<cacheDir>");
@@ -110,7 +115,8 @@ public final class PageServerCli implements Callable<Integer> {
             store = store.withMaxUnpacked(maxJournal);
         }
         PageServerConfig config = new PageServerConfig(bucketUrl, bucket.s3Endpoint(), host, port, passphrase, store,
-                walservice == null ? null : PageServerConfig.GetPageOptions.of(walservice, walLogHints), listenSocket);
+                walservice == null ? null : PageServerConfig.GetPageOptions.of(walservice, walLogHints).withSnapshotCheck(snapshotCheck),
+                listenSocket);
         PageServer server = PageServer.start(config);
         // SIGTERM and SIGINT stop cleanly from this thread, so that the exit code says whether the
         // bucket was left complete (a shutdown hook cannot choose it).

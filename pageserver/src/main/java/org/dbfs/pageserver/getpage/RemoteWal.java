@@ -212,6 +212,61 @@ public final class RemoteWal implements PageWal, AutoCloseable {
     }
 
     /**
+     * A source for reading WAL front to back below {@code end} (a durable position, e.g. the
+     * indexed LSN), fetched in windows of 1 MiB: for decoding a stretch of records in order.
+     */
+    public WalSource sequential(long end) {
+        int window = 1 << 20;
+        long[] held = {-1};
+        byte[][] bytes = {null};
+        return (lsn, dst, off, len) -> {
+            if (Long.compareUnsigned(lsn, end) >= 0) {
+                return 0;
+            }
+            if (held[0] < 0 || lsn < held[0] || lsn >= held[0] + bytes[0].length) {
+                long start = lsn & -WAL_PAGE;
+                long stop = Long.compareUnsigned(start + window, end) > 0 ? end : start + window;
+                try {
+                    bytes[0] = read(start, stop).join();
+                } catch (java.util.concurrent.CompletionException e) {
+                    throw e.getCause() instanceof StatusRuntimeException s ? relayed(s) : e;
+                }
+                held[0] = start;
+            }
+            int from = (int) (lsn - held[0]);
+            int n = Math.min(len, bytes[0].length - from);
+            System.arraycopy(bytes[0], from, dst, off, n);
+            return n;
+        };
+    }
+
+    /**
+     * Whether the WAL service can serve WAL at {@code lsn} (from its local WAL or its archive): false
+     * for WAL from before it started following the cluster.
+     */
+    public boolean hasWalAt(long lsn) {
+        try {
+            read(lsn, lsn + 1).join();
+            return true;
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof StatusRuntimeException s && s.getStatus().getCode() == Status.Code.NOT_FOUND) {
+                return false;
+            }
+            throw e.getCause() instanceof StatusRuntimeException s ? relayed(s) : e;
+        }
+    }
+
+    /** The cluster's WAL segment size, as the WAL service reports it. */
+    public int segmentSize() {
+        return layout().getWalSegmentSize();
+    }
+
+    /** The cluster's system identifier, as the WAL service reports it. */
+    public long systemIdentifier() {
+        return layout().getSystemIdentifier();
+    }
+
+    /**
      * Where the WAL service's per-page index ends, asked now: WAL below it is durable there, and
      * it ends at a record boundary, at or below any branch a failover makes.
      */

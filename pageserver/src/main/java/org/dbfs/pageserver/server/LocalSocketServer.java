@@ -34,6 +34,9 @@ import io.grpc.Context;
 import org.dbfs.protocol.pageserver.v1.GetPageAtLsnRequest;
 import org.dbfs.protocol.pageserver.v1.GetWalEndRequest;
 import org.dbfs.protocol.pageserver.v1.HoldReaderRequest;
+import org.dbfs.protocol.pageserver.v1.ListSnapshotsRequest;
+import org.dbfs.protocol.pageserver.v1.ReadSnapshotRequest;
+import org.dbfs.protocol.pageserver.v1.ResolvePointRequest;
 import org.dbfs.protocol.pageserver.v1.GetPagesRequest;
 import org.dbfs.protocol.pageserver.v1.LinkRequest;
 import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;
@@ -143,7 +146,10 @@ final class LocalSocketServer implements AutoCloseable {
                 unary("AcquireWriter", AcquireWriterRequest.parser(), s::acquireWriter),
                 unary("RenewWriter", RenewWriterRequest.parser(), s::renewWriter),
                 unary("Fence", FenceRequest.parser(), s::fence),
-                unary("Branch", BranchRequest.parser(), s::branch));
+                unary("Branch", BranchRequest.parser(), s::branch),
+                unary("ListSnapshots", ListSnapshotsRequest.parser(), s::listSnapshots),
+                unary("ReadSnapshot", ReadSnapshotRequest.parser(), s::readSnapshot),
+                unary("ResolvePoint", ResolvePointRequest.parser(), s::resolvePoint));
     }
 
     /** A handler that parses the request, runs the gRPC method and waits for its single reply. */

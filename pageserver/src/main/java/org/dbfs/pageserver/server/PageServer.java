@@ -15,6 +15,8 @@ import org.dbfs.bucket.crypto.FrameCodec;
 import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.bucket.objectstore.ObjectStores;
 import org.dbfs.fencing.ClusterLeaseStore;
+import org.dbfs.pageserver.datadir.DataDirSnapshots;
+import org.dbfs.pageserver.datadir.PointResolver;
 import org.dbfs.pageserver.getpage.Materialized;
 import org.dbfs.pageserver.getpage.PageMaterializer;
 import org.dbfs.pageserver.getpage.RemoteWal;
@@ -40,10 +42,12 @@ public final class PageServer implements AutoCloseable {
     private final ExecutorService blocking;
     private final RemoteWal wal;
     private final LocalSocketServer localSocket;
+    private final DataDirSnapshots snapshots;
 
     private PageServer(ObjectStore store, PageStore pageStore, Server server, ExecutorService blocking, RemoteWal wal,
-                       LocalSocketServer localSocket) {
+                       LocalSocketServer localSocket, DataDirSnapshots snapshots) {
         this.localSocket = localSocket;
+        this.snapshots = snapshots;
         this.store = store;
         this.pageStore = pageStore;
         this.server = server;
@@ -55,6 +59,7 @@ public final class PageServer implements AutoCloseable {
         ObjectStore store = ObjectStores.open(config.bucketUrl(), config.s3Endpoint());
         PageStore pageStore = null;
         RemoteWal wal = null;
+        DataDirSnapshots snapshots = null;
         try {
             store.checkReachable();
             FrameCodec codec = BucketKeys.openOrCreate(store, config.passphrase());
@@ -65,6 +70,7 @@ public final class PageServer implements AutoCloseable {
                 return t;
             });
             PageMaterializer materializer = null;
+            PointResolver resolver = null;
             PageServerConfig.GetPageOptions gp = config.getPage();
             if (gp != null) {
                 wal = new RemoteWal(gp.walService(), gp.cachedWalPages());
@@ -75,6 +81,8 @@ public final class PageServer implements AutoCloseable {
                     Materialized page = m.materialize(rel, block, lsn, BRANCH_READ_WAIT_MS);
                     return page.page() == null ? null : new PageStore.StoredBlock(page.pageLsn(), page.page());
                 });
+                resolver = new PointResolver(pageStore, wal);
+                snapshots = new DataDirSnapshots(pageStore, gp.snapshotCheck(), wal::hasWalAt);
             }
             ClusterLeaseStore leases = new ClusterLeaseStore(store, codec, Clock.systemUTC(), WRITER_LEASE_TTL);
             var cluster = leases.read();
@@ -86,7 +94,7 @@ public final class PageServer implements AutoCloseable {
             String walService = gp == null ? "" : gp.walService();
             Server server = NettyServerBuilder.forAddress(new InetSocketAddress(config.listenHost(), config.port()))
                     .addService(ServerInterceptors.intercept(
-                            new PageServerService(pageStore, blocking, materializer, readOnly, walService, leases),
+                            new PageServerService(pageStore, blocking, materializer, readOnly, walService, leases, resolver),
                             readOnly, new WriterEpochHeader()))
                     .directExecutor() // see PageServerService: handlers never block the event loop
                     .maxInboundMessageSize(64 << 20)
@@ -97,14 +105,18 @@ public final class PageServer implements AutoCloseable {
                 try {
                     // Handlers run on the connection's own thread: no hand-off for blocking reads either.
                     local = LocalSocketServer.start(config.localSocket(),
-                            PageServerService.onCallerThread(pageStore, materializer, readOnly, walService, leases), readOnly);
+                            PageServerService.onCallerThread(pageStore, materializer, readOnly, walService, leases, resolver),
+                            readOnly);
                 } catch (IOException e) {
                     server.shutdownNow();
                     throw new IOException("cannot listen on " + config.localSocket() + ": " + e.getMessage(), e);
                 }
             }
-            return new PageServer(store, pageStore, server, blocking, wal, local);
+            return new PageServer(store, pageStore, server, blocking, wal, local, snapshots);
         } catch (IOException | RuntimeException e) {
+            if (snapshots != null) {
+                snapshots.close();
+            }
             if (wal != null) {
                 wal.close();
             }
@@ -122,6 +134,11 @@ public final class PageServer implements AutoCloseable {
 
     public PageStore pageStore() {
         return pageStore;
+    }
+
+    /** The data-directory snapshots this server takes (null without a WAL service). */
+    public DataDirSnapshots snapshots() {
+        return snapshots;
     }
 
     public void awaitTermination() throws InterruptedException {
@@ -148,6 +165,9 @@ public final class PageServer implements AutoCloseable {
             server.shutdownNow();
         }
         blocking.shutdown();
+        if (snapshots != null) {
+            snapshots.close();
+        }
         if (wal != null) {
             wal.close();
         }

@@ -24,10 +24,18 @@ public record PageServerConfig(String bucketUrl, String s3Endpoint, String liste
      * @param hintBitsLogged the cluster runs with data checksums or wal_log_hints = on
      * @param cachedPages    materialized pages kept in memory
      * @param cachedWalPages 8 KB WAL pages kept in memory
+     * @param snapshotCheck  how often to look for a new checkpoint to take a data-directory snapshot after
      */
-    public record GetPageOptions(String walService, boolean hintBitsLogged, long cachedPages, long cachedWalPages) {
+    public record GetPageOptions(String walService, boolean hintBitsLogged, long cachedPages, long cachedWalPages,
+                                 Duration snapshotCheck) {
+        public static final Duration DEFAULT_SNAPSHOT_CHECK = Duration.ofSeconds(10);
+
         public static GetPageOptions of(String walService, boolean hintBitsLogged) {
-            return new GetPageOptions(walService, hintBitsLogged, 16_384, 8_192);
+            return new GetPageOptions(walService, hintBitsLogged, 16_384, 8_192, DEFAULT_SNAPSHOT_CHECK);
+        }
+
+        public GetPageOptions withSnapshotCheck(Duration every) {
+            return new GetPageOptions(walService, hintBitsLogged, cachedPages, cachedWalPages, every);
         }
     }
 

@@ -12,7 +12,14 @@ import org.dbfs.bucket.crypto.IntegrityException;
 import org.dbfs.bucket.objectstore.ObjectStoreUnavailableException;
 import org.dbfs.pageserver.format.JournalRecord;
 import org.dbfs.pageserver.format.PageVersionRecord;
+import org.dbfs.pageserver.datadir.PointResolver;
 import org.dbfs.pageserver.datadir.WalEnd;
+import org.dbfs.protocol.pageserver.v1.ListSnapshotsReply;
+import org.dbfs.protocol.pageserver.v1.ListSnapshotsRequest;
+import org.dbfs.protocol.pageserver.v1.ReadSnapshotReply;
+import org.dbfs.protocol.pageserver.v1.ReadSnapshotRequest;
+import org.dbfs.protocol.pageserver.v1.ResolvePointReply;
+import org.dbfs.protocol.pageserver.v1.ResolvePointRequest;
 import org.dbfs.pageserver.getpage.PageMaterializer;
 import org.dbfs.pageserver.journal.JournalFullException;
 import org.dbfs.pageserver.store.BeforeHorizonException;
@@ -93,6 +100,7 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
     private final ReadOnlyConnections readOnly;
     private final String walService;
     private final ClusterLeaseStore leases;
+    private final PointResolver resolver;
 
     /**
      * For gRPC: handlers on the event loops, blocking work on {@code blocking}, durable replies
@@ -103,12 +111,13 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
      * @param walService   the WAL service's address, or "" without one
      */
     PageServerService(PageStore store, Executor blocking, PageMaterializer materializer, ReadOnlyConnections readOnly,
-                      String walService, ClusterLeaseStore leases) {
-        this(store, blocking, materializer, false, readOnly, walService, leases);
+                      String walService, ClusterLeaseStore leases, PointResolver resolver) {
+        this(store, blocking, materializer, false, readOnly, walService, leases, resolver);
     }
 
     private PageServerService(PageStore store, Executor blocking, PageMaterializer materializer, boolean threadPerCall,
-                              ReadOnlyConnections readOnly, String walService, ClusterLeaseStore leases) {
+                              ReadOnlyConnections readOnly, String walService, ClusterLeaseStore leases,
+                              PointResolver resolver) {
         this.store = store;
         this.fs = new FileSystemOps(store);
         this.blocking = blocking;
@@ -117,6 +126,7 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
         this.readOnly = readOnly;
         this.walService = walService;
         this.leases = leases;
+        this.resolver = resolver;
     }
 
     /**
@@ -124,8 +134,8 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
      * on it, and a durable reply waits there, fsyncing itself when no fsync is under way.
      */
     static PageServerService onCallerThread(PageStore store, PageMaterializer materializer, ReadOnlyConnections readOnly,
-                                            String walService, ClusterLeaseStore leases) {
-        return new PageServerService(store, Runnable::run, materializer, true, readOnly, walService, leases);
+                                            String walService, ClusterLeaseStore leases, PointResolver resolver) {
+        return new PageServerService(store, Runnable::run, materializer, true, readOnly, walService, leases, resolver);
     }
 
     @Override
@@ -359,6 +369,43 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
             } catch (WalEnd.NotFoundException e) {
                 throw Status.FAILED_PRECONDITION.withDescription(e.getMessage()).asRuntimeException();
             }
+        }));
+    }
+
+    @Override
+    public void listSnapshots(ListSnapshotsRequest req, StreamObserver<ListSnapshotsReply> out) {
+        serve(out, () -> done(ListSnapshotsReply.newBuilder().addAllSnapshots(store.snapshots().list()).build()));
+    }
+
+    @Override
+    public void readSnapshot(ReadSnapshotRequest req, StreamObserver<ReadSnapshotReply> out) {
+        blocking.execute(() -> serve(out, () -> { // an object store read
+            if (store.snapshots().list().stream().noneMatch(s -> s.getName().equals(req.getName()))) {
+                throw Status.NOT_FOUND.withDescription("no data-directory snapshot " + req.getName() + " in "
+                        + store.bucket() + " (collected, or never taken)").asRuntimeException();
+            }
+            byte[] all = store.snapshots().read(req.getName());
+            int max = req.getMaxBytes() == 0 ? 4 << 20 : req.getMaxBytes();
+            int from = (int) Math.min(all.length, req.getOffset());
+            int n = Math.min(max, all.length - from);
+            return done(ReadSnapshotReply.newBuilder().setData(ByteString.copyFrom(all, from, n))
+                    .setTotalSize(all.length).build());
+        }));
+    }
+
+    @Override
+    public void resolvePoint(ResolvePointRequest req, StreamObserver<ResolvePointReply> out) {
+        blocking.execute(() -> serve(out, () -> { // reads and decodes WAL from the WAL service
+            if (resolver == null) {
+                throw Status.FAILED_PRECONDITION.withDescription("this page server runs without --walservice: points in the"
+                        + " past are read through the WAL service's index").asRuntimeException();
+            }
+            return done(switch (req.getPointCase()) {
+                case LSN -> resolver.resolveLsn(req.getLsn());
+                case TIME_US -> resolver.resolveTime(req.getTimeUs());
+                case POINT_NOT_SET -> throw Status.INVALID_ARGUMENT.withDescription("ResolvePoint needs an lsn or a time_us")
+                        .asRuntimeException();
+            });
         }));
     }
 

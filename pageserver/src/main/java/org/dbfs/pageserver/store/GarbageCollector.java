@@ -38,7 +38,9 @@ import org.slf4j.LoggerFactory;
  *       manifest swaps them by compare-and-swap, then the index points at the copies.
  *   <li><b>Delete</b>: an object under {@code segments/} or {@code namespace/} that the manifest
  *       does not name (rewritten, or orphaned by a crash or a stale writer) is deleted
- *       {@code grace} after it was first seen unnamed, so a reader in flight finishes first.
+ *       {@code grace} after it was first seen unnamed, so a reader in flight finishes first. Data-directory
+ *       snapshots ({@link SnapshotStore}) older than the newest one at or below the horizon go too:
+ *       no read the horizon still allows starts from them.
  * </ol>
  *
  * A version dropped from the index but still in a segment that was not rewritten comes back at the
@@ -113,6 +115,7 @@ public final class GarbageCollector {
         if (h.seq() > 0 || h.lsn() != 0) {
             dropVersions(h, pass);
             rewrite(h, pass, now);
+            pass.objectsDeleted += ps.snapshots().collect(h.lsn());
         }
         deleteUnnamed(now, pass);
         total.versionsDropped += pass.versionsDropped;

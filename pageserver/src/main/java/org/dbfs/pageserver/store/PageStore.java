@@ -100,6 +100,7 @@ public final class PageStore implements AutoCloseable {
     final InstantSource clock = Clock.systemUTC();
     final Readers readers;
     private Packer packer;
+    private volatile SnapshotStore snapshots;
 
     private PageStore(ObjectStore store, FrameCodec codec, StoreOptions options, FileChannel lockChannel,
                       FileLock dirLock) throws IOException {
@@ -166,6 +167,7 @@ public final class PageStore implements AutoCloseable {
                 options.acceptJournalLoss()), store.describe());
         writerGeneration = lease.generation();
         manifest = loaded;
+        snapshots = new SnapshotStore(store, codec, writerGeneration);
         long loadStart = System.nanoTime();
         log.info("loading the version index from the footers of {} segments in {}", manifest.getSegmentsCount(), store.describe());
         long versions = 0;
@@ -328,6 +330,11 @@ public final class PageStore implements AutoCloseable {
     }
 
     /** Readers' claims on history (a replica's B). */
+    /** The bucket's data-directory snapshots (time travel). */
+    public SnapshotStore snapshots() {
+        return snapshots;
+    }
+
     public Readers readers() {
         return readers;
     }
@@ -466,6 +473,11 @@ public final class PageStore implements AutoCloseable {
     /** The retention horizon's LSN: reads as of an older LSN are refused (0: nothing collected yet). */
     public long horizonLsn() {
         return horizon.lsn();
+    }
+
+    /** The retention horizon with why it is there, for messages. */
+    public String horizonDescription() {
+        return horizon.toString();
     }
 
     public long epoch() {

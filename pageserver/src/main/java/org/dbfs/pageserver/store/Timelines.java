@@ -70,6 +70,20 @@ public final class Timelines {
         return byLevel[byLevel.length - 1];
     }
 
+    /**
+     * The timeline that WAL ending at {@code lsn} belongs to: a branch's WAL starts after its
+     * branch LSN, and a record ending exactly there is still the parent's.
+     */
+    public int timelineAt(long lsn) {
+        int t = byLevel[0].timeline();
+        for (int i = 1; i < byLevel.length; i++) {
+            if (Long.compareUnsigned(byLevel[i].branchLsn(), lsn) < 0) {
+                t = byLevel[i].timeline();
+            }
+        }
+        return t;
+    }
+
     /** The journal seq from which versions are the current timeline's own. */
     public long currentStartSeq() {
         return current().startSeq();
