@@ -162,7 +162,7 @@ class TimeTravelTest {
         assertTrue(past.getMessage().contains("before the oldest state"), past.getMessage());
     }
 
-    private static void awaitPaused(ReplicaOnDbfs r, PostgresCluster standby, int seconds) throws InterruptedException {
+    static void awaitPaused(ReplicaOnDbfs r, PostgresCluster standby, int seconds) throws InterruptedException {
         await("the standby to pause at its recovery target", seconds, () -> {
             try {
                 return queryText(standby, "SELECT pg_get_wal_replay_pause_state()").equals("paused");
@@ -189,17 +189,22 @@ class TimeTravelTest {
     }
 
     private static String hash(PostgresCluster pg) throws SQLException {
-        return queryText(pg, "SELECT count(*) || ':' || md5(string_agg(id || '=' || v, ',' ORDER BY id)) FROM tt");
+        return hash(pg, "tt");
     }
 
-    private static String queryText(PostgresCluster pg, String sql) throws SQLException {
+    /** A table of (id, v) as its row count and the md5 of its rows in id order. */
+    static String hash(PostgresCluster pg, String table) throws SQLException {
+        return queryText(pg, "SELECT count(*) || ':' || md5(string_agg(id || '=' || v, ',' ORDER BY id)) FROM " + table);
+    }
+
+    static String queryText(PostgresCluster pg, String sql) throws SQLException {
         try (Connection c = pg.connect(); Statement s = c.createStatement(); ResultSet r = s.executeQuery(sql)) {
             r.next();
             return r.getString(1);
         }
     }
 
-    private static void execute(PostgresCluster pg, String... sql) throws SQLException {
+    static void execute(PostgresCluster pg, String... sql) throws SQLException {
         try (Connection c = pg.connect(); Statement s = c.createStatement()) {
             for (String q : sql) {
                 s.execute(q);
@@ -207,7 +212,7 @@ class TimeTravelTest {
         }
     }
 
-    private static void checkpointAndAwaitSnapshot(PostgresCluster primary, int port) throws Exception {
+    static void checkpointAndAwaitSnapshot(PostgresCluster primary, int port) throws Exception {
         long checkpointBefore = primary.queryLong("SELECT (checkpoint_lsn - '0/0'::pg_lsn)::bigint FROM pg_control_checkpoint()");
         execute(primary, "CHECKPOINT");
         long checkpoint = primary.queryLong("SELECT (checkpoint_lsn - '0/0'::pg_lsn)::bigint FROM pg_control_checkpoint()");

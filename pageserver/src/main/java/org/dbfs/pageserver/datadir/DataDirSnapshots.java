@@ -35,8 +35,8 @@ public final class DataDirSnapshots implements AutoCloseable {
     private String lastProblem = "";
 
     /**
-     * @param walAvailableAt whether the WAL service can serve WAL from an LSN on: a snapshot is only
-     *                       a starting point if the WAL from its checkpoint's redo point can be replayed
+     * @param walAvailableAt whether the WAL service can serve the WAL a standby replaying from a redo
+     *                       point needs: a snapshot is only a starting point if it can
      */
     public DataDirSnapshots(PageStore store, Duration interval, LongPredicate walAvailableAt) {
         this.store = store;
@@ -70,8 +70,9 @@ public final class DataDirSnapshots implements AutoCloseable {
         if (!walAvailableAt.test(taken.getRedo())) {
             unusableCheckpoint = taken.getCheckpoint();
             throw new SnapshotTaker.NotTakenException("no snapshot of checkpoint " + Lsn.format(taken.getCheckpoint())
-                    + ": the WAL service has no WAL at its redo point " + Lsn.format(taken.getRedo()) + " (it started"
-                    + " following the cluster later), so no standby could replay from it. The next checkpoint's will do");
+                    + ": the WAL service does not have the whole WAL segment of its redo point " + Lsn.format(taken.getRedo())
+                    + " (it started following the cluster later), so no standby could replay from it. The next"
+                    + " checkpoint's will do");
         }
         SnapshotInfo info = store.snapshots().put(taken);
         log.info("data-directory snapshot {}: checkpoint {} (redo {}), WAL end {} on timeline {}, {} entries, {} bytes, in {} ms",

@@ -82,7 +82,10 @@ public final class PageServer implements AutoCloseable {
                     return page.page() == null ? null : new PageStore.StoredBlock(page.pageLsn(), page.page());
                 });
                 resolver = new PointResolver(pageStore, wal);
-                snapshots = new DataDirSnapshots(pageStore, gp.snapshotCheck(), wal::hasWalAt);
+                RemoteWal w = wal;
+                // restore_command hands PostgreSQL whole segments, and it checks each one's first page.
+                snapshots = new DataDirSnapshots(pageStore, gp.snapshotCheck(),
+                        redo -> w.hasWalAt(redo - Long.remainderUnsigned(redo, w.segmentSize())));
             }
             ClusterLeaseStore leases = new ClusterLeaseStore(store, codec, Clock.systemUTC(), WRITER_LEASE_TTL);
             var cluster = leases.read();
