@@ -224,11 +224,26 @@ public final class DbfsMount implements AutoCloseable {
     /** Mounts read-write and returns once the file system answers. */
     public static DbfsMount mountReadWrite(String pageServer, Path mountPoint, List<String> extraFuseOptions)
             throws IOException, FuseMountFailedException {
+        return mountReadWrite(pageServer, mountPoint, extraFuseOptions, null);
+    }
+
+    /**
+     * As above; with {@code branch}, only if the page server serves that branch (docs/branches.md):
+     * a branch's primary on its parent's page server would write into the parent.
+     */
+    public static DbfsMount mountReadWrite(String pageServer, Path mountPoint, List<String> extraFuseOptions, String branch)
+            throws IOException, FuseMountFailedException {
         Path dir = checkMountPoint(mountPoint);
         PageServerClient client = new PageServerClient(pageServer);
         WriterLease lease = null;
         try {
             ServerInfoReply info = client.serverInfo();
+            if (branch != null && !branch.equals(info.getBranch())) {
+                throw new IOException("page server " + pageServer + (info.getBranch().isEmpty() ? " serves its own cluster,"
+                        : " serves branch " + info.getBranch() + ",") + " not branch " + branch + ": start the branch's page"
+                        + " server (pageserver --parent-pageserver HOST:PORT --branch " + branch + ", or scripts/branch start)"
+                        + " and mount that one");
+            }
             log.info("page server {}: incarnation {}, bucket {}", pageServer, info.getIncarnation(), info.getBucket());
             lease = WriterLease.acquire(client, dir);
             TablespaceDirectory tablespaces = new TablespaceDirectory(dir.toString());

@@ -54,6 +54,10 @@ final class MountCommand implements Callable<Integer> {
         String time;
     }
 
+    @Option(names = "--branch", paramLabel = "NAME", description = "With --rw: the page server must serve this branch"
+            + " (pageserver --branch NAME; docs/branches.md). A check that the mount is where it is meant to be.")
+    String branch;
+
     @Option(names = "--pageserver", required = true, paramLabel = "HOST:PORT|unix:PATH",
             description = "The page server: its gRPC address, or unix:PATH for its --listen-socket on this machine (fewer thread hand-offs per call).")
     String pageServer;
@@ -80,6 +84,9 @@ final class MountCommand implements Callable<Integer> {
         if (readerLeaseTtlSeconds < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--reader-lease-ttl must be at least 1 second");
         }
+        if (branch != null && !mode.readWrite) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--branch is for --rw mounts");
+        }
         if (point != null && !mode.readOnly) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--at-lsn and --at-time are for --ro mounts");
         }
@@ -94,7 +101,7 @@ final class MountCommand implements Callable<Integer> {
             mount = DbfsMount.mountAt(pageServer, at, overlayDir, mountPoint, fuseOptions, readerLeaseTtlSeconds);
         } else {
             mount = mode.readOnly ? DbfsMount.mountReadOnly(pageServer, overlayDir, mountPoint, fuseOptions, readerLeaseTtlSeconds)
-                    : DbfsMount.mountReadWrite(pageServer, mountPoint, fuseOptions);
+                    : DbfsMount.mountReadWrite(pageServer, mountPoint, fuseOptions, branch);
         }
         Thread hook = new Thread(mount::unmount, "dbfs-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);

@@ -13,7 +13,13 @@ import org.dbfs.protocol.pageserver.v1.GetPageAtLsnRequest;
 import org.dbfs.protocol.pageserver.v1.GetWalEndReply;
 import org.dbfs.protocol.pageserver.v1.GetWalEndRequest;
 import org.dbfs.protocol.pageserver.v1.HoldReaderReply;
+import org.dbfs.protocol.pageserver.v1.CreateBranchReply;
+import org.dbfs.protocol.pageserver.v1.CreateBranchRequest;
+import org.dbfs.protocol.pageserver.v1.DeleteBranchReply;
+import org.dbfs.protocol.pageserver.v1.DeleteBranchRequest;
 import org.dbfs.protocol.pageserver.v1.HoldReaderRequest;
+import org.dbfs.protocol.pageserver.v1.ListBranchesReply;
+import org.dbfs.protocol.pageserver.v1.ListBranchesRequest;
 import org.dbfs.protocol.pageserver.v1.ListSnapshotsReply;
 import org.dbfs.protocol.pageserver.v1.ListSnapshotsRequest;
 import org.dbfs.protocol.pageserver.v1.ReadSnapshotReply;
@@ -270,6 +276,18 @@ final class PageServerClient implements AutoCloseable {
 
     ResolvePointReply resolvePoint(ResolvePointRequest request) {
         return unary("ResolvePoint", request, ResolvePointReply.parser(), s -> s::resolvePoint);
+    }
+
+    CreateBranchReply createBranch(CreateBranchRequest request) {
+        return unary("CreateBranch", request, CreateBranchReply.parser(), s -> s::createBranch);
+    }
+
+    ListBranchesReply listBranches(ListBranchesRequest request) {
+        return unary("ListBranches", request, ListBranchesReply.parser(), s -> s::listBranches);
+    }
+
+    DeleteBranchReply deleteBranch(DeleteBranchRequest request) {
+        return unary("DeleteBranch", request, DeleteBranchReply.parser(), s -> s::deleteBranch);
     }
 
     void holdReader(HoldReaderRequest request) {

@@ -131,6 +131,11 @@ final class DbfsStack implements AutoCloseable {
         mount = DbfsMount.mountReadWrite("unix:" + socket(), mountPoint(), List.of());
     }
 
+    /** Mounts read-write, checking that the page server serves branch {@code name} (dbfs mount --rw --branch). */
+    void mountBranch(String name) throws Exception {
+        mount = DbfsMount.mountReadWrite("unix:" + socket(), mountPoint(), List.of(), name);
+    }
+
     /** @return 0 if everything was durable at unmount, else -EIO */
     int unmount() {
         int result = mount.unmount();

@@ -75,12 +75,21 @@ public final class PostgresCluster implements AutoCloseable {
      * directory under {@code workDir}, with {@code settings} appended to its postgresql.conf; not started.
      */
     public static PostgresCluster standby(Path dataDir, Path workDir, String settings) throws IOException, InterruptedException {
+        PostgresCluster pg = configured(dataDir, workDir, settings);
+        run(List.of("touch", dataDir.resolve("standby.signal").toString()), workDir.resolve("standby-signal.log"), 60);
+        return pg;
+    }
+
+    /**
+     * A data directory that already holds its own recovery setup (a branch's, say), on a free port
+     * and its own socket directory under {@code workDir}, with {@code settings} appended; not started.
+     */
+    public static PostgresCluster configured(Path dataDir, Path workDir, String settings) throws IOException, InterruptedException {
         Files.createDirectories(workDir.resolve("sock"));
         chownToPostgres(workDir);
         chownToPostgres(workDir.resolve("sock"));
-        appendToConf(dataDir, workDir, "\n# added by the DbFS test harness for a standby\nport = " + freePort() + "\n"
+        appendToConf(dataDir, workDir, "\n# added by the DbFS test harness\nport = " + freePort() + "\n"
                 + "unix_socket_directories = '" + workDir.resolve("sock") + "'\n" + settings);
-        run(List.of("touch", dataDir.resolve("standby.signal").toString()), workDir.resolve("standby-signal.log"), 60);
         return existing(dataDir, workDir);
     }
 

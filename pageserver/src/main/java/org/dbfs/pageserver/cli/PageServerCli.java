@@ -97,8 +97,20 @@ public final class PageServerCli implements Callable<Integer> {
             + " server keeps a data-directory snapshot in the bucket, what time-travel mounts start from (default ${DEFAULT-VALUE})")
     Duration snapshotCheck;
 
+    @Option(names = "--parent-pageserver", paramLabel = "HOST:PORT", description = "serve a branch (with --branch): the"
+            + " parent's page server, which serves every page the branch has not written, as of the branch point"
+            + " (docs/branches.md). --bucket is then the parent's bucket URL followed by /branches/NAME")
+    String parentPageServer;
+
+    @Option(names = "--branch", paramLabel = "NAME", description = "with --parent-pageserver: the branch's name (dbfs branch"
+            + " create); the first start fills the empty store from the parent's snapshot before the branch point")
+    String branch;
+
     @Override
     public Integer call() throws Exception {
+        if ((parentPageServer == null) != (branch == null)) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--parent-pageserver and --branch go together");
+        }
         RequiredOptions.require(spec, cacheDir, "--cache-dir=<cacheDir>");
         HostPort address = HostPort.option(new CommandLine(this), "--listen", listen);
         String host = address.host();
@@ -117,6 +129,9 @@ public final class PageServerCli implements Callable<Integer> {
         PageServerConfig config = new PageServerConfig(bucketUrl, bucket.s3Endpoint(), host, port, passphrase, store,
                 walservice == null ? null : PageServerConfig.GetPageOptions.of(walservice, walLogHints).withSnapshotCheck(snapshotCheck),
                 listenSocket);
+        if (branch != null) {
+            config = config.withBranch(new PageServerConfig.BranchOptions(parentPageServer, branch));
+        }
         PageServer server = PageServer.start(config);
         // SIGTERM and SIGINT stop cleanly from this thread, so that the exit code says whether the
         // bucket was left complete (a shutdown hook cannot choose it).

@@ -15,6 +15,8 @@ import org.dbfs.bucket.crypto.FrameCodec;
 import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.bucket.objectstore.ObjectStores;
 import org.dbfs.fencing.ClusterLeaseStore;
+import org.dbfs.pageserver.branch.BranchSeed;
+import org.dbfs.pageserver.branch.ParentPages;
 import org.dbfs.pageserver.datadir.DataDirSnapshots;
 import org.dbfs.pageserver.datadir.PointResolver;
 import org.dbfs.pageserver.getpage.Materialized;
@@ -43,11 +45,13 @@ public final class PageServer implements AutoCloseable {
     private final RemoteWal wal;
     private final LocalSocketServer localSocket;
     private final DataDirSnapshots snapshots;
+    private final ParentPages parent;
 
     private PageServer(ObjectStore store, PageStore pageStore, Server server, ExecutorService blocking, RemoteWal wal,
-                       LocalSocketServer localSocket, DataDirSnapshots snapshots) {
+                       LocalSocketServer localSocket, DataDirSnapshots snapshots, ParentPages parent) {
         this.localSocket = localSocket;
         this.snapshots = snapshots;
+        this.parent = parent;
         this.store = store;
         this.pageStore = pageStore;
         this.server = server;
@@ -60,6 +64,7 @@ public final class PageServer implements AutoCloseable {
         PageStore pageStore = null;
         RemoteWal wal = null;
         DataDirSnapshots snapshots = null;
+        ParentPages parent = null;
         try {
             store.checkReachable();
             FrameCodec codec = BucketKeys.openOrCreate(store, config.passphrase());
@@ -87,6 +92,12 @@ public final class PageServer implements AutoCloseable {
                 snapshots = new DataDirSnapshots(pageStore, gp.snapshotCheck(),
                         redo -> w.hasWalAt(redo - Long.remainderUnsigned(redo, w.segmentSize())));
             }
+            if (config.branch() != null) {
+                // Every page the branch has not written is its parent's as of the branch point.
+                parent = new ParentPages(config.branch().parentPageServer(), config.branch().name());
+                pageStore.setHistoricReader(parent);
+                BranchSeed.seedIfEmpty(pageStore, parent, config.branch().name());
+            }
             ClusterLeaseStore leases = new ClusterLeaseStore(store, codec, Clock.systemUTC(), WRITER_LEASE_TTL);
             var cluster = leases.read();
             if (cluster.isPresent()) {
@@ -95,9 +106,11 @@ public final class PageServer implements AutoCloseable {
             }
             ReadOnlyConnections readOnly = new ReadOnlyConnections();
             String walService = gp == null ? "" : gp.walService();
+            String branchName = config.branch() == null ? "" : config.branch().name();
             Server server = NettyServerBuilder.forAddress(new InetSocketAddress(config.listenHost(), config.port()))
                     .addService(ServerInterceptors.intercept(
-                            new PageServerService(pageStore, blocking, materializer, readOnly, walService, leases, resolver),
+                            new PageServerService(pageStore, blocking, materializer, readOnly, walService, leases, resolver)
+                                    .servingBranch(branchName),
                             readOnly, new WriterEpochHeader()))
                     .directExecutor() // see PageServerService: handlers never block the event loop
                     .maxInboundMessageSize(64 << 20)
@@ -108,15 +121,19 @@ public final class PageServer implements AutoCloseable {
                 try {
                     // Handlers run on the connection's own thread: no hand-off for blocking reads either.
                     local = LocalSocketServer.start(config.localSocket(),
-                            PageServerService.onCallerThread(pageStore, materializer, readOnly, walService, leases, resolver),
+                            PageServerService.onCallerThread(pageStore, materializer, readOnly, walService, leases, resolver)
+                                    .servingBranch(branchName),
                             readOnly);
                 } catch (IOException e) {
                     server.shutdownNow();
                     throw new IOException("cannot listen on " + config.localSocket() + ": " + e.getMessage(), e);
                 }
             }
-            return new PageServer(store, pageStore, server, blocking, wal, local, snapshots);
+            return new PageServer(store, pageStore, server, blocking, wal, local, snapshots, parent);
         } catch (IOException | RuntimeException e) {
+            if (parent != null) {
+                parent.close();
+            }
             if (snapshots != null) {
                 snapshots.close();
             }
@@ -173,6 +190,9 @@ public final class PageServer implements AutoCloseable {
         }
         if (wal != null) {
             wal.close();
+        }
+        if (parent != null) {
+            parent.close();
         }
         try {
             PageStore.Packed last = pageStore.drain();

@@ -13,9 +13,24 @@ import org.dbfs.pageserver.store.StoreOptions;
  * @param port       port to listen on; 0 picks a free one
  * @param getPage    where GetPage@LSN reads WAL, or null to serve without it
  * @param localSocket a Unix-domain socket to serve the same API on for a mount on this machine, or null
+ * @param branch     this page server serves a branch of another's cluster, or null
  */
 public record PageServerConfig(String bucketUrl, String s3Endpoint, String listenHost, int port,
-                               char[] passphrase, StoreOptions storeOptions, GetPageOptions getPage, Path localSocket) {
+                               char[] passphrase, StoreOptions storeOptions, GetPageOptions getPage, Path localSocket,
+                               BranchOptions branch) {
+
+    /**
+     * A branch's page server (docs/branches.md).
+     *
+     * @param parentPageServer HOST:PORT of the parent's page server, which serves every page the branch has not written
+     * @param name             the branch's name there
+     */
+    public record BranchOptions(String parentPageServer, String name) {}
+
+    public PageServerConfig(String bucketUrl, String s3Endpoint, String listenHost, int port, char[] passphrase,
+                            StoreOptions storeOptions, GetPageOptions getPage, Path localSocket) {
+        this(bucketUrl, s3Endpoint, listenHost, port, passphrase, storeOptions, getPage, localSocket, null);
+    }
 
     /**
      * GetPage@LSN settings.
@@ -40,27 +55,32 @@ public record PageServerConfig(String bucketUrl, String s3Endpoint, String liste
     }
 
     public static PageServerConfig of(String bucketUrl, Path cacheDir, char[] passphrase) {
-        return new PageServerConfig(bucketUrl, null, "127.0.0.1", 0, passphrase, StoreOptions.defaults(cacheDir), null, null);
+        return new PageServerConfig(bucketUrl, null, "127.0.0.1", 0, passphrase, StoreOptions.defaults(cacheDir), null, null, null);
     }
 
     public PageServerConfig withS3Endpoint(String endpoint) {
-        return new PageServerConfig(bucketUrl, endpoint, listenHost, port, passphrase, storeOptions, getPage, localSocket);
+        return new PageServerConfig(bucketUrl, endpoint, listenHost, port, passphrase, storeOptions, getPage, localSocket, branch);
     }
 
     public PageServerConfig withListen(String host, int listenPort) {
-        return new PageServerConfig(bucketUrl, s3Endpoint, host, listenPort, passphrase, storeOptions, getPage, localSocket);
+        return new PageServerConfig(bucketUrl, s3Endpoint, host, listenPort, passphrase, storeOptions, getPage, localSocket, branch);
     }
 
     public PageServerConfig withPacking(long bytes, Duration interval) {
         return new PageServerConfig(bucketUrl, s3Endpoint, listenHost, port, passphrase,
-                storeOptions.withPacking(bytes, interval), getPage, localSocket);
+                storeOptions.withPacking(bytes, interval), getPage, localSocket, branch);
     }
 
     public PageServerConfig withLocalSocket(Path socket) {
-        return new PageServerConfig(bucketUrl, s3Endpoint, listenHost, port, passphrase, storeOptions, getPage, socket);
+        return new PageServerConfig(bucketUrl, s3Endpoint, listenHost, port, passphrase, storeOptions, getPage, socket, branch);
+    }
+
+    public PageServerConfig withBranch(BranchOptions options) {
+        return new PageServerConfig(bucketUrl, s3Endpoint, listenHost, port, passphrase, storeOptions, getPage, localSocket,
+                options);
     }
 
     public PageServerConfig withGetPage(GetPageOptions options) {
-        return new PageServerConfig(bucketUrl, s3Endpoint, listenHost, port, passphrase, storeOptions, options, localSocket);
+        return new PageServerConfig(bucketUrl, s3Endpoint, listenHost, port, passphrase, storeOptions, options, localSocket, branch);
     }
 }

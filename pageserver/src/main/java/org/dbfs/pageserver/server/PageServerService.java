@@ -101,6 +101,7 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
     private final String walService;
     private final ClusterLeaseStore leases;
     private final PointResolver resolver;
+    private volatile String branch = "";
 
     /**
      * For gRPC: handlers on the event loops, blocking work on {@code blocking}, durable replies
@@ -279,7 +280,7 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
     public void serverInfo(ServerInfoRequest req, StreamObserver<ServerInfoReply> out) {
         serve(out, () -> done(ServerInfoReply.newBuilder().setIncarnation(store.incarnation()).setBucket(store.bucket())
                 .setLastSeq(store.lastSeq()).setPackedSeq(store.packedSeq()).setSegments(store.segmentCount())
-                .setWalService(walService).setReadOnlyCalls(readOnly.calls()).setReadOnlyWritesRefused(readOnly.refused())
+                .setWalService(walService).setBranch(branch).setReadOnlyCalls(readOnly.calls()).setReadOnlyWritesRefused(readOnly.refused())
                 .setWriterEpoch(store.epoch()).setFencedWritesRefused(store.staleEpochRefusals())
                 .setTimeline(store.timelines().current().timeline())
                 .setTimelineBranchLsn(store.timelines().current().branchLsn())
@@ -370,6 +371,12 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
                 throw Status.FAILED_PRECONDITION.withDescription(e.getMessage()).asRuntimeException();
             }
         }));
+    }
+
+    /** This page server serves branch {@code name} of another cluster (ServerInfo says so). */
+    PageServerService servingBranch(String name) {
+        this.branch = name;
+        return this;
     }
 
     @Override

@@ -217,6 +217,17 @@ public final class WalReceiver implements Runnable {
         return new DurableWalWriter(wal, file, positions, pos.get());
     }
 
+    /** The timeline {@code primary} is on now, or empty if it cannot be asked (not up yet). */
+    public static java.util.OptionalInt primaryTimeline(PrimaryConnInfo primary) {
+        Properties p = new Properties();
+        p.putAll(primary.properties());
+        try (Connection sql = DriverManager.getConnection(primary.jdbcUrl(), p)) {
+            return java.util.OptionalInt.of(PrimaryInfo.query(sql).timeline());
+        } catch (SQLException e) {
+            return java.util.OptionalInt.empty();
+        }
+    }
+
     public static Path walDir(Path dataDir) {
         return dataDir.resolve("wal");
     }
@@ -284,7 +295,8 @@ public final class WalReceiver implements Runnable {
             info.checkSupported();
             if (info.timeline() != currentTimeline()) {
                 throw new IOException("the primary " + primary + " is on timeline " + info.timeline() + ", this service follows "
-                        + "timeline " + currentTimeline() + " (after a promotion, fencectl promote names the new timeline)");
+                        + "timeline " + currentTimeline() + " (after a promotion, fencectl promote names the new timeline; a"
+                        + " branch's primary needs an empty bucket prefix and --data-dir of its own)");
             }
             slotRestart = ReplicationSlots.ensure(sql, slot);
         }

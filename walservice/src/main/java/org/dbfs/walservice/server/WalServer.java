@@ -78,6 +78,14 @@ public final class WalServer implements AutoCloseable {
             positions.indexed(index.indexedUpTo());
 
             FollowedTimelines timelines = new FollowedTimelines(store, codec);
+            if (resumed == null) {
+                // A branch's primary is on a timeline of its own from the first record this service sees.
+                var primaryTimeline = WalReceiver.primaryTimeline(config.primary());
+                if (primaryTimeline.isPresent() && primaryTimeline.getAsInt() > 1 && timelines.startAt(primaryTimeline.getAsInt())) {
+                    LOG.info("walservice: first start for a primary on timeline {}: the archive holds that timeline from"
+                            + " its start", primaryTimeline.getAsInt());
+                }
+            }
             ArchiveReader archive = new ArchiveReader(store, codec, timelines, positions::segmentSize);
             WalBytesReader reader = new WalBytesReader(WalReceiver.walDir(config.dataDir()), positions, archive);
             WalArchiver archiver = new WalArchiver(store, codec, timelines.get().current().timeline(), positions, reader,
