@@ -27,7 +27,12 @@ import org.dbfs.pgformat.wal.Lsn;
  *                                                  data-directory snapshot: the non-relation files as of
  *                                                  checkpoint C, with WAL end S after the copy (hex LSNs),
  *                                                  taken at Unix millisecond T
+ * branch-registry/NAME                             a branch of this bucket and the pin it holds on its history
+ * branches/NAME/...                                the branch's own bucket: the same layout, its own objects
  * </pre>
+ *
+ * A branch's registration cannot be {@code branches/NAME} itself: a local bucket is a directory
+ * tree, where one name cannot be both a file and a directory.
  *
  * Buckets written before generations existed hold {@code segments/S-E.seg} and
  * {@code namespace/S.ns}; they parse as generation 0.
@@ -42,6 +47,9 @@ public final class BucketLayout {
     public static final String NAMESPACES = "namespace/";
     public static final String WAL_ARCHIVE = "wal/";
     public static final String SNAPSHOTS = "snapshots/";
+    public static final String BRANCH_REGISTRY = "branch-registry/";
+    public static final String BRANCHES = "branches/";
+    private static final Pattern BRANCH_NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
 
     private BucketLayout() {}
 
@@ -51,6 +59,34 @@ public final class BucketLayout {
             throw new IllegalArgumentException("a reader name is 1-200 of A-Z a-z 0-9 . _ - and does not start with '.': " + id);
         }
         return READER_LEASES + id;
+    }
+
+    /** The registration object of branch {@code name}; see {@link #checkBranchName}. */
+    public static String branchRegistration(String name) {
+        return BRANCH_REGISTRY + checkBranchName(name);
+    }
+
+    /** Where branch {@code name}'s own bucket lies inside this one, ending in '/'. */
+    public static String branchPrefix(String name) {
+        return BRANCHES + checkBranchName(name) + "/";
+    }
+
+    /**
+     * A branch name is one key segment everywhere and a safe directory name: 1-63 of lower-case
+     * letters, digits, '_' and '-', starting with a letter or digit.
+     *
+     * @throws IllegalArgumentException naming the rule otherwise
+     */
+    public static String checkBranchName(String name) {
+        if (!isBranchName(name)) {
+            throw new IllegalArgumentException("a branch name is 1-63 of a-z 0-9 _ - and starts with a letter or digit: '"
+                    + name + "'");
+        }
+        return name;
+    }
+
+    public static boolean isBranchName(String name) {
+        return BRANCH_NAME.matcher(name).matches();
     }
 
     /**

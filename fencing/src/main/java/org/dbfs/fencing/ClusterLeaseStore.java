@@ -20,22 +20,37 @@ import org.dbfs.bucket.objectstore.PreconditionFailedException;
  */
 public final class ClusterLeaseStore {
     private final ObjectStore store;
+    private final String key; // the object: CLUSTER_LEASE, under a prefix for a bucket inside another
     private final FrameCodec codec;
     private final InstantSource clock;
     private final Duration ttl;
 
     public ClusterLeaseStore(ObjectStore store, FrameCodec codec, InstantSource clock, Duration ttl) {
+        this(store, "", codec, clock, ttl);
+    }
+
+    private ClusterLeaseStore(ObjectStore store, String prefix, FrameCodec codec, InstantSource clock, Duration ttl) {
         this.store = store;
+        this.key = prefix + BucketLayout.CLUSTER_LEASE;
         this.codec = codec;
         this.clock = clock;
         this.ttl = ttl;
+    }
+
+    /**
+     * The lease of the bucket that lies at {@code prefix} inside {@code store} (a branch's, seen from
+     * its parent's bucket; same key): sealed as that bucket seals it, under its own name there.
+     */
+    public static ClusterLeaseStore under(ObjectStore store, String prefix, FrameCodec codec, InstantSource clock,
+                                          Duration ttl) {
+        return new ClusterLeaseStore(store, prefix, codec, clock, ttl);
     }
 
     /** The lease as it is in the bucket, with the ETag a change must match. */
     public record Current(ClusterLease lease, String etag) {}
 
     public Optional<Current> read() {
-        return store.getVersioned(BucketLayout.CLUSTER_LEASE).map(v -> new Current(
+        return store.getVersioned(key).map(v -> new Current(
                 ClusterLease.decode(codec.open(v.data(), associatedData(), where()), where()), v.etag()));
     }
 
@@ -55,8 +70,8 @@ public final class ClusterLeaseStore {
     public Current write(Current previous, ClusterLease next) {
         byte[] sealed = codec.seal(next.encode(), associatedData());
         try {
-            String etag = previous == null ? store.putIfAbsent(BucketLayout.CLUSTER_LEASE, sealed)
-                    : store.putIfMatch(BucketLayout.CLUSTER_LEASE, sealed, previous.etag());
+            String etag = previous == null ? store.putIfAbsent(key, sealed)
+                    : store.putIfMatch(key, sealed, previous.etag());
             return new Current(next, etag);
         } catch (PreconditionFailedException e) {
             String now = read().map(c -> c.lease().summary()).orElse("absent");
@@ -233,6 +248,6 @@ public final class ClusterLeaseStore {
     }
 
     public String where() {
-        return BucketLayout.CLUSTER_LEASE + " in " + store.describe();
+        return key + " in " + store.describe();
     }
 }

@@ -37,6 +37,7 @@ import org.dbfs.protocol.pageserver.v1.PageBase;
 public final class PageMaterializer {
     private final PageImages images;
     private final PageWal wal;
+    private final boolean hintBitsLogged;
     private final ThreadLocal<RedoEngine> engines;
     private final Cache<PageId, CachedPage> cache;
 
@@ -52,8 +53,18 @@ public final class PageMaterializer {
     public PageMaterializer(PageImages images, PageWal wal, boolean hintBitsLogged, long cachedPages) {
         this.images = images;
         this.wal = wal;
+        this.hintBitsLogged = hintBitsLogged;
         this.engines = ThreadLocal.withInitial(() -> new RedoEngine(hintBitsLogged));
         this.cache = cachedPages == 0 ? null : Caffeine.newBuilder().maximumSize(cachedPages).<PageId, CachedPage>build();
+    }
+
+    /**
+     * A materializer over the same WAL whose stored versions are {@code images}, without a page
+     * cache: this one's may hold pages built from versions {@code images} leaves out (a branch's
+     * pinned reads, which see only versions from before its cut).
+     */
+    public PageMaterializer over(PageImages images) {
+        return new PageMaterializer(images, wal, hintBitsLogged, 0);
     }
 
     /**

@@ -37,6 +37,9 @@ import org.dbfs.protocol.pageserver.v1.HoldReaderRequest;
 import org.dbfs.protocol.pageserver.v1.ListSnapshotsRequest;
 import org.dbfs.protocol.pageserver.v1.ReadSnapshotRequest;
 import org.dbfs.protocol.pageserver.v1.ResolvePointRequest;
+import org.dbfs.protocol.pageserver.v1.CreateBranchRequest;
+import org.dbfs.protocol.pageserver.v1.DeleteBranchRequest;
+import org.dbfs.protocol.pageserver.v1.ListBranchesRequest;
 import org.dbfs.protocol.pageserver.v1.GetPagesRequest;
 import org.dbfs.protocol.pageserver.v1.LinkRequest;
 import org.dbfs.protocol.pageserver.v1.MakeNodeRequest;
@@ -149,7 +152,10 @@ final class LocalSocketServer implements AutoCloseable {
                 unary("Branch", BranchRequest.parser(), s::branch),
                 unary("ListSnapshots", ListSnapshotsRequest.parser(), s::listSnapshots),
                 unary("ReadSnapshot", ReadSnapshotRequest.parser(), s::readSnapshot),
-                unary("ResolvePoint", ResolvePointRequest.parser(), s::resolvePoint));
+                unary("ResolvePoint", ResolvePointRequest.parser(), s::resolvePoint),
+                unary("CreateBranch", CreateBranchRequest.parser(), s::createBranch),
+                unary("ListBranches", ListBranchesRequest.parser(), s::listBranches),
+                unary("DeleteBranch", DeleteBranchRequest.parser(), s::deleteBranch));
     }
 
     /** A handler that parses the request, runs the gRPC method and waits for its single reply. */

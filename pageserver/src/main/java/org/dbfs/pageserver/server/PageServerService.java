@@ -22,7 +22,19 @@ import org.dbfs.protocol.pageserver.v1.ResolvePointReply;
 import org.dbfs.protocol.pageserver.v1.ResolvePointRequest;
 import org.dbfs.pageserver.getpage.PageMaterializer;
 import org.dbfs.pageserver.journal.JournalFullException;
+import org.dbfs.pageserver.format.BranchRegistration;
 import org.dbfs.pageserver.store.BeforeHorizonException;
+import org.dbfs.pageserver.store.BranchPin;
+import org.dbfs.pageserver.store.BranchRefusedException;
+import org.dbfs.pageserver.store.BranchRegistry;
+import org.dbfs.pgformat.wal.Lsn;
+import org.dbfs.protocol.pageserver.v1.BranchInfo;
+import org.dbfs.protocol.pageserver.v1.CreateBranchReply;
+import org.dbfs.protocol.pageserver.v1.CreateBranchRequest;
+import org.dbfs.protocol.pageserver.v1.DeleteBranchReply;
+import org.dbfs.protocol.pageserver.v1.DeleteBranchRequest;
+import org.dbfs.protocol.pageserver.v1.ListBranchesReply;
+import org.dbfs.protocol.pageserver.v1.ListBranchesRequest;
 import org.dbfs.pageserver.store.FileSystemOps;
 import org.dbfs.pageserver.store.PageStore;
 import org.dbfs.pageserver.store.RelTagRecords;
@@ -160,7 +172,20 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
 
     @Override
     public void getPageAtLsn(GetPageAtLsnRequest req, StreamObserver<GetPageAtLsnReply> out) {
-        blocking.execute(() -> serve(out, () -> done(GetPageAtLsnCall.serve(materializer, req))));
+        blocking.execute(() -> serve(out, () -> done(GetPageAtLsnCall.serve(materializerFor(req), req))));
+    }
+
+    /** The shared materializer; for a branch's pinned read, one that sees only the versions before its cut. */
+    private PageMaterializer materializerFor(GetPageAtLsnRequest req) {
+        if (req.getPin().isEmpty() || materializer == null) {
+            return materializer;
+        }
+        BranchPin pin = store.branches().pin(req.getPin());
+        if (req.getLsn() != pin.xEnd()) {
+            throw Status.INVALID_ARGUMENT.withDescription("branch " + pin.branch() + " reads this page server at its X_end "
+                    + Lsn.format(pin.xEnd()) + " only, not at " + Lsn.format(req.getLsn())).asRuntimeException();
+        }
+        return materializer.over((rel, block, lsn) -> store.readPinned(rel, block, pin));
     }
 
     @Override
@@ -402,18 +427,58 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
 
     @Override
     public void resolvePoint(ResolvePointRequest req, StreamObserver<ResolvePointReply> out) {
-        blocking.execute(() -> serve(out, () -> { // reads and decodes WAL from the WAL service
-            if (resolver == null) {
-                throw Status.FAILED_PRECONDITION.withDescription("this page server runs without --walservice: points in the"
-                        + " past are read through the WAL service's index").asRuntimeException();
-            }
-            return done(switch (req.getPointCase()) {
-                case LSN -> resolver.resolveLsn(req.getLsn());
-                case TIME_US -> resolver.resolveTime(req.getTimeUs());
-                case POINT_NOT_SET -> throw Status.INVALID_ARGUMENT.withDescription("ResolvePoint needs an lsn or a time_us")
-                        .asRuntimeException();
-            });
+        blocking.execute(() -> serve(out, () -> done(resolve("ResolvePoint", req)))); // reads and decodes WAL from the WAL service
+    }
+
+    private ResolvePointReply resolve(String call, ResolvePointRequest req) {
+        if (resolver == null) {
+            throw Status.FAILED_PRECONDITION.withDescription("this page server runs without --walservice: points in the"
+                    + " past are read through the WAL service's index").asRuntimeException();
+        }
+        return switch (req.getPointCase()) {
+            case LSN -> resolver.resolveLsn(req.getLsn());
+            case TIME_US -> resolver.resolveTime(req.getTimeUs());
+            case POINT_NOT_SET -> throw Status.INVALID_ARGUMENT.withDescription(call + " needs an lsn or a time_us")
+                    .asRuntimeException();
+        };
+    }
+
+    @Override
+    public void createBranch(CreateBranchRequest req, StreamObserver<CreateBranchReply> out) {
+        blocking.execute(() -> serve(out, () -> { // resolves through the WAL service, writes to the object store
+            store.branches().checkNew(req.getName()); // a bad or taken name fails before the slower work
+            ResolvePointReply point = resolve("CreateBranch", req.getPoint());
+            BranchRegistration created = store.branches().create(req.getName(), point.getLsn(), point.getSnapshot().getName());
+            return done(CreateBranchReply.newBuilder().setBranch(branchInfo(created)).build());
         }));
+    }
+
+    @Override
+    public void listBranches(ListBranchesRequest req, StreamObserver<ListBranchesReply> out) {
+        blocking.execute(() -> serve(out, () -> { // with sizes, one object store stat per object
+            ListBranchesReply.Builder reply = ListBranchesReply.newBuilder();
+            for (BranchRegistration r : store.branches().list()) {
+                BranchInfo.Builder info = branchInfo(r).toBuilder();
+                if (req.getSizes()) {
+                    BranchRegistry.Usage usage = store.branches().usage(r.getName());
+                    info.setObjects(usage.objects()).setSizeBytes(usage.bytes());
+                }
+                reply.addBranches(info);
+            }
+            return done(reply.build());
+        }));
+    }
+
+    @Override
+    public void deleteBranch(DeleteBranchRequest req, StreamObserver<DeleteBranchReply> out) {
+        blocking.execute(() -> serve(out, () -> done(DeleteBranchReply.newBuilder() // deletes objects
+                .setObjectsDeleted(store.branches().delete(req.getName())).build())));
+    }
+
+    private static BranchInfo branchInfo(BranchRegistration r) {
+        return BranchInfo.newBuilder().setName(r.getName()).setXEnd(r.getXEnd()).setTimeline(r.getTimeline())
+                .setParentCutSeq(r.getParentCutSeq()).setSnapshot(r.getSnapshot()).setCreatedAtMs(r.getCreatedAtMs())
+                .setStateValue(r.getStateValue()).setPrefix(r.getPrefix()).build();
     }
 
     private static NodeReply markDurable(NodeReply r) {
@@ -503,6 +568,13 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
             case BeforeHorizonException h -> Status.OUT_OF_RANGE.withDescription(h.getMessage()).asRuntimeException();
             case TimelineBranch.RefusedException b -> (b.badRequest ? Status.INVALID_ARGUMENT : Status.FAILED_PRECONDITION)
                     .withDescription(b.getMessage()).asRuntimeException();
+            case BranchRefusedException b -> (switch (b.reason) {
+                case EXISTS -> Status.ALREADY_EXISTS;
+                case NOT_FOUND -> Status.NOT_FOUND;
+                case BAD_NAME -> Status.INVALID_ARGUMENT;
+                case OUT_OF_RANGE -> Status.OUT_OF_RANGE;
+                case NOT_NOW -> Status.FAILED_PRECONDITION;
+            }).withDescription(b.getMessage()).asRuntimeException();
             case StaleEpochException f -> Status.FAILED_PRECONDITION.withDescription(f.getMessage()).asRuntimeException();
             case WriterRefusedException w -> Status.FAILED_PRECONDITION.withDescription(w.getMessage()).asRuntimeException();
             case LeaseChangedException c -> Status.ABORTED.withDescription(c.getMessage()).asRuntimeException();

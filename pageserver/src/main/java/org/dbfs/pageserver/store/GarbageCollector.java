@@ -33,6 +33,9 @@ import org.slf4j.LoggerFactory;
  *       LSN, file blocks by journal seq); a block whose latest version is a tombstone older than
  *       the horizon goes whole. A block whose file is gone from the namespace (a dropped relation's
  *       segment file, an unlinked file) goes whole once it has been gone since before the horizon.
+ *       Whatever the horizon or the namespace, the version each live branch reads ({@link BranchPin})
+ *       stays: pins keep one version per block at their point, not the history after it, so they
+ *       do not hold the horizon back.
  *   <li><b>Rewrite</b>: a segment whose live bytes fall below {@code rewriteBelowLive} of its size
  *       is rewritten, with others, into one new segment holding only their live versions; the
  *       manifest swaps them by compare-and-swap, then the index points at the copies.
@@ -104,18 +107,22 @@ public final class GarbageCollector {
         }
         ps.walMarks.trimAtOrBelow(durableBound); // no promotion branches before WAL the WAL service made durable
         Horizon h;
-        synchronized (ps.readers.horizonLock) { // a reader registering meanwhile is either listed here or checked against h
+        List<BranchPin> pins;
+        synchronized (ps.readers.horizonLock) { // a reader or branch registering meanwhile is either listed here or checked against h
             List<ReaderLease> live = readers.live();
             Horizon computed = Horizon.compute(ps.manifest.getPackMarksList(), now, policy.retention(), live,
                     ps.manifest.getPackedSeq(), maxPackedLsn(), durableBound);
             h = ps.horizon.atLeast(computed);
             ps.horizon = h; // before anything is dropped: a read below it could get a wrong version
+            pins = ps.branches().pins();
         }
         Stats pass = new Stats();
         if (h.seq() > 0 || h.lsn() != 0) {
-            dropVersions(h, pass);
+            dropVersions(h, pins, pass);
             rewrite(h, pass, now);
-            pass.objectsDeleted += ps.snapshots().collect(h.lsn());
+            Set<String> pinnedSnapshots = new HashSet<>();
+            pins.forEach(p -> pinnedSnapshots.add(p.snapshot()));
+            pass.objectsDeleted += ps.snapshots().collect(h.lsn(), pinnedSnapshots);
         }
         deleteUnnamed(now, pass);
         total.versionsDropped += pass.versionsDropped;
@@ -137,16 +144,17 @@ public final class GarbageCollector {
 
     // ---- step 2: drop versions ----
 
-    private void dropVersions(Horizon h, Stats pass) {
+    private void dropVersions(Horizon h, List<BranchPin> pins, Stats pass) {
         Set<Object> present = presentFiles();
         long seqNow = ps.lastSeq;
         BlockIndex.Retained pages = ps.pages.retain((rel, block) -> {
             boolean gone = isGone(relationFile(rel, block), present, seqNow, h);
             Timelines timelines = ps.timelines();
+            PinnedVersions pinned = new PinnedVersions(pins, timelines);
             // Versions no read on the current timeline can see (an old timeline's beyond its branch
             // LSN) are garbage; what is left is one linear history, collected as before.
-            return (v, all) -> !v.isUnpacked() && (gone || !timelines.everNeeded(v)) ? false
-                    : keepByLsn(v, timelines.needed(all), h);
+            return (v, all) -> pinned.contains(v, all)
+                    || (!v.isUnpacked() && (gone || !timelines.everNeeded(v)) ? false : keepByLsn(v, timelines.needed(all), h));
         }, ps.commitLock, BATCH_BLOCKS);
         BlockIndex.Retained files = ps.fileBlocks.retain((ino, block) -> {
             boolean gone = isGone(ino, present, seqNow, h);
@@ -192,6 +200,31 @@ public final class GarbageCollector {
             ps.namespaceLock().readLock().unlock();
         }
         return present;
+    }
+
+    /** The versions of one block that the pins read, worked out once per version array. */
+    private static final class PinnedVersions {
+        private final List<BranchPin> pins;
+        private final Timelines timelines;
+        private Version[] of;
+        private final List<Version> read = new ArrayList<>();
+
+        PinnedVersions(List<BranchPin> pins, Timelines timelines) {
+            this.pins = pins;
+            this.timelines = timelines;
+        }
+
+        boolean contains(Version v, Version[] all) {
+            if (pins.isEmpty()) {
+                return false;
+            }
+            if (all != of) {
+                of = all;
+                read.clear();
+                pins.forEach(p -> read.add(p.version(all, timelines)));
+            }
+            return read.contains(v); // no two versions of a block are equal: each has its own seq
+        }
     }
 
     /** Relation pages: what reads as of any LSN at or above the horizon, and the latest read, need. */

@@ -208,7 +208,8 @@ final class Packer {
                                    List<VersionRef> candidates, boolean markClean) throws IOException {
         Instant now = ps.clock.instant();
         List<PackMark> marks = new ArrayList<>(ps.manifest.getPackMarksList());
-        marks.add(PackMark.newBuilder().setTimeMs(now.toEpochMilli()).setSeq(seq).setMaxLsn(maxLsn).build());
+        long walEnd = ps.walMarks.endAt(ps.timelines().current().timeline(), seq); // for a branch's cut (BranchCut)
+        marks.add(PackMark.newBuilder().setTimeMs(now.toEpochMilli()).setSeq(seq).setMaxLsn(maxLsn).setWalEndLsn(walEnd).build());
 
         Manifest.Builder next = ps.manifest.toBuilder()
                 .setFormatVersion(ManifestStore.FORMAT_VERSION)

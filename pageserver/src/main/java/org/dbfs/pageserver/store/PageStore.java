@@ -101,6 +101,7 @@ public final class PageStore implements AutoCloseable {
     final Readers readers;
     private Packer packer;
     private volatile SnapshotStore snapshots;
+    private volatile BranchRegistry branches;
 
     private PageStore(ObjectStore store, FrameCodec codec, StoreOptions options, FileChannel lockChannel,
                       FileLock dirLock) throws IOException {
@@ -168,6 +169,7 @@ public final class PageStore implements AutoCloseable {
         writerGeneration = lease.generation();
         manifest = loaded;
         snapshots = new SnapshotStore(store, codec, writerGeneration);
+        branches = new BranchRegistry(this);
         long loadStart = System.nanoTime();
         log.info("loading the version index from the footers of {} segments in {}", manifest.getSegmentsCount(), store.describe());
         long versions = 0;
@@ -333,6 +335,11 @@ public final class PageStore implements AutoCloseable {
     /** The bucket's data-directory snapshots (time travel). */
     public SnapshotStore snapshots() {
         return snapshots;
+    }
+
+    /** The bucket's branches and the pins they hold on its history. */
+    public BranchRegistry branches() {
+        return branches;
     }
 
     public Readers readers() {
@@ -657,6 +664,26 @@ public final class PageStore implements AutoCloseable {
             }
             Version v = asOfLsn == 0 ? t.latest(versions) : t.asOf(versions, asOfLsn);
             if (v == null || v.tombstone()) {
+                return null;
+            }
+            try {
+                return new StoredBlock(v.lsn(), bytesOf(v));
+            } catch (Journal.RecordGoneException e) {
+                failIfStillThere(e, attempt);
+            }
+        }
+    }
+
+    /**
+     * A page as branch {@code pin} reads it from this store: the newest version visible at its
+     * X_end among those written before its cut, or null. Never refused for the horizon: collection
+     * keeps exactly this version while the pin lives.
+     */
+    public StoredBlock readPinned(RelTag rel, long block, BranchPin pin) {
+        for (int attempt = 1; ; attempt++) {
+            VersionList list = pages.get(rel, block);
+            Version v = list == null ? null : pin.version(list.snapshot(), namespace.timelines());
+            if (v == null) {
                 return null;
             }
             try {

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.dbfs.bucket.BucketLayout;
 import org.dbfs.bucket.crypto.FrameCodec;
 import org.dbfs.bucket.crypto.IntegrityException;
@@ -111,14 +112,15 @@ public final class SnapshotStore {
 
     /**
      * Deletes the snapshots no read at or above {@code horizonLsn} can start from: all but the
-     * newest one at or below it. @return how many were deleted
+     * newest one at or below it, and those named in {@code pinned} (live branches start from them).
+     * @return how many were deleted
      */
-    int collect(long horizonLsn) {
+    int collect(long horizonLsn, Set<String> pinned) {
         List<SnapshotInfo> doomed = new ArrayList<>();
         synchronized (this) {
             SnapshotInfo keep = newestAtOrBelow(horizonLsn).orElse(null);
             for (SnapshotInfo s : known) {
-                if (s != keep && Long.compareUnsigned(s.getWalEnd(), horizonLsn) <= 0) {
+                if (s != keep && Long.compareUnsigned(s.getWalEnd(), horizonLsn) <= 0 && !pinned.contains(s.getName())) {
                     doomed.add(s);
                 }
             }

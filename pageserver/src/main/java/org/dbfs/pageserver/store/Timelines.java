@@ -129,12 +129,18 @@ public final class Timelines {
 
     /** The newest version visible as of {@code lsn}: highest LSN, and among equal LSNs the last written. */
     public Version asOf(Version[] versions, long lsn) {
-        if (single()) {
-            return VersionList.asOf(versions, lsn);
-        }
+        return single() ? VersionList.asOf(versions, lsn) : asOfBefore(versions, lsn, Long.MAX_VALUE);
+    }
+
+    /**
+     * {@link #asOf} among the versions written before journal seq {@code seqLimit} only: what a
+     * branch pinned there reads ({@link BranchPin}), as a promotion's {@link Start#parentCutSeq}
+     * limits what the new timeline sees of its parent.
+     */
+    public Version asOfBefore(Version[] versions, long lsn, long seqLimit) {
         Version best = null;
         for (Version v : versions) {
-            if (visible(v, lsn) && (best == null || Long.compareUnsigned(v.lsn(), best.lsn()) >= 0)) {
+            if (v.seq() < seqLimit && visible(v, lsn) && (best == null || Long.compareUnsigned(v.lsn(), best.lsn()) >= 0)) {
                 best = v;
             }
         }

@@ -31,6 +31,10 @@ final class WalWriteMarks {
     private long[] lsns = new long[64];
     private int size;
     private volatile long lastSeq; // read on every page write, without the lock
+    // Marks below this LSN may have been dropped, so only a question about an LSN at or above it has
+    // an exact answer (unsigned; -1 after a start whose manifest held none, until the next mark:
+    // WAL is written in order, so that one is above every mark dropped before).
+    private long exactFrom = -1;
 
     /**
      * Journal record {@code seq} wrote {@code data} (a whole block from its start) as block
@@ -62,6 +66,7 @@ final class WalWriteMarks {
             this.timeline = timeline; // a new timeline's WAL: the old one's writer was fenced
             size = 0;
             lastSeq = 0;
+            exactFrom = 0;
         }
         if (size > 0 && Long.compareUnsigned(endLsn, lsns[size - 1]) <= 0) {
             return;
@@ -77,6 +82,9 @@ final class WalWriteMarks {
         seqs[size] = seq;
         lsns[size] = endLsn;
         size++;
+        if (exactFrom == -1) {
+            exactFrom = endLsn;
+        }
         lastSeq = seq;
     }
 
@@ -113,6 +121,34 @@ final class WalWriteMarks {
     }
 
     /**
+     * {@link #firstSeqPast} where these marks can tell, for a branch's cut ({@link BranchCut}).
+     *
+     * @return -1 if they cannot (another timeline, or marks past {@code lsn} may have been
+     *         dropped), 0 if the WAL was never written past {@code lsn}, else the first seq that did
+     */
+    synchronized long firstSeqPastIfKnown(int timeline, long lsn) {
+        if (timeline != this.timeline || Long.compareUnsigned(lsn, exactFrom) < 0) {
+            return -1;
+        }
+        return firstSeqPast(timeline, lsn);
+    }
+
+    /**
+     * Where {@code timeline}'s WAL ended when journal record {@code seq} was written: the newest mark
+     * at or before it (0: not known). Never below the true end: merged marks carry the later end.
+     */
+    synchronized long endAt(int timeline, long seq) {
+        if (timeline != this.timeline) {
+            return 0;
+        }
+        long end = 0;
+        for (int i = 0; i < size && seqs[i] <= seq; i++) {
+            end = lsns[i];
+        }
+        return end;
+    }
+
+    /**
      * Drops the marks at or below {@code lsn}: WAL durable at the WAL service, which no promotion
      * branches before. Unsigned; -1 (no WAL service, so no promotion) drops all but the last.
      */
@@ -120,6 +156,9 @@ final class WalWriteMarks {
         int keepFrom = 0;
         while (keepFrom < size - 1 && Long.compareUnsigned(lsns[keepFrom], lsn) <= 0) {
             keepFrom++;
+        }
+        if (keepFrom > 0 && Long.compareUnsigned(lsns[keepFrom - 1], exactFrom) > 0) {
+            exactFrom = lsns[keepFrom - 1]; // the marks only rise: the last one dropped is the highest
         }
         System.arraycopy(seqs, keepFrom, seqs, 0, size - keepFrom);
         System.arraycopy(lsns, keepFrom, lsns, 0, size - keepFrom);
@@ -143,6 +182,7 @@ final class WalWriteMarks {
         this.timeline = timeline;
         size = 0;
         lastSeq = 0;
+        exactFrom = marks.isEmpty() ? -1 : marks.getFirst().getLsn(); // any dropped before were lower
         for (WalWriteMark m : marks) {
             written(timeline, m.getSeq(), m.getLsn());
         }

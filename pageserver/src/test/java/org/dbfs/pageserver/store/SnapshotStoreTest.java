@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.ByteString;
 import java.io.IOException;
 import java.util.List;
+import java.util.Set;
 import org.dbfs.bucket.BucketLayout;
 import org.dbfs.bucket.crypto.IntegrityException;
 import org.dbfs.protocol.pageserver.v1.DataDirSnapshot;
@@ -60,14 +61,15 @@ class SnapshotStoreTest extends StoreTestBase {
         for (long s = 0x1000; s <= 0x5000; s += 0x1000) {
             snapshots.put(snapshot(s, s - 0x100));
         }
-        assertEquals(0, snapshots.collect(0x0800), "nothing below the oldest: nothing to delete");
-        assertEquals(2, snapshots.collect(0x3800)); // 0x3000 serves reads from 0x3800 on; 0x1000 and 0x2000 go
+        assertEquals(0, snapshots.collect(0x0800, Set.of()), "nothing below the oldest: nothing to delete");
+        assertEquals(2, snapshots.collect(0x3800, Set.of())); // 0x3000 serves reads from 0x3800 on; 0x1000 and 0x2000 go
         assertEquals(List.of(0x3000L, 0x4000L, 0x5000L), snapshots.list().stream().map(SnapshotInfo::getWalEnd).toList());
         assertEquals(List.of(0x3000L, 0x4000L, 0x5000L), bucket.list(BucketLayout.SNAPSHOTS).stream()
                 .map(n -> BucketLayout.DataDirSnapshot.parse(n).orElseThrow().walEnd()).sorted().toList(),
                 "the objects themselves are deleted");
-        assertEquals(0, snapshots.collect(0x3800), "collecting again at the same horizon deletes nothing more");
-        assertEquals(1, snapshots.collect(0x4000));
+        assertEquals(0, snapshots.collect(0x3800, Set.of()), "collecting again at the same horizon deletes nothing more");
+        assertEquals(0, snapshots.collect(0x4000, Set.of(snapshots.list().getFirst().getName())), "a branch starts from it");
+        assertEquals(1, snapshots.collect(0x4000, Set.of()));
     }
 
     @Test

@@ -47,4 +47,35 @@ class WalWriteMarksTest {
             assertTrue(exact - found <= 1, "and at most one write early: " + found + " vs " + exact);
         }
     }
+
+    @Test
+    void aBranchCutIsToldOnlyWhereTheMarksStillReachBack() {
+        WalWriteMarks marks = new WalWriteMarks();
+        marks.written(1, 10, 100);
+        marks.written(1, 20, 200);
+        marks.written(1, 30, 300);
+        assertEquals(20, marks.firstSeqPastIfKnown(1, 150));
+        assertEquals(0, marks.firstSeqPastIfKnown(1, 300), "never past: every write so far is before it");
+        assertEquals(-1, marks.firstSeqPastIfKnown(2, 150), "another timeline's marks say nothing");
+        assertEquals(200, marks.endAt(1, 25));
+        assertEquals(0, marks.endAt(1, 5), "before the first mark: not known");
+
+        marks.trimAtOrBelow(250); // drops 100 and 200
+        assertEquals(-1, marks.firstSeqPastIfKnown(1, 150), "a dropped mark may have been the first past 150");
+        assertEquals(30, marks.firstSeqPastIfKnown(1, 200), "every dropped mark is at or below 200: still exact");
+        assertEquals(0, marks.endAt(1, 25), "the mark that told is gone");
+        assertEquals(300, marks.endAt(1, 35));
+
+        WalWriteMarks restarted = new WalWriteMarks();
+        restarted.load(1, marks.upTo(30));
+        assertEquals(-1, restarted.firstSeqPastIfKnown(1, 250), "below the first mark the manifest kept");
+        assertEquals(0, restarted.firstSeqPastIfKnown(1, 300));
+        WalWriteMarks withoutMarks = new WalWriteMarks();
+        withoutMarks.load(1, java.util.List.of());
+        assertEquals(-1, withoutMarks.firstSeqPastIfKnown(1, 300));
+        withoutMarks.written(1, 40, 400); // WAL is written in order: above whatever was dropped before
+        withoutMarks.written(1, 50, 500);
+        assertEquals(50, withoutMarks.firstSeqPastIfKnown(1, 400));
+        assertEquals(-1, withoutMarks.firstSeqPastIfKnown(1, 399));
+    }
 }
