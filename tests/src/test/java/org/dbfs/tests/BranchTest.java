@@ -129,6 +129,7 @@ class BranchTest {
                                 "VACUUM untouched");
                         System.out.println(lastLine(primary.pgbench(work, "-c", "2", "-T", "10")));
                         PostgresOnDbfsTest.assertInvariant(primary);
+                        TimeTravelTest.execute(primary, "CHECKPOINT"); // its pages past the point reach the page server
                         assertEquals(0, bpg.queryLong("SELECT count(*) FROM tt WHERE v LIKE 'parent-%'"), "parent rows on the branch");
                         assertEquals(0, primary.queryLong("SELECT count(*) FROM tt WHERE v LIKE 'branch-%'"), "branch rows on the parent");
                         assertEquals(3000, bpg.queryLong("SELECT count(*) FROM tt"));

@@ -78,12 +78,13 @@ class TimeTravelTest {
 
                         int n = 0;
                         for (Phase p : phases) {
-                            showsPhase(pageServer, restore, p, ResolvePointRequest.newBuilder().setLsn(p.lsn()).build(), "lsn-" + ++n);
+                            showsPhase(pageServer, restore, p, ResolvePointRequest.newBuilder().setLsn(p.lsn()).build(), "lsn-" + ++n, 0);
                         }
                         for (Phase p : phases) {
-                            showsPhase(pageServer, restore, p, org.dbfs.fuse.PointInTime.time(p.time()), "time-" + ++n);
+                            int mount = ++n;
+                            showsPhase(pageServer, restore, p, org.dbfs.fuse.PointInTime.time(p.time()), "time-" + mount,
+                                    mount == 6 ? stack.pageServer().port() : 0);
                         }
-                        resumeCannotStartATimeline(pageServer, restore, phases.get(1), stack.pageServer().port());
                         pointsOutsideTheWindowAreRefused(pageServer, primary);
                     } finally {
                         stop.set(true);
@@ -97,9 +98,12 @@ class TimeTravelTest {
         }
     }
 
-    /** A time-travel mount at {@code point}, a standby on it: paused at X_end, with the phase's table. */
-    private void showsPhase(String pageServer, String restore, Phase phase, ResolvePointRequest point, String name)
-            throws Exception {
+    /**
+     * A time-travel mount at {@code point}, a standby on it: paused at X_end, with the phase's table.
+     * With {@code thenResumeOn} (the page server's port), it is then told to go on.
+     */
+    private void showsPhase(String pageServer, String restore, Phase phase, ResolvePointRequest point, String name,
+                            int thenResumeOn) throws Exception {
         long started = System.nanoTime();
         try (ReplicaOnDbfs r = new ReplicaOnDbfs(tmp.resolve(name))) {
             long at = r.mountAt(pageServer, point);
@@ -115,6 +119,9 @@ class TimeTravelTest {
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), hash);
             assertEquals(at, replayed, "the standby did not stop exactly at the mount's point");
             assertEquals(phase.hash(), hash, name + " does not show " + phase.name());
+            if (thenResumeOn != 0) {
+                resumeCannotStartATimeline(standby, thenResumeOn);
+            }
         }
     }
 
@@ -123,21 +130,16 @@ class TimeTravelTest {
      * file first: the mount refuses it, so PostgreSQL cannot become a primary on a copy of the
      * past, and the page server's timeline is what it was.
      */
-    private void resumeCannotStartATimeline(String pageServer, String restore, Phase phase, int port) throws Exception {
+    private static void resumeCannotStartATimeline(PostgresCluster standby, int port) throws Exception {
         int timelineBefore = ReadOnlyReplicaTest.serverInfo(port).getTimeline();
-        try (ReplicaOnDbfs r = new ReplicaOnDbfs(tmp.resolve("resume"))) {
-            r.mountAt(pageServer, ResolvePointRequest.newBuilder().setLsn(phase.lsn()).build());
-            PostgresCluster standby = r.configureAndStart("", restore);
-            awaitPaused(r, standby, 180);
-            execute(standby, "SELECT pg_wal_replay_resume()");
-            await("PostgreSQL on the time-travel mount to stop after its refused promotion", 60,
-                    () -> !ProcessHandle.of(standby.postmasterPid()).map(ProcessHandle::isAlive).orElse(false)
-                            || !stillInRecovery(standby).equals("t"));
-            String log = standby.log();
-            assertTrue(log.contains("Operation not permitted"), "PostgreSQL was not refused its history file:\n" + log);
-            assertEquals(timelineBefore, ReadOnlyReplicaTest.serverInfo(port).getTimeline(), "the page server's timeline moved");
-            System.out.println("resume: refused, the page server stays on timeline " + timelineBefore);
-        }
+        execute(standby, "SELECT pg_wal_replay_resume()");
+        await("PostgreSQL on the time-travel mount to stop after its refused promotion", 60,
+                () -> !ProcessHandle.of(standby.postmasterPid()).map(ProcessHandle::isAlive).orElse(false)
+                        || !stillInRecovery(standby).equals("t"));
+        String log = standby.log();
+        assertTrue(log.contains("Operation not permitted"), "PostgreSQL was not refused its history file:\n" + log);
+        assertEquals(timelineBefore, ReadOnlyReplicaTest.serverInfo(port).getTimeline(), "the page server's timeline moved");
+        System.out.println("resume: refused, the page server stays on timeline " + timelineBefore);
     }
 
     private void pointsOutsideTheWindowAreRefused(String pageServer, PostgresCluster primary) throws Exception {

@@ -100,9 +100,9 @@ public final class DataDirSnapshots implements AutoCloseable {
 
     @Override
     public void close() {
-        timer.shutdownNow();
+        timer.shutdown(); // a snapshot under way finishes: interrupted, its reads would fail and log as a problem
         try {
-            timer.awaitTermination(10, TimeUnit.SECONDS);
+            timer.awaitTermination(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
