@@ -19,6 +19,10 @@ import java.util.stream.Stream;
 import org.dbfs.protocol.pageserver.v1.BranchInfo;
 import org.dbfs.protocol.pageserver.v1.CreateBranchRequest;
 import org.dbfs.protocol.pageserver.v1.DeleteBranchRequest;
+import org.dbfs.protocol.pageserver.v1.GetPageAtLsnRequest;
+import org.dbfs.protocol.pageserver.v1.GetPagesRequest;
+import org.dbfs.protocol.pageserver.v1.PageRef;
+import org.dbfs.protocol.pageserver.v1.RelTag;
 import org.dbfs.protocol.pageserver.v1.ListBranchesRequest;
 import org.dbfs.protocol.pageserver.v1.PageServerGrpc;
 import org.dbfs.protocol.pageserver.v1.ResolvePointRequest;
@@ -166,6 +170,17 @@ class BranchTest {
                     System.out.printf("branch b1 deleted: %d objects%n", deleted);
                     assertEquals(0, branchBytes(bucket), "objects left under branches/b1");
                     assertEquals(0, stub(parentPort).listBranches(ListBranchesRequest.getDefaultInstance()).getBranchesCount());
+                    // The pin is gone: no pinned read, and a plain read at the point meets the horizon.
+                    PageRef page = PageRef.newBuilder().setRel(RelTag.newBuilder().setSpcNode(1663)
+                            .setDbNode((int) primary.queryLong("SELECT oid FROM pg_database WHERE datname = 'postgres'"))
+                            .setRelNode((int) primary.queryLong("SELECT pg_relation_filenode('untouched')"))).build();
+                    StatusRuntimeException unpinned = assertThrows(StatusRuntimeException.class, () -> stub(parentPort)
+                            .getPageAtLsn(GetPageAtLsnRequest.newBuilder().setPage(page).setLsn(b.getXEnd()).setPin("b1").build()));
+                    assertEquals(Status.Code.NOT_FOUND, unpinned.getStatus().getCode());
+                    StatusRuntimeException horizon = assertThrows(StatusRuntimeException.class, () -> stub(parentPort)
+                            .getPages(GetPagesRequest.newBuilder().addPages(page).setAsOfLsn(b.getXEnd()).build()));
+                    assertEquals(Status.Code.OUT_OF_RANGE, horizon.getStatus().getCode());
+                    System.out.println("after the delete, a read at the point: " + horizon.getStatus().getDescription());
                 } finally {
                     svc.close();
                 }

@@ -31,23 +31,37 @@ public final class LeaseStore {
 
     private final ObjectStore store;
     private final FrameCodec codec;
-    private final String objectName;
+    private final String objectName; // the lease's name in its bucket: what its seal binds
+    private final String key;        // where it is in this store: objectName, under a prefix for a bucket inside another
     private final InstantSource clock;
     private final Duration ttl;
 
     public LeaseStore(ObjectStore store, FrameCodec codec, String objectName, InstantSource clock, Duration ttl) {
+        this(store, "", codec, objectName, clock, ttl);
+    }
+
+    private LeaseStore(ObjectStore store, String prefix, FrameCodec codec, String objectName, InstantSource clock, Duration ttl) {
         this.store = store;
         this.codec = codec;
         this.objectName = objectName;
+        this.key = prefix + objectName;
         this.clock = clock;
         this.ttl = ttl;
+    }
+
+    /**
+     * Lease {@code objectName} of the bucket that lies at {@code prefix} inside {@code store} (a
+     * branch's, seen from its parent's bucket; same key): for reading it, as that bucket seals it.
+     */
+    public static LeaseStore under(ObjectStore store, String prefix, FrameCodec codec, String objectName, InstantSource clock) {
+        return new LeaseStore(store, prefix, codec, objectName, clock, Duration.ZERO);
     }
 
     /** The lease as it is in the bucket, with the ETag a take-over must match. */
     public record Current(Lease lease, String etag) {}
 
     public Optional<Current> read() {
-        return store.getVersioned(objectName).map(v -> new Current(
+        return store.getVersioned(key).map(v -> new Current(
                 Lease.decode(codec.open(v.data(), associatedData(), where()), where()), v.etag()));
     }
 
@@ -68,8 +82,8 @@ public final class LeaseStore {
         String etag;
         try {
             byte[] sealed = seal(lease);
-            etag = previous == null ? store.putIfAbsent(objectName, sealed)
-                    : store.putIfMatch(objectName, sealed, previous.etag());
+            etag = previous == null ? store.putIfAbsent(key, sealed)
+                    : store.putIfMatch(key, sealed, previous.etag());
         } catch (PreconditionFailedException e) {
             throw new LeaseLostException("another process changed the lease " + where()
                     + " while this one was taking it; it was not taken", e);
@@ -86,7 +100,7 @@ public final class LeaseStore {
     }
 
     private String where() {
-        return objectName + " in " + store.describe();
+        return key + " in " + store.describe();
     }
 
     /** A lease this process holds. */
@@ -125,7 +139,7 @@ public final class LeaseStore {
         /** Caller holds this: replaces the lease object if it is still the one this holder wrote last. */
         private void writeOver(Lease next) {
             try {
-                etag = store.putIfMatch(objectName, seal(next), etag);
+                etag = store.putIfMatch(key, seal(next), etag);
             } catch (PreconditionFailedException e) {
                 lost = true;
                 throw new LeaseLostException(lostMessage(), e);

@@ -54,12 +54,17 @@ public final class BranchSeed {
             return false;
         }
         long started = System.nanoTime();
-        BranchInfo info = parent.registration();
+        BranchInfo info;
         DataDirSnapshot snapshot;
         try {
+            info = parent.registration();
             snapshot = DataDirSnapshot.parseFrom(parent.snapshot(info.getSnapshot()));
+        } catch (io.grpc.StatusRuntimeException e) {
+            throw new IOException("branch " + branch + " has no data directory yet, and its parent page server "
+                    + parent.target() + " cannot give one: " + e.getStatus().getCode() + " (" + e.getStatus().getDescription()
+                    + "). Start the parent's page server first; create the branch there with dbfs branch create", e);
         } catch (InvalidProtocolBufferException e) {
-            throw new IOException("snapshot " + info.getSnapshot() + " from " + parent.target() + " does not parse", e);
+            throw new IOException("a snapshot from " + parent.target() + " does not parse", e);
         }
         long at = info.getXEnd();
         fs.makeNode(MakeNodeRequest.newBuilder().setPath(STAGING).setType(NodeType.DIRECTORY).setMode(0700).build());

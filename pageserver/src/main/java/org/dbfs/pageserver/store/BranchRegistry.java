@@ -192,6 +192,13 @@ public final class BranchRegistry {
             throw new BranchRefusedException(BranchRefusedException.Reason.NOT_NOW, "branch " + name + " is mounted: "
                     + held.summary() + " holds its cluster lease " + lease.where() + ". Unmount it first");
         }
+        // Its page server, even with nothing mounted, would go on writing into what is being deleted.
+        var server = org.dbfs.bucket.lease.LeaseStore.under(ps.store, prefix, ps.codec, BucketLayout.WRITER_LEASE, ps.clock)
+                .read().map(org.dbfs.bucket.lease.LeaseStore.Current::lease).orElse(null);
+        if (server != null && server.liveAt(ps.clock.instant())) {
+            throw new BranchRefusedException(BranchRefusedException.Reason.NOT_NOW, "branch " + name + "'s page server is"
+                    + " running (" + server.describe() + "). Stop it first (scripts/branch stop " + name + ")");
+        }
     }
 
     /** @throws BranchRefusedException BAD_NAME naming the rule */

@@ -112,6 +112,26 @@ class BranchRegistryTest extends StoreTestBase {
     }
 
     @Test
+    void aBranchWhosePageServerRunsIsNotDeleted() throws IOException {
+        openFresh();
+        store.branches().create("dev", 0x200, "s");
+        try (var branchBucket = org.dbfs.bucket.objectstore.ObjectStores.open(tmp.resolve("bucket").resolve("branches")
+                .resolve("dev").toString(), null)) {
+            PageStore branchServer = PageStore.open(branchBucket, PageStoreTest.CODEC, StoreOptions.defaults(tmp.resolve("b")));
+            try {
+                BranchRefusedException running = assertThrows(BranchRefusedException.class, () -> store.branches().delete("dev"));
+                assertEquals(BranchRefusedException.Reason.NOT_NOW, running.reason);
+                assertTrue(running.getMessage().contains("page server is running"), running.getMessage());
+            } finally {
+                branchServer.drain();
+                branchServer.close();
+            }
+        }
+        assertTrue(store.branches().delete("dev") > 2, "its key, released lease, manifest and the rest");
+        assertEquals(List.of(), bucket.list("branches/"));
+    }
+
+    @Test
     void aRegistrationWhoseKeyCannotBeCopiedIsUndone() throws IOException {
         openFresh();
         bucket.refuseWritesUnder = "branches/dev/";
