@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * round. Failover time is from the kill to the first COMMIT that returns on the new primary.
  */
 class FailoverTest {
-    private static final int ROUNDS = Integer.getInteger("dbfs.failoverTest.rounds", 10);
+    private static final int ROUNDS = Integer.getInteger("dbfs.failoverTest.rounds", 6);
 
     @TempDir
     Path tmp;

@@ -26,11 +26,11 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * pgbench TPC-B with a short retention window: the bucket stays bounded (below 3x the data
  * directory), the invariant holds, reads inside the window still work and reads before the
- * horizon are refused, naming it. The run lasts {@code -Ddbfs.gc.seconds} (150 s in the suite;
+ * horizon are refused, naming it. The run lasts {@code -Ddbfs.gc.seconds} (100 s in the suite;
  * docs/benchmarks.md has the 10-minute run).
  */
 class GarbageCollectionTest {
-    static final long RUN_SECONDS = Long.getLong("dbfs.gc.seconds", 150);
+    static final long RUN_SECONDS = Long.getLong("dbfs.gc.seconds", 100);
     static final int SCALE = Integer.getInteger("dbfs.gc.scale", 20);
     /** {@code -Ddbfs.gc.retention=24h} measures the same run without collection (docs/benchmarks.md). */
     static final String RETENTION = System.getProperty("dbfs.gc.retention", "60s");

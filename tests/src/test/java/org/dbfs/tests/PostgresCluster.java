@@ -138,8 +138,15 @@ public final class PostgresCluster implements AutoCloseable {
     }
 
     public void start() throws IOException, InterruptedException {
-        run(List.of(BIN.resolve("pg_ctl").toString(), "-D", dataDir.toString(), "-l", logFile.toString(), "-w",
-                "-t", "300", "start"), logFile.resolveSibling("pg_ctl.log"), 320);
+        try {
+            run(List.of(BIN.resolve("pg_ctl").toString(), "-D", dataDir.toString(), "-l", logFile.toString(), "-w",
+                    "-t", "300", "start"), logFile.resolveSibling("pg_ctl.log"), 320);
+        } catch (IOException e) {
+            // The temp directory, log included, is gone once the test ends: say why here.
+            List<String> lines = Files.exists(logFile) ? Files.readAllLines(logFile) : List.of("(no log)");
+            throw new IOException(e.getMessage() + "\n--- the last lines of " + logFile + " ---\n"
+                    + String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size())), e);
+        }
         running = true;
         // Kept for crashStop(): once the storage is gone, pg_ctl cannot read postmaster.pid.
         postmasterPid = Long.parseLong(Files.readAllLines(dataDir.resolve("postmaster.pid")).get(0).trim());

@@ -29,7 +29,7 @@ class SmallHeapTest {
                     List.of(PostgresOnDbfsTest.PRIMARY_CONF))) {
                 pg.start();
                 pg.pgbench(work, "-i", "-s", "100", "-q");
-                String run = pg.pgbench(work, "-c", "4", "-j", "2", "-T", "30");
+                String run = pg.pgbench(work, "-c", "4", "-j", "2", "-T", "15");
                 assertTrue(run.contains("number of failed transactions: 0"), run);
                 PostgresOnDbfsTest.assertInvariant(pg);
                 assertTrue(stack.pageServer().isAlive(), "the page server is still up:\n" + stack.pageServer().stderr());

@@ -50,6 +50,8 @@ public final class PointResolver {
         SnapshotInfo snapshot = store.snapshots().newestAtOrBelow(lsn).orElseThrow(() -> beforeSnapshots(
                 "LSN " + Lsn.format(lsn), indexed));
         Scan scan = scan(snapshot, lsn, Long.MAX_VALUE, indexed);
+        checkHorizon(scan.end, "LSN " + Lsn.format(lsn) + " (the last record ending there ends at " + Lsn.format(scan.end)
+                + ")", indexed);
         return reply(scan.end, snapshot, scan.lastCommitUs, indexed);
     }
 

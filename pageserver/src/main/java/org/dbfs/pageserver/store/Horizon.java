@@ -88,10 +88,15 @@ public record Horizon(long lsn, long seq, String why) {
         return marks.subList(firstKept, marks.size());
     }
 
-    /** This horizon, or {@code other} where that is later: a horizon never moves back. */
+    /**
+     * This horizon, or {@code other} where that is later: a horizon never moves back. The reason
+     * given is the one for the LSN kept: the newer computation's when it holds the LSN where it was
+     * (a reader that holds it there now, rather than the window that first brought it there).
+     */
     Horizon atLeast(Horizon other) {
-        return Long.compareUnsigned(other.lsn, lsn) >= 0 && other.seq >= seq ? other
-                : new Horizon(Math.max(lsn, other.lsn), Math.max(seq, other.seq), why);
+        boolean lsnFromOther = Long.compareUnsigned(other.lsn, lsn) >= 0;
+        return lsnFromOther && other.seq >= seq ? other
+                : new Horizon(lsnFromOther ? other.lsn : lsn, Math.max(seq, other.seq), lsnFromOther ? other.why : why);
     }
 
     @Override
