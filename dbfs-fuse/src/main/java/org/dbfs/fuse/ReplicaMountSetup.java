@@ -1,11 +1,6 @@
 package org.dbfs.fuse;
 
 import java.io.IOException;
-import java.nio.file.FileVisitResult;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import org.dbfs.pgformat.ControlFile;
 import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.protocol.pageserver.v1.NodeReply;
@@ -33,16 +28,7 @@ final class ReplicaMountSetup {
                     Lsn.format(existing.lsn()), existing.copiedAt(), existing.pageServer());
             return existing;
         }
-        overlay.create();
-        if (Files.exists(overlay.partial())) {
-            log.info("overlay {}: removing an unfinished copy", overlay.dir());
-            deleteTree(overlay.partial());
-        }
-        if (Files.exists(overlay.data())) {
-            throw new IOException(overlay.data() + " exists but " + overlay.dir()
-                    + "/replica.properties does not: not an overlay this mount made; use a fresh --overlay-dir");
-        }
-        ReplicaOverlay.Snapshot made = DataDirectoryCopy.copy(client, overlay.partial(), pageServer);
+        ReplicaOverlay.Snapshot made = DataDirectoryCopy.copy(client, overlay.startCopy(), pageServer);
         overlay.commit(made);
         return made;
     }
@@ -55,21 +41,5 @@ final class ReplicaMountSetup {
         }
         ReadFileReply r = client.readFile(node.getAttr().getIno(), 0, ControlFile.PG_CONTROL_FILE_SIZE);
         return ControlFile.parse(r.getData().toByteArray()).systemIdentifier();
-    }
-
-    static void deleteTree(Path root) throws IOException {
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-                Files.delete(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 }

@@ -4,9 +4,12 @@ import java.io.IOException;
 import java.io.Reader;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.Properties;
@@ -24,6 +27,7 @@ import org.dbfs.pgformat.wal.Lsn;
  * </pre>
  */
 final class ReplicaOverlay {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ReplicaOverlay.class);
     private static final String STATE = "replica.properties";
 
     /**
@@ -83,6 +87,39 @@ final class ReplicaOverlay {
         } catch (RuntimeException e) {
             throw new IOException(state + " is damaged (" + e + "); remove the overlay directory to copy afresh", e);
         }
+    }
+
+    /**
+     * Where a fresh copy goes: creates the directory, removes an unfinished copy, and refuses a
+     * data directory this mount did not make. @return {@link #partial()}, empty
+     */
+    Path startCopy() throws IOException {
+        create();
+        if (Files.exists(partial())) {
+            log.info("overlay {}: removing an unfinished copy", dir);
+            deleteTree(partial());
+        }
+        if (Files.exists(data())) {
+            throw new IOException(data() + " exists but " + dir
+                    + "/replica.properties does not: not an overlay this mount made; use a fresh --overlay-dir");
+        }
+        return partial();
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.delete(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                Files.delete(d);
+                return FileVisitResult.CONTINUE;
+            }
+        });
     }
 
     /** Makes a finished copy in {@link #partial()} the overlay's data directory, durably. */

@@ -2,7 +2,6 @@ package org.dbfs.fuse;
 
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.time.Instant;
 import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.protocol.pageserver.v1.ResolvePointReply;
@@ -46,16 +45,7 @@ final class TimeTravelSetup {
                 log.info("overlay {}: going on as of {} (snapshot copied {})", overlay.dir(), Lsn.format(at), existing.copiedAt());
                 return new Prepared(existing, readPoint, lease, point);
             }
-            overlay.create();
-            if (Files.exists(overlay.partial())) {
-                log.info("overlay {}: removing an unfinished copy", overlay.dir());
-                ReplicaMountSetup.deleteTree(overlay.partial());
-            }
-            if (Files.exists(overlay.data())) {
-                throw new IOException(overlay.data() + " exists but " + overlay.dir()
-                        + "/replica.properties does not: not an overlay this mount made; use a fresh --overlay-dir");
-            }
-            SnapshotRestore.restore(client, overlay.partial(), point);
+            SnapshotRestore.restore(client, overlay.startCopy(), point);
             ReplicaOverlay.Snapshot made = new ReplicaOverlay.Snapshot(point.getSnapshot().getWalEnd(), point.getTimeline(),
                     point.getSystemIdentifier(), pageServer, Instant.now(), readerId, at);
             overlay.commit(made);
