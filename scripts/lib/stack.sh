@@ -34,8 +34,9 @@ free_port() {
 }
 
 # start_pageserver [WALSERVICE_PORT]: page server on file://$work/bucket; sets PAGESERVER_PID,
-# PAGESERVER_ADDR (gRPC) and PAGESERVER_SOCKET (unix:PATH, what a mount on this machine uses). With
-# a port, it serves GetPage@LSN from the WAL service that will listen there (replicas need it).
+# PAGESERVER_ADDR (HOST:PORT: mounts, in the page server's framing, and gRPC for tools) and
+# PAGESERVER_SOCKET (unix:PATH, for a mount on the same host). With a port, it serves
+# GetPage@LSN from the WAL service that will listen there (replicas need it).
 start_pageserver() {
   mkdir -p "$work/bucket" "$work/cache"
   : "${DBFS_PASSPHRASE:=dbfs-quickstart-passphrase}"
@@ -43,8 +44,8 @@ start_pageserver() {
   local port; port="$(free_port)"
   local walservice=()
   [ -n "${1:-}" ] && walservice=(--walservice "127.0.0.1:$1")
-  # The mount on this machine talks to the page server over its Unix-domain socket (fewer thread
-  # hand-offs per call than gRPC over TCP, which stays open for tools and remote mounts).
+  # Mounts reach the page server over TCP, as a mount on another host would; DBFS_PAGESERVER=unix:... (the
+  # socket below) is the special case of a page server on the mount's own host.
   # DBFS_PAGESERVER_JAVA_OPTS: JVM options for the page server alone (e.g. -Xmx256m).
   DBFS_JAVA_OPTS="${DBFS_PAGESERVER_JAVA_OPTS:-${DBFS_JAVA_OPTS:-}}" setsid "$here/bin/pageserver" \
       --bucket "file://$work/bucket" --cache-dir "$work/cache" \
@@ -76,11 +77,12 @@ start_walservice() {
   await_line "$work/walservice.log" "walservice listening on" "$WALSERVICE_PID" "walservice"
 }
 
-# mount_dbfs MOUNTPOINT: read-write mount in the background; sets DBFS_PID.
+# mount_dbfs MOUNTPOINT: read-write mount in the background, on $DBFS_PAGESERVER (default: the page
+# server's TCP address); sets DBFS_PID.
 mount_dbfs() {
   local mnt="$1"
   mkdir -p "$mnt"
-  setsid "$here/bin/dbfs" mount --rw --pageserver "${DBFS_PAGESERVER:-$PAGESERVER_SOCKET}" "$mnt" >"$work/dbfs.log" 2>&1 &
+  setsid "$here/bin/dbfs" mount --rw --pageserver "${DBFS_PAGESERVER:-$PAGESERVER_ADDR}" "$mnt" >"$work/dbfs.log" 2>&1 &
   DBFS_PID=$!
   for _ in $(seq 1 300); do
     findmnt -n "$mnt" >/dev/null 2>&1 && return 0

@@ -2,11 +2,16 @@ package org.dbfs.benchmarks;
 
 import com.google.protobuf.ByteString;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.channels.SocketChannel;
 import java.util.SplittableRandom;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.dbfs.pageserver.store.PageStore;
 import org.dbfs.pgformat.RelTag;
+import org.dbfs.protocol.framed.Frames;
 import org.dbfs.protocol.pageserver.RelTagMessages;
 import org.dbfs.protocol.pageserver.v1.GetPagesReply;
 import org.dbfs.protocol.pageserver.v1.GetPagesRequest;
@@ -24,6 +29,7 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
@@ -151,6 +157,35 @@ public class GetPageBenchmark {
         }
     }
 
+    /** One connection per benchmark thread in the page server's framing on its TCP port, as a mount's FUSE thread has. */
+    @State(Scope.Thread)
+    public static class FramedConnection {
+        SocketChannel channel;
+        Frames frames;
+
+        @Setup(Level.Trial)
+        public void setUp(Server s) throws IOException {
+            channel = SocketChannel.open(new InetSocketAddress(InetAddress.getLoopbackAddress(), s.server.server.port()));
+            channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            frames = new Frames(channel);
+            frames.writePreface();
+        }
+
+        GetPagesReply call(GetPagesRequest request) throws IOException {
+            frames.writeRequest("GetPages", request);
+            Frames.Reply reply = frames.readReply();
+            if (!reply.ok()) {
+                throw reply.status().asRuntimeException();
+            }
+            return GetPagesReply.parseFrom(reply.payload());
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() throws IOException {
+            channel.close();
+        }
+    }
+
     private static int randomBlock() {
         return ThreadLocalRandom.current().nextInt(PAGES);
     }
@@ -181,6 +216,28 @@ public class GetPageBenchmark {
     @BenchmarkMode(Mode.SampleTime)
     public GetPagesReply grpcOnePage(Server s) {
         return s.server.stub.getPages(GetPagesRequest.newBuilder().addPages(s.refs[randomBlock()]).build());
+    }
+
+    @Benchmark
+    @BenchmarkMode(Mode.SampleTime)
+    @Threads(4)
+    public GetPagesReply grpcOnePage4Threads(Server s) {
+        return grpcOnePage(s);
+    }
+
+    /** As a mount asks: its own framing over TCP on the page server's --listen port. */
+    @Benchmark
+    @BenchmarkMode(Mode.SampleTime)
+    public GetPagesReply framedOnePage(Server s, FramedConnection c) throws IOException {
+        return c.call(GetPagesRequest.newBuilder().addPages(s.refs[randomBlock()]).build());
+    }
+
+    /** Four mount threads at once (2 vCPUs here: oversubscribed on purpose). */
+    @Benchmark
+    @BenchmarkMode(Mode.SampleTime)
+    @Threads(4)
+    public GetPagesReply framedOnePage4Threads(Server s, FramedConnection c) throws IOException {
+        return framedOnePage(s, c);
     }
 
     /** What a prefetching reader would send; one op = one request of {@link #BATCH} pages. */

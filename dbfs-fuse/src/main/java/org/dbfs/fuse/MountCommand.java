@@ -58,8 +58,10 @@ final class MountCommand implements Callable<Integer> {
             + " (pageserver --branch NAME; docs/branches.md). A check that the mount is where it is meant to be.")
     String branch;
 
-    @Option(names = "--pageserver", required = true, paramLabel = "HOST:PORT|unix:PATH",
-            description = "The page server: its gRPC address, or unix:PATH for its --listen-socket on this machine (fewer thread hand-offs per call).")
+    @Option(names = "--pageserver", required = true, paramLabel = "HOST:PORT|unix:PATH|grpc:HOST:PORT",
+            description = "The page server: its --listen address (its own framing over TCP, one connection per concurrent"
+                    + " call), unix:PATH for its --listen-socket on this machine, or grpc:HOST:PORT for gRPC on the same"
+                    + " --listen address (slower: several thread hand-offs per call).")
     String pageServer;
 
     @Option(names = "--reader-lease-ttl", paramLabel = "SECONDS", defaultValue = "" + ReplicaLease.DEFAULT_TTL_SECONDS,

@@ -48,9 +48,11 @@ import org.dbfs.protocol.pageserver.v1.SyncReply;
 import org.dbfs.protocol.pageserver.v1.SyncRequest;
 import org.dbfs.protocol.pageserver.v1.WriteFileRequest;
 
-import java.nio.file.Path;
-import java.util.concurrent.CountDownLatch;
+import java.net.InetSocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import org.dbfs.protocol.grpc.ChannelReconnect;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import io.grpc.CallOptions;
@@ -59,7 +61,6 @@ import io.grpc.ClientCall;
 import io.grpc.ClientInterceptor;
 import io.grpc.ForwardingClientCall;
 import io.grpc.MethodDescriptor;
-import io.grpc.ConnectivityState;
 import org.dbfs.protocol.pageserver.WriterAccess;
 import org.dbfs.protocol.pageserver.v1.AcquireWriterRequest;
 import org.dbfs.protocol.pageserver.v1.BranchReply;
@@ -70,26 +71,29 @@ import org.dbfs.protocol.pageserver.v1.WriterLeaseReply;
 /**
  * The mount's connection to one page server: blocking calls with a deadline, and every successful
  * mutation's acknowledgement fed to the {@link DurabilityTracker}. gRPC failures surface as
- * StatusRuntimeException for the caller to turn into an errno. A target {@code unix:PATH} uses the
- * page server's Unix-domain socket instead ({@link LocalSocketTransport}): same calls, same
- * failures, fewer thread hand-offs.
+ * StatusRuntimeException for the caller to turn into an errno. The target {@code HOST:PORT} (the
+ * page server's --listen) and {@code unix:PATH} (its --listen-socket) use its own framing
+ * ({@link FramedTransport}); {@code grpc:HOST:PORT} uses gRPC on the same port: same calls, same
+ * failures, but several thread hand-offs more per call.
  */
 final class PageServerClient implements AutoCloseable {
 
     /** Generous: a page server waiting on its object store should slow the mount down, not fail it. */
     private static final long DEADLINE_SECONDS = 120;
     private static final int MAX_MESSAGE_BYTES = 64 << 20;
-    private static final long RECONNECT_SECONDS = 15;
-    private static final long RECONNECT_POLL_MILLIS = 200; // between connection attempts to a page server that refuses
+    private static final Duration RECONNECT = Duration.ofSeconds(15);
+
+    private static final String UNIX = "unix:";
+    private static final String GRPC = "grpc:";
 
     private final String target;
     private final ManagedChannel channel;
     private final PageServerGrpc.PageServerBlockingStub stub;
-    private final LocalSocketTransport local;
+    private final FramedTransport local;
     private final DurabilityTracker durability = new DurabilityTracker();
     private final AtomicLong epoch = new AtomicLong(); // the writer epoch every connection declares, once acquired
 
-    /** @param target HOST:PORT (gRPC) or unix:PATH (the page server's --listen-socket) */
+    /** @param target HOST:PORT (framed over TCP), unix:PATH (framed, the page server's --listen-socket) or grpc:HOST:PORT */
     PageServerClient(String target) {
         this(target, false);
     }
@@ -100,13 +104,18 @@ final class PageServerClient implements AutoCloseable {
      */
     PageServerClient(String target, boolean readOnly) {
         this.target = target;
-        if (target.startsWith("unix:")) {
-            this.local = new LocalSocketTransport(Path.of(target.substring("unix:".length())), readOnly, epoch::get);
+        if (target.startsWith(UNIX)) {
+            this.local = new FramedTransport(UnixDomainSocketAddress.of(target.substring(UNIX.length())), target, readOnly,
+                    epoch::get);
+            this.channel = null;
+            this.stub = null;
+        } else if (!target.startsWith(GRPC)) {
+            this.local = new FramedTransport(tcpAddress(target), target, readOnly, epoch::get);
             this.channel = null;
             this.stub = null;
         } else {
             this.local = null;
-            NettyChannelBuilder builder = NettyChannelBuilder.forTarget(target)
+            NettyChannelBuilder builder = NettyChannelBuilder.forTarget(target.substring(GRPC.length()))
                     .usePlaintext()
                     .maxInboundMessageSize(MAX_MESSAGE_BYTES);
             if (readOnly) {
@@ -135,6 +144,19 @@ final class PageServerClient implements AutoCloseable {
         }
     }
 
+    /** HOST:PORT; the last colon splits, so an IPv6 host keeps its colons. Resolved at each connect. */
+    private static InetSocketAddress tcpAddress(String target) {
+        int colon = target.lastIndexOf(':');
+        try {
+            if (colon > 0) {
+                return InetSocketAddress.createUnresolved(target.substring(0, colon), Integer.parseInt(target.substring(colon + 1)));
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("--pageserver wants HOST:PORT, grpc:HOST:PORT or unix:PATH, got " + target);
+    }
+
     String target() {
         return target;
     }
@@ -153,40 +175,8 @@ final class PageServerClient implements AutoCloseable {
         if (local != null) {
             return local.call(method, request, replyParser);
         }
-        awaitReconnection();
+        ChannelReconnect.awaitIfFailing(channel, RECONNECT); // a restarted page server is back within seconds
         return grpc.apply(call()).apply(request);
-    }
-
-    /**
-     * A page server that restarts is back within seconds. After failed connection attempts gRPC
-     * fails every call at once for a growing backoff (up to two minutes), which would turn a restart
-     * into minutes of EIO. So a call that finds the channel failing retries the connection itself,
-     * for up to {@link #RECONNECT_SECONDS}, before it is sent (nothing was sent, so nothing can be
-     * applied twice); a page server that stays away still gets EIO after that.
-     */
-    private void awaitReconnection() {
-        ConnectivityState state = channel.getState(false);
-        if (state != ConnectivityState.TRANSIENT_FAILURE) {
-            return;
-        }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(RECONNECT_SECONDS);
-        while (state != ConnectivityState.READY && state != ConnectivityState.SHUTDOWN && System.nanoTime() < deadline) {
-            if (state == ConnectivityState.TRANSIENT_FAILURE) {
-                channel.resetConnectBackoff();
-            }
-            CountDownLatch changed = new CountDownLatch(1);
-            channel.notifyWhenStateChanged(state, changed::countDown);
-            try {
-                changed.await(RECONNECT_POLL_MILLIS, TimeUnit.MILLISECONDS);
-                state = channel.getState(true);
-                if (state == ConnectivityState.TRANSIENT_FAILURE) {
-                    Thread.sleep(RECONNECT_POLL_MILLIS); // refused again: not yet listening
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
     }
 
     private MutationReply track(MutationReply r) {

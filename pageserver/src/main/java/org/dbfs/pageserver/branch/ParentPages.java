@@ -6,11 +6,13 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.dbfs.bucket.cli.HostPort;
 import org.dbfs.pageserver.store.PageStore;
 import org.dbfs.pgformat.RelTag;
 import org.dbfs.pgformat.wal.Lsn;
+import org.dbfs.protocol.grpc.ChannelReconnect;
 import org.dbfs.protocol.pageserver.RelTagMessages;
 import org.dbfs.protocol.pageserver.ReadOnlyAccess;
 import org.dbfs.protocol.pageserver.v1.BranchInfo;
@@ -48,6 +50,7 @@ public final class ParentPages implements PageStore.HistoricReader, AutoCloseabl
     }
 
     private PageServerGrpc.PageServerBlockingStub call() {
+        ChannelReconnect.awaitIfFailing(channel, Duration.ofSeconds(15)); // a restarted parent is back within seconds
         return stub.withDeadlineAfter(READ_WAIT_MS + 30_000, TimeUnit.MILLISECONDS);
     }
 
@@ -59,9 +62,6 @@ public final class ParentPages implements PageStore.HistoricReader, AutoCloseabl
                     .setPage(PageRef.newBuilder().setRel(RelTagMessages.toMessage(rel)).setBlockNum((int) block))
                     .setLsn(lsn).setPin(branch).setMaxWaitMs(READ_WAIT_MS).build());
         } catch (StatusRuntimeException e) {
-            if (e.getStatus().getCode() == Status.Code.UNAVAILABLE) {
-                channel.resetConnectBackoff();
-            }
             throw e.getStatus().withDescription("parent page server " + target + " (branch " + branch + ", block " + block
                     + " of " + rel + " as of " + Lsn.format(lsn) + "): " + e.getStatus().getDescription()).asRuntimeException();
         }

@@ -39,7 +39,8 @@ public final class PageServerCli implements Callable<Integer> {
     @Mixin
     BucketOptions bucket;
 
-    @Option(names = "--listen", defaultValue = "127.0.0.1:6400", description = "HOST:PORT to serve gRPC on (default ${DEFAULT-VALUE})")
+    @Option(names = "--listen", defaultValue = "127.0.0.1:6400", description = "HOST:PORT to serve mounts on (the page"
+            + " server's framing) and gRPC, on one port (default ${DEFAULT-VALUE})")
     String listen;
 
     @Option(names = "--cache-dir", description = "local directory for the durable journal and the segment cache")

@@ -7,6 +7,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -16,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.dbfs.bucket.cli.HostPort;
 import org.dbfs.pgformat.BufferTag;
+import org.dbfs.protocol.grpc.ChannelReconnect;
 import org.dbfs.pgformat.RelTag;
 import org.dbfs.pgformat.wal.DecodedRecord;
 import org.dbfs.pgformat.wal.Lsn;
@@ -40,17 +42,25 @@ import org.dbfs.protocol.walservice.v1.WalServiceGrpc;
 public final class RemoteWal implements PageWal, AutoCloseable {
     private static final int WAL_PAGE = 8192;
     private static final long CALL_SLACK_MS = 30_000;
+    /** How long a call waits for a WAL service that refused a connection: a restart takes seconds. */
+    private static final Duration RECONNECT = Duration.ofSeconds(15);
 
     private final String target;
     private final ManagedChannel channel;
     private final WalServiceGrpc.WalServiceBlockingStub stub;
     private final WalServiceGrpc.WalServiceStub asyncStub;
     private final Cache<Long, byte[]> walPages;
+    private final Duration reconnect;
     private volatile Positions layout;
     /** Highest indexed_up_to seen: WAL below it is durable at the service, so ReadWal will not wait for it. */
     private volatile long durableBelow;
 
     public RemoteWal(String hostPort, long cachedWalPages) {
+        this(hostPort, cachedWalPages, RECONNECT);
+    }
+
+    RemoteWal(String hostPort, long cachedWalPages, Duration reconnect) {
+        this.reconnect = reconnect;
         HostPort service = HostPort.parse("--walservice", hostPort);
         this.target = hostPort;
         this.channel = NettyChannelBuilder.forAddress(service.host(), service.port())
@@ -64,6 +74,7 @@ public final class RemoteWal implements PageWal, AutoCloseable {
     public List<WalRecordRef> records(RelTag rel, long block, long fromLsn, long toLsn, boolean fromLastBase, long waitMs) {
         GetPageRecordsReply reply;
         try {
+            reconnectIfFailing();
             reply = stub.withDeadlineAfter(waitMs + CALL_SLACK_MS, TimeUnit.MILLISECONDS).getPageRecords(
                     PageRecordsRequests.forPage(new BufferTag(rel, (int) block)).setFromLsn(fromLsn).setToLsn(toLsn)
                             .setFromLastBase(fromLastBase)
@@ -191,6 +202,7 @@ public final class RemoteWal implements PageWal, AutoCloseable {
     private CompletableFuture<byte[]> read(long start, long stop) {
         CompletableFuture<byte[]> done = new CompletableFuture<>();
         byte[] bytes = new byte[(int) (stop - start)];
+        reconnectIfFailing();
         asyncStub.withDeadlineAfter(CALL_SLACK_MS, TimeUnit.MILLISECONDS).readWal(
                 ReadWalRequest.newBuilder().setStartLsn(start).setEndLsn(stop).build(), new StreamObserver<>() {
                     @Override
@@ -272,6 +284,7 @@ public final class RemoteWal implements PageWal, AutoCloseable {
      */
     public long indexedLsn() {
         try {
+            reconnectIfFailing();
             return stub.withDeadlineAfter(CALL_SLACK_MS, TimeUnit.MILLISECONDS).getPositions(GetPositionsRequest.getDefaultInstance())
                     .getIndexedLsn();
         } catch (StatusRuntimeException e) {
@@ -283,6 +296,7 @@ public final class RemoteWal implements PageWal, AutoCloseable {
         Positions l = layout;
         if (l == null) {
             try {
+                reconnectIfFailing();
                 l = stub.withDeadlineAfter(CALL_SLACK_MS, TimeUnit.MILLISECONDS).getPositions(GetPositionsRequest.getDefaultInstance());
             } catch (StatusRuntimeException e) {
                 throw relayed(e);
@@ -296,13 +310,16 @@ public final class RemoteWal implements PageWal, AutoCloseable {
         return l;
     }
 
+    /**
+     * A page server may start before its WAL service, or see it restart: the channel, having failed
+     * to connect, would fail every call for its backoff (a standby's reads then fail with EIO).
+     */
+    private void reconnectIfFailing() {
+        ChannelReconnect.awaitIfFailing(channel, reconnect);
+    }
+
     /** The WAL service's failure, with its code, saying where it came from. */
     private StatusRuntimeException relayed(StatusRuntimeException e) {
-        if (e.getStatus().getCode() == Status.Code.UNAVAILABLE) {
-            // The channel otherwise waits out an exponential backoff (up to minutes) before it tries
-            // again, failing every call meanwhile: a restarted WAL service would stay unreachable.
-            channel.resetConnectBackoff();
-        }
         return e.getStatus().withDescription("WAL service " + target + ": " + e.getStatus().getDescription()).asRuntimeException();
     }
 

@@ -4,6 +4,7 @@ import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
@@ -41,14 +42,16 @@ public final class PageServer implements AutoCloseable {
     private final ObjectStore store;
     private final PageStore pageStore;
     private final Server server;
+    private final FramedServer tcp;
     private final ExecutorService blocking;
     private final RemoteWal wal;
-    private final LocalSocketServer localSocket;
+    private final FramedServer localSocket;
     private final DataDirSnapshots snapshots;
     private final ParentPages parent;
 
-    private PageServer(ObjectStore store, PageStore pageStore, Server server, ExecutorService blocking, RemoteWal wal,
-                       LocalSocketServer localSocket, DataDirSnapshots snapshots, ParentPages parent) {
+    private PageServer(ObjectStore store, PageStore pageStore, Server server, FramedServer tcp, ExecutorService blocking,
+                       RemoteWal wal, FramedServer localSocket, DataDirSnapshots snapshots, ParentPages parent) {
+        this.tcp = tcp;
         this.localSocket = localSocket;
         this.snapshots = snapshots;
         this.parent = parent;
@@ -107,7 +110,8 @@ public final class PageServer implements AutoCloseable {
             ReadOnlyConnections readOnly = new ReadOnlyConnections();
             String walService = gp == null ? "" : gp.walService();
             String branchName = config.branch() == null ? "" : config.branch().name();
-            Server server = NettyServerBuilder.forAddress(new InetSocketAddress(config.listenHost(), config.port()))
+            // gRPC listens on loopback only: its clients come in through the public port (FramedServer).
+            Server server = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
                     .addService(ServerInterceptors.intercept(
                             new PageServerService(pageStore, blocking, materializer, readOnly, walService, leases, resolver)
                                     .servingBranch(branchName),
@@ -116,20 +120,29 @@ public final class PageServer implements AutoCloseable {
                     .maxInboundMessageSize(64 << 20)
                     .build()
                     .start();
-            LocalSocketServer local = null;
+            // Framed calls run on the connection's own thread: no hand-off for blocking reads either.
+            PageServerService inline = PageServerService.onCallerThread(pageStore, materializer, readOnly, walService, leases,
+                    resolver).servingBranch(branchName);
+            FramedServer tcp;
+            InetSocketAddress publicAddress = new InetSocketAddress(config.listenHost(), config.port());
+            try {
+                tcp = FramedServer.onTcp(publicAddress, inline, readOnly,
+                        new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getPort()));
+            } catch (IOException e) {
+                server.shutdownNow();
+                throw new IOException("cannot listen on " + config.listenHost() + ":" + config.port() + ": " + e.getMessage(), e);
+            }
+            FramedServer local = null;
             if (config.localSocket() != null) {
                 try {
-                    // Handlers run on the connection's own thread: no hand-off for blocking reads either.
-                    local = LocalSocketServer.start(config.localSocket(),
-                            PageServerService.onCallerThread(pageStore, materializer, readOnly, walService, leases, resolver)
-                                    .servingBranch(branchName),
-                            readOnly);
+                    local = FramedServer.onUnixSocket(config.localSocket(), inline, readOnly);
                 } catch (IOException e) {
+                    tcp.close();
                     server.shutdownNow();
                     throw new IOException("cannot listen on " + config.localSocket() + ": " + e.getMessage(), e);
                 }
             }
-            return new PageServer(store, pageStore, server, blocking, wal, local, snapshots, parent);
+            return new PageServer(store, pageStore, server, tcp, blocking, wal, local, snapshots, parent);
         } catch (IOException | RuntimeException e) {
             if (parent != null) {
                 parent.close();
@@ -148,8 +161,13 @@ public final class PageServer implements AutoCloseable {
         }
     }
 
+    /** The public TCP port: the framed API for mounts, and gRPC. */
     public int port() {
-        return server.getPort();
+        try {
+            return tcp.port();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     public PageStore pageStore() {
@@ -172,6 +190,7 @@ public final class PageServer implements AutoCloseable {
      */
     @Override
     public void close() throws IOException {
+        tcp.close();
         if (localSocket != null) {
             localSocket.close();
         }

@@ -143,7 +143,7 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
     }
 
     /**
-     * For a caller that gives each call its own thread ({@link LocalSocketServer}): everything runs
+     * For a caller that gives each call its own thread ({@link FramedServer}): everything runs
      * on it, and a durable reply waits there, fsyncing itself when no fsync is under way.
      */
     static PageServerService onCallerThread(PageStore store, PageMaterializer materializer, ReadOnlyConnections readOnly,

@@ -36,7 +36,7 @@ import org.dbfs.pageserver.store.PrimaryWal;
 import org.dbfs.pageserver.store.RelTagRecords;
 import org.dbfs.pageserver.store.StoreOptions;
 import org.dbfs.pgformat.RelTag;
-import org.dbfs.protocol.local.LocalSocketFrames;
+import org.dbfs.protocol.framed.Frames;
 import org.dbfs.protocol.pageserver.ReadOnlyAccess;
 import org.dbfs.protocol.pageserver.RelTagMessages;
 import org.dbfs.protocol.pageserver.v1.BranchInfo;
@@ -180,12 +180,13 @@ class BranchCallsTest {
                      dir.resolve("cache"), "branch calls test passphrase".toCharArray()).withLocalSocket(socket));
              SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             ch.connect(UnixDomainSocketAddress.of(socket));
-            LocalSocketFrames frames = new LocalSocketFrames(ch);
+            Frames frames = new Frames(ch);
+            frames.writePreface();
             frames.writeRequest(ReadOnlyAccess.DECLARE_METHOD, Empty.getDefaultInstance());
             assertTrue(frames.readReply().ok());
 
             frames.writeRequest("ListBranches", ListBranchesRequest.getDefaultInstance());
-            LocalSocketFrames.Reply list = frames.readReply();
+            Frames.Reply list = frames.readReply();
             assertTrue(list.ok(), list.toString());
             assertEquals(0, ListBranchesReply.parseFrom(list.payload()).getBranchesCount());
             frames.writeRequest("CreateBranch", CreateBranchRequest.newBuilder().setName("dev")

@@ -8,20 +8,25 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
 import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.function.BiConsumer;
-import org.dbfs.protocol.local.LocalSocketFrames;
+import org.dbfs.protocol.framed.Frames;
 import org.dbfs.protocol.pageserver.v1.GetAttrRequest;
 import org.dbfs.protocol.pageserver.ReadOnlyAccess;
 import org.dbfs.protocol.pageserver.WriterAccess;
@@ -58,24 +63,30 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The page server's API on a Unix-domain socket, for a mount on the same machine: the same calls,
- * messages and status codes as gRPC (framing: {@link LocalSocketFrames}), but each connection
- * has its own thread that reads a request, runs it and writes the reply itself.
+ * The page server's API for mounts, framed ({@link Frames}) over TCP or a Unix-domain socket: the
+ * same calls, messages and status codes as gRPC, but each connection has its own thread that reads
+ * a request, runs it and writes the reply itself.
  *
  * <p>Why: on these 2-vCPU VMs a thread hand-off costs tens of microseconds (an idle vCPU halts and
  * must be woken), and a gRPC round trip makes several (client event loop, server event loop, worker
  * pool, back). Here a call costs the socket wake-up each way, plus the journal's sync thread for a
  * durable write. The mount keeps one connection per FUSE thread, so calls never queue behind each
  * other on a connection.
+ *
+ * <p>On TCP the same port also serves gRPC, for tools and other languages: a connection that opens
+ * with gRPC's preface instead of {@link Frames#PREFACE} is passed through, byte for byte, to the
+ * page server's gRPC server on an internal loopback port ({@link GrpcPassthrough}).
  */
-final class LocalSocketServer implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(LocalSocketServer.class);
+final class FramedServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(FramedServer.class);
 
     private interface Handler {
         MessageLite call(byte[] request) throws Exception;
     }
 
-    private final Path path;
+    private final String where; // for messages: tcp HOST:PORT or the socket's path
+    private final Path socketFile; // null on TCP
+    private final InetSocketAddress grpc; // where gRPC connections are passed on to; null: none (the Unix socket)
     private final ServerSocketChannel listener;
     private final Map<String, Handler> handlers;
     private final ReadOnlyConnections readOnly;
@@ -84,9 +95,11 @@ final class LocalSocketServer implements AutoCloseable {
     private final Thread acceptor;
     private volatile boolean closing;
 
-    private LocalSocketServer(Path path, ServerSocketChannel listener, Map<String, Handler> handlers,
-                              ReadOnlyConnections readOnly) {
-        this.path = path;
+    private FramedServer(String where, Path socketFile, InetSocketAddress grpc, ServerSocketChannel listener,
+                         Map<String, Handler> handlers, ReadOnlyConnections readOnly) {
+        this.where = where;
+        this.socketFile = socketFile;
+        this.grpc = grpc;
         this.listener = listener;
         this.handlers = handlers;
         this.readOnly = readOnly;
@@ -97,13 +110,38 @@ final class LocalSocketServer implements AutoCloseable {
      * Listens on {@code path} (a stale socket file left by a killed page server is replaced) and
      * serves {@code service}, whose handlers must run inline (a direct executor for blocking work).
      */
-    static LocalSocketServer start(Path path, PageServerService service, ReadOnlyConnections readOnly) throws IOException {
+    static FramedServer onUnixSocket(Path path, PageServerService service, ReadOnlyConnections readOnly) throws IOException {
         removeStaleSocket(path);
         ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         listener.bind(UnixDomainSocketAddress.of(path));
-        LocalSocketServer server = new LocalSocketServer(path, listener, handlers(service), readOnly);
+        FramedServer server = new FramedServer("unix:" + path, path, null, listener, handlers(service), readOnly);
         server.acceptor.start();
         return server;
+    }
+
+    /**
+     * Listens on {@code address} (port 0: any free one) and serves {@code service}, whose handlers
+     * must run inline; gRPC connections go on to {@code grpc}.
+     */
+    static FramedServer onTcp(InetSocketAddress address, PageServerService service, ReadOnlyConnections readOnly,
+                              InetSocketAddress grpc) throws IOException {
+        ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.INET);
+        try {
+            listener.bind(address);
+        } catch (IOException e) {
+            listener.close();
+            throw e;
+        }
+        InetSocketAddress bound = (InetSocketAddress) listener.getLocalAddress();
+        FramedServer server = new FramedServer("tcp " + bound.getHostString() + ":" + bound.getPort(), null, grpc, listener,
+                handlers(service), readOnly);
+        server.acceptor.start();
+        return server;
+    }
+
+    /** The TCP port listened on. */
+    int port() throws IOException {
+        return ((InetSocketAddress) listener.getLocalAddress()).getPort();
     }
 
     /**
@@ -191,26 +229,69 @@ final class LocalSocketServer implements AutoCloseable {
         while (!closing) {
             try {
                 SocketChannel c = listener.accept();
+                if (socketFile == null) {
+                    c.setOption(StandardSocketOptions.TCP_NODELAY, true); // a reply is one write, sent at once
+                }
                 connections.add(c);
-                Thread.ofPlatform().daemon().name("pageserver-socket-" + n++).start(() -> serve(c));
+                Thread.ofPlatform().daemon().name("pageserver-framed-" + n++).start(() -> serve(c));
             } catch (ClosedChannelException e) {
                 return;
             } catch (IOException e) {
                 if (!closing) {
-                    log.error("local socket {}: accept failed: {}", path, e.toString());
+                    log.error("{}: accept failed: {}", where, e.toString());
                 }
                 return;
             }
         }
     }
 
+    /** A connection: the framed API, or gRPC passed on, by its first 4 bytes. */
     private void serve(SocketChannel c) {
+        byte[] first = new byte[Frames.PREFACE.length];
+        try {
+            ByteBuffer b = ByteBuffer.wrap(first);
+            while (b.hasRemaining()) {
+                if (c.read(b) < 0) {
+                    connections.remove(c);
+                    c.close();
+                    return;
+                }
+            }
+        } catch (IOException e) {
+            connections.remove(c);
+            closeQuietly(c);
+            return;
+        }
+        if (Arrays.equals(first, Frames.GRPC_PREFACE_START) && grpc != null) {
+            connections.remove(c);
+            GrpcPassthrough.start(c, first, grpc);
+            return;
+        }
+        if (!Arrays.equals(first, Frames.PREFACE)) {
+            log.warn("{}: a connection opened with neither this page server's framing nor gRPC ({}); closed", where,
+                    HexFormat.of().formatHex(first));
+            connections.remove(c);
+            closeQuietly(c);
+            return;
+        }
+        serveFrames(c);
+    }
+
+    private static void closeQuietly(SocketChannel c) {
+        try {
+            c.close();
+        } catch (IOException ignored) {
+            // nothing to tell the peer
+        }
+    }
+
+    private void serveFrames(SocketChannel c) {
         try (c) {
-            LocalSocketFrames frames = new LocalSocketFrames(c);
+            Frames frames = new Frames(c);
             boolean connectionReadOnly = false; // once declared, for the connection's whole life
             Context caller = Context.current(); // carries the writer epoch the connection declared
             while (true) {
-                LocalSocketFrames.Request req = frames.readRequest();
+                Frames.Request req = frames.readRequest();
                 if (req == null) {
                     return; // the mount closed the connection
                 }
@@ -261,7 +342,7 @@ final class LocalSocketServer implements AutoCloseable {
                 } catch (InterruptedException e) {
                     return;
                 } catch (Exception e) {
-                    log.error("local socket: {} failed", req.method(), e);
+                    log.error("{}: {} failed", where, req.method(), e);
                     frames.writeError(Status.INTERNAL.withDescription(e.toString()));
                 } finally {
                     inFlight.release(kib);
@@ -269,7 +350,7 @@ final class LocalSocketServer implements AutoCloseable {
             }
         } catch (IOException e) {
             if (!closing) {
-                log.debug("local socket connection ended: {}", e.toString());
+                log.debug("{}: a connection ended: {}", where, e.toString());
             }
         } finally {
             connections.remove(c);
@@ -287,6 +368,8 @@ final class LocalSocketServer implements AutoCloseable {
         for (SocketChannel c : connections) {
             c.close();
         }
-        Files.deleteIfExists(path);
+        if (socketFile != null) {
+            Files.deleteIfExists(socketFile);
+        }
     }
 }

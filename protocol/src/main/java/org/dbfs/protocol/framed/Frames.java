@@ -1,4 +1,4 @@
-package org.dbfs.protocol.local;
+package org.dbfs.protocol.framed;
 
 import com.google.protobuf.MessageLite;
 import io.grpc.Status;
@@ -9,24 +9,32 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Framing of the page server's API on a Unix-domain socket (one request, then its reply, per
- * connection at a time). The messages are pageserver.proto's; the methods are named as in its
- * service; failures carry gRPC status codes, so both transports fail alike.
+ * Framing of the page server's API for mounts, over TCP or a Unix-domain socket (one request, then
+ * its reply, per connection at a time). The messages are pageserver.proto's; the methods are named
+ * as in its service; failures carry gRPC status codes, so both transports fail alike.
  *
  * <pre>
+ * connection: the client sends {@link #PREFACE} once, first
  * request: u32 length | u16 method name length | method name (UTF-8) | request message
  * reply:   u32 length | u8 status code (0 = OK) | reply message, or the status description (UTF-8)
  * </pre>
  * Integers are big-endian; length counts the bytes after it.
  */
-public final class LocalSocketFrames {
+public final class Frames {
+    /**
+     * What a client of this framing sends first. gRPC's own connection preface starts with
+     * {@link #GRPC_PREFACE_START}, so one port tells the two apart by the first 4 bytes.
+     */
+    public static final byte[] PREFACE = {'D', 'B', 'F', '1'};
+    public static final byte[] GRPC_PREFACE_START = {'P', 'R', 'I', ' '};
+
     /** As the gRPC channels' inbound limit. */
     public static final int MAX_FRAME = 64 << 20;
 
     private final SocketChannel channel;
     private final ByteBuffer header = ByteBuffer.allocate(6);
 
-    public LocalSocketFrames(SocketChannel channel) {
+    public Frames(SocketChannel channel) {
         this.channel = channel;
     }
 
@@ -41,6 +49,11 @@ public final class LocalSocketFrames {
         public Status status() {
             return Status.fromCodeValue(code).withDescription(new String(payload, StandardCharsets.UTF_8));
         }
+    }
+
+    /** A client's first write on a new connection. */
+    public void writePreface() throws IOException {
+        writeFully(ByteBuffer.wrap(PREFACE));
     }
 
     public void writeRequest(String method, MessageLite message) throws IOException {
@@ -98,7 +111,7 @@ public final class LocalSocketFrames {
 
     private static int checkedLength(int length) throws IOException {
         if (length < 1 || length > MAX_FRAME) {
-            throw new IOException("bad frame length " + Integer.toUnsignedString(length) + " on the page server socket");
+            throw new IOException("bad frame length " + Integer.toUnsignedString(length) + " on a page server connection");
         }
         return length;
     }
@@ -116,7 +129,7 @@ public final class LocalSocketFrames {
                 if (eofAllowed && b.position() == 0) {
                     return false;
                 }
-                throw new EOFException("the page server socket closed in the middle of a message");
+                throw new EOFException("a page server connection closed in the middle of a message");
             }
         }
         return true;

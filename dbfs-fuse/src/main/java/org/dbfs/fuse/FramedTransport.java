@@ -1,0 +1,254 @@
+package org.dbfs.fuse;
+
+import com.google.protobuf.Empty;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.MessageLite;
+import com.google.protobuf.Parser;
+import io.grpc.Status;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.file.NoSuchFileException;
+import java.time.Duration;
+import java.util.function.LongSupplier;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.dbfs.protocol.framed.Frames;
+import org.dbfs.protocol.pageserver.ReadOnlyAccess;
+import org.dbfs.protocol.pageserver.WriterAccess;
+import org.dbfs.protocol.pageserver.v1.DeclareWriterRequest;
+
+/**
+ * Page server calls in its framing ({@link Frames}), over TCP or its Unix-domain socket
+ * ({@code pageserver --listen-socket}): the calling FUSE thread writes the request and reads the
+ * reply itself, on a connection no other call uses meanwhile. Connections are pooled, so there are
+ * as many as calls ever ran at once. Failures surface as the StatusRuntimeException gRPC would
+ * raise: the page server's own status, or UNAVAILABLE when it cannot be reached or the connection
+ * breaks (the connection is then dropped, and the next call connects again, e.g. to a restarted
+ * page server). A page server that refuses connections is retried for {@link #RECONNECT} before a
+ * call fails, as the gRPC client waits out a restart.
+ */
+final class FramedTransport implements AutoCloseable {
+    private static final class Connection {
+        final SocketChannel channel;
+        final Frames frames;
+        /** System.nanoTime() when its call was sent; 0 while idle. */
+        volatile long callStarted;
+
+        Connection(SocketChannel channel, Frames frames) {
+            this.channel = channel;
+            this.frames = frames;
+        }
+
+        SocketChannel channel() {
+            return channel;
+        }
+
+        Frames frames() {
+            return frames;
+        }
+    }
+
+    private static final Duration RECONNECT = Duration.ofSeconds(15);
+    private static final long RECONNECT_POLL_MILLIS = 200;
+    /** As the gRPC client's deadline: a page server waiting on its object store slows a call down, a dead link fails it. */
+    private static final Duration DEADLINE = Duration.ofSeconds(120);
+
+    private final SocketAddress address;
+    private final String target; // for messages
+    private final boolean readOnly;
+    private final LongSupplier epoch;
+    private final ConcurrentLinkedDeque<Connection> idle = new ConcurrentLinkedDeque<>();
+    private final Set<Connection> all = ConcurrentHashMap.newKeySet();
+    private final ScheduledExecutorService deadlines = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("framed-deadlines").factory());
+
+    /**
+     * @param readOnly declare each new connection read-only before its first call
+     * @param epoch    the writer epoch each new connection declares first, once it is not 0
+     */
+    FramedTransport(SocketAddress address, String target, boolean readOnly, LongSupplier epoch) {
+        this.address = address;
+        this.target = target;
+        this.readOnly = readOnly;
+        this.epoch = epoch;
+        deadlines.scheduleWithFixedDelay(this::closeOverdue, 1, 1, TimeUnit.SECONDS);
+    }
+
+    /**
+     * Closes each connection whose call has waited past {@link #DEADLINE}: a blocking read has no
+     * timeout of its own, and a link that stalls without a reset (no RST, no FIN) would otherwise
+     * hold the calling FUSE thread for ever. The closed channel fails the read, and the call with it.
+     */
+    private void closeOverdue() {
+        long now = System.nanoTime();
+        for (Connection c : all) {
+            long started = c.callStarted;
+            if (started != 0 && now - started > DEADLINE.toNanos()) {
+                drop(c);
+            }
+        }
+    }
+
+    <R> R call(String method, MessageLite request, Parser<R> replyParser) {
+        Connection c = null;
+        try {
+            c = pooledOrNew();
+            c.callStarted = System.nanoTime();
+            c.frames().writeRequest(method, request);
+            Frames.Reply reply = c.frames().readReply();
+            c.callStarted = 0;
+            idle.addFirst(c); // the most recently used first: its thread is the likeliest to be warm
+            if (!reply.ok()) {
+                throw reply.status().asRuntimeException();
+            }
+            return replyParser.parseFrom(reply.payload());
+        } catch (InvalidProtocolBufferException e) {
+            throw Status.INTERNAL.withDescription("malformed " + method + " reply from " + target + ": " + e.getMessage())
+                    .asRuntimeException();
+        } catch (IOException e) {
+            if (c != null) {
+                drop(c);
+            }
+            throw Status.UNAVAILABLE.withDescription("page server " + target + ": " + e).withCause(e)
+                    .asRuntimeException();
+        }
+    }
+
+    /**
+     * An idle connection whose page server is still there, else a new one: a connection to a page
+     * server that exited has EOF waiting, and a request must not be lost on it (as gRPC, which
+     * reconnects before the next call, would not lose it).
+     */
+    private Connection pooledOrNew() throws IOException {
+        for (Connection c = idle.pollFirst(); c != null; c = idle.pollFirst()) {
+            if (stillOpen(c.channel())) {
+                return c;
+            }
+            drop(c);
+        }
+        return connect();
+    }
+
+    private static boolean stillOpen(SocketChannel ch) {
+        try {
+            ch.configureBlocking(false);
+            int n = ch.read(ByteBuffer.allocate(1));
+            ch.configureBlocking(true);
+            return n == 0; // a byte between calls would be a protocol error: drop that connection too
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private Connection connect() throws IOException {
+        SocketChannel ch = openWithRetries();
+        try {
+            if (address instanceof InetSocketAddress) {
+                ch.setOption(StandardSocketOptions.TCP_NODELAY, true); // a request is one write, sent at once
+            }
+            new Frames(ch).writePreface();
+        } catch (IOException e) {
+            ch.close();
+            throw e;
+        }
+        Connection c = new Connection(ch, new Frames(ch));
+        try {
+            if (readOnly) {
+                declare(c, ReadOnlyAccess.DECLARE_METHOD, Empty.getDefaultInstance(), "a read-only connection");
+            }
+            long e = epoch.getAsLong();
+            if (e != 0) {
+                declare(c, WriterAccess.DECLARE_METHOD, DeclareWriterRequest.newBuilder().setEpoch(e).build(),
+                        "writer epoch " + e);
+            }
+        } catch (IOException e) {
+            ch.close();
+            throw e;
+        }
+        all.add(c);
+        return c;
+    }
+
+    /** A new connection; a refused one is tried again until {@link #RECONNECT} has passed. */
+    private SocketChannel openWithRetries() throws IOException {
+        long deadline = System.nanoTime() + RECONNECT.toNanos();
+        while (true) {
+            SocketChannel ch = SocketChannel.open(address instanceof UnixDomainSocketAddress
+                    ? StandardProtocolFamily.UNIX : StandardProtocolFamily.INET);
+            try {
+                ch.connect(resolved());
+                return ch;
+            } catch (ConnectException | NoSuchFileException e) {
+                ch.close();
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+            } catch (IOException e) {
+                ch.close();
+                throw e;
+            }
+            try {
+                Thread.sleep(RECONNECT_POLL_MILLIS); // refused: not listening (yet, or again)
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while connecting to " + target);
+            }
+        }
+    }
+
+    /** The address, its host looked up again at each connect (a page server that moved is found). */
+    private SocketAddress resolved() throws java.net.UnknownHostException {
+        if (address instanceof InetSocketAddress inet && inet.isUnresolved()) {
+            InetSocketAddress now = new InetSocketAddress(inet.getHostString(), inet.getPort());
+            if (now.isUnresolved()) {
+                throw new java.net.UnknownHostException("page server host " + inet.getHostString() + " does not resolve");
+            }
+            return now;
+        }
+        return address;
+    }
+
+    private static void declare(Connection c, String method, MessageLite request, String what) throws IOException {
+        c.frames().writeRequest(method, request);
+        Frames.Reply reply = c.frames().readReply();
+        if (!reply.ok()) {
+            throw new IOException("the page server did not accept " + what + ": " + reply.status());
+        }
+    }
+
+    /** Closes the idle connections, so that every later call runs on one that declared what is declared now. */
+    void redeclare() {
+        for (Connection c = idle.pollFirst(); c != null; c = idle.pollFirst()) {
+            drop(c);
+        }
+    }
+
+    private void drop(Connection c) {
+        all.remove(c);
+        try {
+            c.channel().close();
+        } catch (IOException ignored) {
+            // already broken
+        }
+    }
+
+    @Override
+    public void close() {
+        deadlines.shutdownNow();
+        for (Connection c : all) {
+            drop(c);
+        }
+        idle.clear();
+    }
+}
