@@ -2,6 +2,7 @@ package org.dbfs.tests;
 
 import static org.dbfs.tests.PrimaryWithWalService.await;
 import static org.dbfs.tests.PrimaryWithWalService.fmt;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,6 +12,10 @@ import java.util.Arrays;
 import java.util.List;
 import org.dbfs.bucket.objectstore.ObjectStore;
 import org.dbfs.pgformat.BufferTag;
+import org.dbfs.protocol.walservice.PageRecordsRequests;
+import org.dbfs.protocol.walservice.v1.GetPageRecordsReply;
+import org.dbfs.protocol.walservice.v1.PageRecord;
+import org.dbfs.protocol.walservice.v1.WalChunk;
 import org.dbfs.pgformat.wal.Lsn;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -57,6 +62,15 @@ class WalPageIndexTest {
                 System.out.printf("index == pg_waldump for %d pages (%d records), forks %s%n", keys.size(), compared,
                         keys.stream().map(k -> k.rel().forkNum()).distinct().sorted().toList());
 
+                // 1b. with_wal: the WAL pages under the records come along, byte for byte as in the primary's pg_wal
+                int walPages = 0;
+                for (BufferTag k : keys) {
+                    GetPageRecordsReply r = svc.client().getPageRecords(PageRecordsRequests.forPage(k).setToLsn(end)
+                            .setWithWal(true).build());
+                    walPages += assertWalUnderRecords(r, pgWal, end, k);
+                }
+                System.out.printf("with_wal: %d WAL pages under the records of %d pages, equal to pg_wal's%n", walPages, keys.size());
+
                 // 2. waldump --stats=record from the archive == pg_waldump --stats=record
                 String theirs = String.join("\n", PgWaldumpOracle.run(tmp, "--stats=record", "-p", pgWal.toString(),
                         "-s", Lsn.format(start), "-e", Lsn.format(end))) + "\n";
@@ -95,6 +109,45 @@ class WalPageIndexTest {
             }
         }
     }
+
+    /**
+     * Each record's bytes lie within the reply's WAL chunks (up to {@code end}), every chunk starts
+     * on a WAL page boundary, and each chunk equals the primary's pg_wal file at that place.
+     * @return the WAL pages the chunks hold
+     */
+    private static int assertWalUnderRecords(GetPageRecordsReply r, Path pgWal, long end, BufferTag k) throws Exception {
+        int pages = 0;
+        for (WalChunk c : r.getWalList()) {
+            assertEquals(0, c.getStartLsn() % 8192, k + ": a chunk starts on a WAL page boundary");
+            byte[] expected = new byte[c.getData().size()];
+            for (int off = 0; off < expected.length; ) { // a chunk may run on into the next segment file
+                long lsn = c.getStartLsn() + off;
+                long seg = lsn / WAL_SEGMENT;
+                Path file = pgWal.resolve(String.format("%08X%08X%08X", 1, seg / (0x1_0000_0000L / WAL_SEGMENT),
+                        seg % (0x1_0000_0000L / WAL_SEGMENT)));
+                int n = (int) Math.min(expected.length - off, WAL_SEGMENT - lsn % WAL_SEGMENT);
+                try (var ch = java.nio.channels.FileChannel.open(file)) {
+                    ch.read(java.nio.ByteBuffer.wrap(expected, off, n), lsn % WAL_SEGMENT);
+                }
+                off += n;
+            }
+            assertArrayEquals(expected, c.getData().toByteArray(), k + ": WAL at " + fmt(c.getStartLsn()) + " vs pg_wal");
+            pages += (c.getData().size() + 8191) / 8192;
+        }
+        long sent = r.getWalList().stream().mapToLong(c -> c.getData().size()).sum();
+        for (PageRecord rec : r.getRecordsList()) {
+            long from = rec.getLsn();
+            long to = Math.min(rec.getEndLsn(), end);
+            boolean covered = r.getWalList().stream().anyMatch(c -> c.getStartLsn() <= from
+                    && c.getStartLsn() + c.getData().size() >= to);
+            // What does not ride along (past the service's 4 MB budget) is read with ReadWal.
+            assertTrue(covered || sent >= (4L << 20) - 8192, k + ": the record at " + fmt(from)
+                    + " lies within the WAL sent with it (" + sent + " bytes sent)");
+        }
+        return pages;
+    }
+
+    private static final long WAL_SEGMENT = 16L << 20;
 
     /** The relfilenodes of pgbench's tables. */
     record Rels(int branches, int tellers, int accounts, int accountsPkey) {

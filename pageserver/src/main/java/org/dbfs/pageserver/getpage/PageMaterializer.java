@@ -1,7 +1,7 @@
 package org.dbfs.pageserver.getpage;
 
 import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
+import org.dbfs.pageserver.store.Caches;
 import java.util.ArrayList;
 import java.util.List;
 import org.dbfs.pageserver.store.PageStore;
@@ -55,7 +55,7 @@ public final class PageMaterializer {
         this.wal = wal;
         this.hintBitsLogged = hintBitsLogged;
         this.engines = ThreadLocal.withInitial(() -> new RedoEngine(hintBitsLogged));
-        this.cache = cachedPages == 0 ? null : Caffeine.newBuilder().maximumSize(cachedPages).<PageId, CachedPage>build();
+        this.cache = cachedPages == 0 ? null : Caches.newBuilder().maximumSize(cachedPages).<PageId, CachedPage>build();
     }
 
     /**

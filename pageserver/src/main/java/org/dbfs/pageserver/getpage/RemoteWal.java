@@ -1,7 +1,7 @@
 package org.dbfs.pageserver.getpage;
 
 import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
+import org.dbfs.pageserver.store.Caches;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -67,7 +67,7 @@ public final class RemoteWal implements PageWal, AutoCloseable {
                 .usePlaintext().maxInboundMessageSize(64 << 20).build();
         this.stub = WalServiceGrpc.newBlockingStub(channel);
         this.asyncStub = WalServiceGrpc.newStub(channel);
-        this.walPages = Caffeine.newBuilder().maximumSize(cachedWalPages).build();
+        this.walPages = Caches.newBuilder().maximumSize(cachedWalPages).build();
     }
 
     @Override
@@ -77,7 +77,7 @@ public final class RemoteWal implements PageWal, AutoCloseable {
             reconnectIfFailing();
             reply = stub.withDeadlineAfter(waitMs + CALL_SLACK_MS, TimeUnit.MILLISECONDS).getPageRecords(
                     PageRecordsRequests.forPage(new BufferTag(rel, (int) block)).setFromLsn(fromLsn).setToLsn(toLsn)
-                            .setFromLastBase(fromLastBase)
+                            .setFromLastBase(fromLastBase).setWithWal(true)
                             .setMaxWaitMs((int) Math.min(Integer.MAX_VALUE, Math.max(1, waitMs))).build());
         } catch (StatusRuntimeException e) {
             if (e.getStatus().getCode() == Status.Code.OUT_OF_RANGE) {
@@ -88,6 +88,9 @@ public final class RemoteWal implements PageWal, AutoCloseable {
         long indexed = reply.getIndexedUpTo();
         if (Long.compareUnsigned(indexed, durableBelow) > 0) {
             durableBelow = indexed;
+        }
+        for (WalChunk c : reply.getWalList()) {
+            keepPages(c.getStartLsn(), c.getData().toByteArray());
         }
         List<WalRecordRef> out = new ArrayList<>(reply.getRecordsCount());
         for (PageRecord r : reply.getRecordsList()) {
@@ -130,7 +133,8 @@ public final class RemoteWal implements PageWal, AutoCloseable {
         for (WalRecordRef r : records) {
             for (long p = r.lsn() & -WAL_PAGE; Long.compareUnsigned(p, r.endLsn()) < 0; p += WAL_PAGE) {
                 byte[] cached = walPages.getIfPresent(p);
-                if (cached != null) {
+                // A page cut at the durable end serves the records that end within what it holds.
+                if (cached != null && (cached.length == WAL_PAGE || p + cached.length >= r.endLsn())) {
                     pages.put(p, cached);
                 } else {
                     missing.add(p);
@@ -186,16 +190,27 @@ public final class RemoteWal implements PageWal, AutoCloseable {
                 throw e.getCause() instanceof StatusRuntimeException s ? relayed(s) : e;
             }
             long start = ranges.get(i)[0];
-            long stop = ranges.get(i)[1];
-            for (long p = start; p < stop; p += WAL_PAGE) {
-                int n = (int) Math.min(WAL_PAGE, stop - p);
-                byte[] page = java.util.Arrays.copyOfRange(bytes, (int) (p - start), (int) (p - start) + n);
-                pages.put(p, page);
-                if (n == WAL_PAGE) {
-                    walPages.put(p, page);
-                }
+            for (var e : keepPages(start, bytes).entrySet()) {
+                pages.put(e.getKey(), e.getValue());
             }
         }
+    }
+
+    /**
+     * Splits WAL read from {@code start} (a page boundary) into its pages and caches them. A page cut
+     * short (at the durable end) is cached too, and replaced by a longer copy when one arrives: WAL
+     * below the durable end never changes, so what it holds stays right.
+     */
+    private Map<Long, byte[]> keepPages(long start, byte[] bytes) {
+        Map<Long, byte[]> out = new HashMap<>();
+        long stop = start + bytes.length;
+        for (long p = start; p < stop; p += WAL_PAGE) {
+            int n = (int) Math.min(WAL_PAGE, stop - p);
+            byte[] page = java.util.Arrays.copyOfRange(bytes, (int) (p - start), (int) (p - start) + n);
+            out.put(p, page);
+            walPages.asMap().merge(p, page, (old, now) -> now.length >= old.length ? now : old);
+        }
+        return out;
     }
 
     /** ReadWal of [start, stop), asynchronously. */

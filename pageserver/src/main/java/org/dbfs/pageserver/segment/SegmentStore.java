@@ -1,7 +1,7 @@
 package org.dbfs.pageserver.segment;
 
 import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
+import org.dbfs.pageserver.store.Caches;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -59,7 +59,7 @@ public final class SegmentStore implements AutoCloseable {
         this.codec = codec;
         this.cacheDir = cacheDir;
         Files.createDirectories(cacheDir);
-        this.frames = Caffeine.newBuilder()
+        this.frames = Caches.newBuilder()
                 .maximumWeight(memoryCacheBytes)
                 .weigher((Long k, byte[] v) -> v.length + 64)
                 .build();

@@ -1,7 +1,6 @@
 package org.dbfs.pageserver.store;
 
 import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -58,7 +57,7 @@ public final class BlockIndex<K> {
         this.table = disk.table(name, codec);
         this.replaceAnyUnpacked = replaceAnyUnpacked;
         this.unpackedBytes = unpackedBytes;
-        this.cache = Caffeine.newBuilder().maximumSize(cachedBlocks).build();
+        this.cache = Caches.newBuilder().maximumSize(cachedBlocks).build();
     }
 
     public VersionList get(K owner, long block) {

@@ -1,7 +1,6 @@
 package org.dbfs.pageserver.store;
 
 import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
@@ -18,7 +17,7 @@ final class JournalData {
     private final Cache<JournalSlot, byte[]> recent;
 
     JournalData(long recentBytes) {
-        this.recent = Caffeine.newBuilder().maximumWeight(recentBytes).weigher((JournalSlot k, byte[] v) -> v.length).build();
+        this.recent = Caches.newBuilder().maximumWeight(recentBytes).weigher((JournalSlot k, byte[] v) -> v.length).build();
     }
 
     /** A write just journaled at {@code slot}. */

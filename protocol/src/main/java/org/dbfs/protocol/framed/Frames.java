@@ -1,5 +1,6 @@
 package org.dbfs.protocol.framed;
 
+import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.MessageLite;
 import io.grpc.Status;
 import java.io.EOFException;
@@ -7,6 +8,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * Framing of the page server's API for mounts, over TCP or a Unix-domain socket (one request, then
@@ -31,8 +33,11 @@ public final class Frames {
     /** As the gRPC channels' inbound limit. */
     public static final int MAX_FRAME = 64 << 20;
 
+    private static final int BUFFER = 64 << 10;
+
     private final SocketChannel channel;
-    private final ByteBuffer header = ByteBuffer.allocate(6);
+    private final ByteBuffer in = ByteBuffer.allocateDirect(BUFFER).limit(0); // unread bytes: position to limit
+    private final ByteBuffer out = ByteBuffer.allocateDirect(BUFFER);
 
     public Frames(SocketChannel channel) {
         this.channel = channel;
@@ -53,60 +58,50 @@ public final class Frames {
 
     /** A client's first write on a new connection. */
     public void writePreface() throws IOException {
-        writeFully(ByteBuffer.wrap(PREFACE));
+        out.clear();
+        out.put(PREFACE);
+        writeOut();
     }
 
     public void writeRequest(String method, MessageLite message) throws IOException {
         byte[] name = method.getBytes(StandardCharsets.UTF_8);
-        byte[] bytes = message.toByteArray();
-        ByteBuffer b = ByteBuffer.allocate(4 + 2 + name.length + bytes.length);
-        b.putInt(2 + name.length + bytes.length).putShort((short) name.length).put(name).put(bytes);
-        writeFully(b.flip());
+        int size = message.getSerializedSize();
+        ByteBuffer b = frameBuffer(4 + 2 + name.length + size);
+        b.putInt(2 + name.length + size).putShort((short) name.length).put(name);
+        serialize(message, b);
     }
 
     /** The next request, or null when the peer closed the connection between requests. */
     public Request readRequest() throws IOException {
-        header.clear().limit(4);
-        if (!readFully(header, true)) {
+        byte[] body = readFrame(true);
+        if (body == null) {
             return null;
         }
-        int length = checkedLength(header.getInt(0));
-        ByteBuffer body = ByteBuffer.allocate(length);
-        readFully(body, false);
-        body.flip();
-        int nameLength = Short.toUnsignedInt(body.getShort());
-        byte[] name = new byte[nameLength];
-        body.get(name);
-        byte[] payload = new byte[body.remaining()];
-        body.get(payload);
-        return new Request(new String(name, StandardCharsets.UTF_8), payload);
+        int nameLength = ((body[0] & 0xff) << 8) | (body[1] & 0xff);
+        if (2 + nameLength > body.length) {
+            throw new IOException("bad method name length " + nameLength + " on a page server connection");
+        }
+        return new Request(new String(body, 2, nameLength, StandardCharsets.UTF_8),
+                Arrays.copyOfRange(body, 2 + nameLength, body.length));
     }
 
     public void writeReply(MessageLite message) throws IOException {
-        byte[] bytes = message.toByteArray();
-        ByteBuffer b = ByteBuffer.allocate(4 + 1 + bytes.length);
-        b.putInt(1 + bytes.length).put((byte) 0).put(bytes);
-        writeFully(b.flip());
+        int size = message.getSerializedSize();
+        ByteBuffer b = frameBuffer(4 + 1 + size);
+        b.putInt(1 + size).put((byte) 0);
+        serialize(message, b);
     }
 
     public void writeError(Status status) throws IOException {
         byte[] text = String.valueOf(status.getDescription()).getBytes(StandardCharsets.UTF_8);
-        ByteBuffer b = ByteBuffer.allocate(4 + 1 + text.length);
+        ByteBuffer b = frameBuffer(4 + 1 + text.length);
         b.putInt(1 + text.length).put((byte) status.getCode().value()).put(text);
-        writeFully(b.flip());
+        writeFrame(b);
     }
 
     public Reply readReply() throws IOException {
-        header.clear().limit(4);
-        readFully(header, false);
-        int length = checkedLength(header.getInt(0));
-        ByteBuffer body = ByteBuffer.allocate(length);
-        readFully(body, false);
-        byte[] payload = new byte[length - 1];
-        body.flip();
-        int code = Byte.toUnsignedInt(body.get());
-        body.get(payload);
-        return new Reply(code, payload);
+        byte[] body = readFrame(false);
+        return new Reply(Byte.toUnsignedInt(body[0]), Arrays.copyOfRange(body, 1, body.length));
     }
 
     private static int checkedLength(int length) throws IOException {
@@ -116,21 +111,80 @@ public final class Frames {
         return length;
     }
 
-    private void writeFully(ByteBuffer b) throws IOException {
+    // Frames go out in one write from a direct buffer of the connection's own (the JDK would copy
+    // a heap buffer into a temporary direct one first), and come in through another, read as far
+    // as the socket has bytes: a call costs one read and one write system call at each end.
+
+    /** The connection's out buffer, cleared, if a frame of {@code size} fits; else a new heap buffer. */
+    private ByteBuffer frameBuffer(int size) {
+        if (size <= BUFFER) {
+            return out.clear();
+        }
+        return ByteBuffer.allocate(size);
+    }
+
+    private void serialize(MessageLite message, ByteBuffer b) throws IOException {
+        CodedOutputStream coded = CodedOutputStream.newInstance(b);
+        message.writeTo(coded);
+        coded.flush(); // moves b's position past the message
+        writeFrame(b);
+    }
+
+    private void writeFrame(ByteBuffer b) throws IOException {
+        b.flip();
         while (b.hasRemaining()) {
             channel.write(b);
         }
     }
 
-    /** @return false if the channel ended before the first byte and {@code eofAllowed} */
-    private boolean readFully(ByteBuffer b, boolean eofAllowed) throws IOException {
-        while (b.hasRemaining()) {
-            if (channel.read(b) < 0) {
-                if (eofAllowed && b.position() == 0) {
-                    return false;
+    private void writeOut() throws IOException {
+        writeFrame(out);
+    }
+
+    /** The next frame's body (after its length), or null at the end of the stream if {@code eofAllowed}. */
+    private byte[] readFrame(boolean eofAllowed) throws IOException {
+        if (!fill(4, eofAllowed)) {
+            return null;
+        }
+        int length = checkedLength(in.getInt());
+        byte[] body = new byte[length];
+        int have = Math.min(in.remaining(), length);
+        in.get(body, 0, have);
+        int rest = length - have;
+        if (rest > 0 && rest <= BUFFER) {
+            fill(rest, false);
+            in.get(body, have, rest);
+        } else if (rest > 0) {
+            ByteBuffer tail = ByteBuffer.wrap(body, have, rest);
+            while (tail.hasRemaining()) {
+                if (channel.read(tail) < 0) {
+                    throw new EOFException("a page server connection closed in the middle of a message");
                 }
-                throw new EOFException("a page server connection closed in the middle of a message");
             }
+        }
+        return body;
+    }
+
+    /**
+     * Makes at least {@code n} (at most {@link #BUFFER}) unread bytes available in {@code in}.
+     * @return false if the stream ended before any byte and {@code eofAllowed}
+     */
+    private boolean fill(int n, boolean eofAllowed) throws IOException {
+        if (in.remaining() >= n) {
+            return true;
+        }
+        in.compact();
+        try {
+            while (in.position() < n) {
+                if (channel.read(in) < 0) {
+                    if (eofAllowed && in.position() == 0) {
+                        return false;
+                    }
+                    throw new EOFException("a page server connection closed in the middle of a message");
+                }
+            }
+        } finally {
+            in.flip();
         }
         return true;
     }

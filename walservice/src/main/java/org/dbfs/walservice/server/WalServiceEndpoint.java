@@ -19,6 +19,8 @@ import org.dbfs.protocol.walservice.v1.ReadWalRequest;
 import org.dbfs.protocol.walservice.v1.WalChunk;
 import org.dbfs.protocol.walservice.v1.WalServiceGrpc;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import org.dbfs.protocol.walservice.v1.AppendWalRequest;
 import org.dbfs.protocol.walservice.v1.WalFenceReply;
 import org.dbfs.protocol.walservice.v1.WalFenceRequest;
@@ -39,6 +41,9 @@ final class WalServiceEndpoint extends WalServiceGrpc.WalServiceImplBase {
     static final long DEFAULT_WAIT_MS = 10_000;
 
     private final WalPositions positions;
+    private static final int WAL_PAGE = 8192;
+    /** At most this much WAL rides along with the records (a long history of one page, a VM page's, could be far more). */
+    private static final long WITH_WAL_MAX_BYTES = 4L << 20;
     private final WalBytesReader reader;
     private final WalIndex index;
     private final WalReceiver receiver;
@@ -179,12 +184,51 @@ final class WalServiceEndpoint extends WalServiceGrpc.WalServiceImplBase {
             }
         }
         GetPageRecordsReply.Builder reply = GetPageRecordsReply.newBuilder().setIndexedUpTo(index.indexedUpTo());
-        for (IndexedRecord r : index.recordsTouching(page, from, to)) {
+        List<IndexedRecord> records = index.recordsTouching(page, from, to);
+        for (IndexedRecord r : records) {
             reply.addRecords(PageRecord.newBuilder().setLsn(r.lsn()).setEndLsn(r.endLsn()).setLength(r.length())
                     .setHasApplyImage(r.hasApplyImage()).setWillInit(r.willInit()).setVmClear(r.vmClear()));
         }
+        if (req.getWithWal()) {
+            addWalPages(records, reply);
+        }
         out.onNext(reply.build());
         out.onCompleted();
+    }
+
+    /**
+     * The WAL pages under {@code records}, in runs of consecutive pages, cut at the durable end. A
+     * failure to read leaves them out: the caller reads them with ReadWal, which reports it.
+     */
+    private void addWalPages(List<IndexedRecord> records, GetPageRecordsReply.Builder reply) {
+        long durable = positions.flushed();
+        List<long[]> runs = new ArrayList<>();
+        for (IndexedRecord r : records) {
+            long start = r.lsn() & -WAL_PAGE;
+            long end = Math.min(durable, (r.endLsn() + WAL_PAGE - 1) & -WAL_PAGE);
+            long[] last = runs.isEmpty() ? null : runs.getLast();
+            if (last != null && start <= last[1]) {
+                last[1] = Math.max(last[1], end);
+            } else if (start < end) {
+                runs.add(new long[] {start, end});
+            }
+        }
+        List<WalChunk> chunks = new ArrayList<>(runs.size());
+        long budget = WITH_WAL_MAX_BYTES;
+        try {
+            for (long[] run : runs) {
+                long end = Math.min(run[1], run[0] + budget);
+                if (end <= run[0]) {
+                    break; // the rest is the caller's to read with ReadWal
+                }
+                chunks.add(WalChunk.newBuilder().setStartLsn(run[0])
+                        .setData(ByteString.copyFrom(reader.readLocalOrArchive(run[0], end))).build());
+                budget -= end - run[0];
+            }
+        } catch (Exception e) {
+            return;
+        }
+        reply.addAllWal(chunks);
     }
 
     @Override
