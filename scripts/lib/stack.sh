@@ -1,5 +1,6 @@
-# Shared by scripts/quickstart and scripts/bench-pgbench: build, start a page server on a
-# local-directory bucket, mount DbFS, and run PostgreSQL 15 clusters on it and on local disk.
+# Shared by the scripts in scripts/ (quickstart, the benchmarks, replica, time-travel, branch):
+# build, start a page server on a local-directory bucket, mount DbFS, and run PostgreSQL 15
+# clusters on it and on local disk.
 # Sourced; expects $here (repo root) and $work (a working directory) to be set.
 
 PGBIN=/usr/lib/postgresql/15/bin
@@ -55,6 +56,24 @@ start_pageserver() {
   PAGESERVER_ADDR="127.0.0.1:$port"
   PAGESERVER_SOCKET="unix:$work/pageserver.sock"
   await_line "$work/pageserver.log" "listening on" "$PAGESERVER_PID" "page server"
+}
+
+# check_transport NAME: dies unless NAME is a way for a mount to reach the page server (the
+# benchmarks' --transport): tcp, unix or grpc.
+check_transport() {
+  case "$1" in tcp|unix|grpc) ;; *) die "--transport wants tcp, unix or grpc, got '$1'" ;; esac
+}
+
+# select_transport NAME: after start_pageserver, exports DBFS_PAGESERVER (what mount_dbfs mounts on)
+# for NAME. tcp: the page server's own framing over TCP, as a mount on another host reaches it;
+# unix: its Unix-domain socket (a page server on the same host); grpc: gRPC over TCP (for comparison).
+select_transport() {
+  case "$1" in
+    tcp) DBFS_PAGESERVER="$PAGESERVER_ADDR" ;;
+    unix) DBFS_PAGESERVER="$PAGESERVER_SOCKET" ;;
+    grpc) DBFS_PAGESERVER="grpc:$PAGESERVER_ADDR" ;;
+  esac
+  export DBFS_PAGESERVER
 }
 
 # await_line LOG TEXT PID WHAT: waits (up to 60 s) until LOG holds TEXT; dies if PID exits first.
