@@ -176,8 +176,10 @@ final class DbfsFileSystem implements FuseOperations {
             }
             boolean plus = (flags & FuseOperations.FUSE_READDIR_PLUS) != 0;
             int fillFlags = plus ? DirFiller.FUSE_FILL_DIR_PLUS : 0;
-            filler.fill(".", stat -> stat.setMode(Stat.S_IFDIR), 0, 0);
-            filler.fill("..", stat -> stat.setMode(Stat.S_IFDIR), 0, 0);
+            // With use_ino, an entry without an inode number reaches readdir(3) as d_ino 0, which
+            // glibc skips as a deleted entry: "." and ".." would be missing.
+            filler.fill(".", stat -> directory(stat, reply.getSelfIno()), 0, 0);
+            filler.fill("..", stat -> directory(stat, reply.getParentIno()), 0, 0);
             String parent = path.endsWith("/") ? path : path + "/";
             for (DirEntry entry : reply.getEntriesList()) {
                 NodeAttr attr = withBuffered(entry.getAttr());
@@ -191,6 +193,11 @@ final class DbfsFileSystem implements FuseOperations {
             }
             return 0;
         });
+    }
+
+    private static void directory(Stat stat, long ino) {
+        stat.setMode(Stat.S_IFDIR);
+        RawStat.setIno(stat, ino);
     }
 
     @Override

@@ -44,6 +44,8 @@ final class FramedTransport implements AutoCloseable {
         final Frames frames;
         /** System.nanoTime() when its call was sent; 0 while idle. */
         volatile long callStarted;
+        /** System.nanoTime() when its last reply arrived. */
+        long lastReply;
 
         Connection(SocketChannel channel, Frames frames) {
             this.channel = channel;
@@ -108,6 +110,7 @@ final class FramedTransport implements AutoCloseable {
             c.frames().writeRequest(method, request);
             Frames.Reply reply = c.frames().readReply();
             c.callStarted = 0;
+            c.lastReply = System.nanoTime();
             idle.addFirst(c); // the most recently used first: its thread is the likeliest to be warm
             if (!reply.ok()) {
                 throw reply.status().asRuntimeException();
@@ -132,13 +135,20 @@ final class FramedTransport implements AutoCloseable {
      */
     private Connection pooledOrNew() throws IOException {
         for (Connection c = idle.pollFirst(); c != null; c = idle.pollFirst()) {
-            if (stillOpen(c.channel())) {
+            if (System.nanoTime() - c.lastReply < TRUSTED_IDLE_NANOS || stillOpen(c.channel())) {
                 return c;
             }
             drop(c);
         }
         return connect();
     }
+
+    /**
+     * A connection that answered this recently is not checked (the check costs five system calls, a
+     * call's own cost is two): a page server that died since then leaves calls failing, as those in
+     * flight when it died do, while one restarted (seconds) finds every connection checked.
+     */
+    private static final long TRUSTED_IDLE_NANOS = 50_000_000L;
 
     private static boolean stillOpen(SocketChannel ch) {
         try {

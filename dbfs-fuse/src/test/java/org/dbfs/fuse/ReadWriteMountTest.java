@@ -31,6 +31,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.Random;
 import java.util.concurrent.Callable;
@@ -211,6 +212,27 @@ class ReadWriteMountTest {
         Files.delete(d);
         assertThrows(NoSuchFileException.class, () -> Files.delete(d));
         assertEquals(List.of(), list(mnt));
+    }
+
+    /** readdir(3) as ls sees it: "." and ".." are listed, with the inode numbers stat gives. */
+    @Test
+    void dotAndDotDotAreListedWithTheirInodes() throws Exception {
+        Path d = Files.createDirectories(mnt.resolve("a/b"));
+        Files.writeString(d.resolve("f"), "x");
+        for (Path dir : List.of(d, mnt)) {
+            Process ls = new ProcessBuilder("ls", "-a1i", dir.toString()).redirectErrorStream(true).start();
+            Map<String, Long> inodes = new java.util.TreeMap<>();
+            for (String line : new String(ls.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
+                String[] f = line.trim().split("\\s+", 2);
+                if (f.length == 2) {
+                    inodes.put(f[1], Long.parseLong(f[0]));
+                }
+            }
+            assertEquals(0, ls.waitFor(), "ls -a " + dir);
+            Path parent = dir.getParent(); // at the mount's root, ls shows the mount point's own parent
+            assertEquals(Files.getAttribute(dir, "unix:ino"), inodes.get("."), dir + ": . in " + inodes);
+            assertEquals(Files.getAttribute(parent, "unix:ino"), inodes.get(".."), dir + ": .. in " + inodes);
+        }
     }
 
     @Test

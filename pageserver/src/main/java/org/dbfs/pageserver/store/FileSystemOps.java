@@ -81,7 +81,9 @@ public final class FileSystemOps {
             if (children == null) {
                 return ReadDirReply.newBuilder().setErrno(Errno.ENOTDIR).build();
             }
-            ReadDirReply.Builder reply = ReadDirReply.newBuilder();
+            int slash = path.lastIndexOf('/');
+            long parent = slash <= 0 ? ns.resolve("/") : ns.resolve(path.substring(0, slash));
+            ReadDirReply.Builder reply = ReadDirReply.newBuilder().setSelfIno(ino).setParentIno(parent < 0 ? ino : parent);
             for (Map.Entry<String, Long> e : children.entrySet()) {
                 reply.addEntries(DirEntry.newBuilder().setName(e.getKey()).setAttr(attr(ns.inode(e.getValue()))));
             }
