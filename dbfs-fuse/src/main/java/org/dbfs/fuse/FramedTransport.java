@@ -163,16 +163,17 @@ final class FramedTransport implements AutoCloseable {
 
     private Connection connect() throws IOException {
         SocketChannel ch = openWithRetries();
+        Frames frames = new Frames(ch);
         try {
             if (address instanceof InetSocketAddress) {
                 ch.setOption(StandardSocketOptions.TCP_NODELAY, true); // a request is one write, sent at once
             }
-            new Frames(ch).writePreface();
+            frames.writePreface();
         } catch (IOException e) {
             ch.close();
             throw e;
         }
-        Connection c = new Connection(ch, new Frames(ch));
+        Connection c = new Connection(ch, frames);
         try {
             if (readOnly) {
                 declare(c, ReadOnlyAccess.DECLARE_METHOD, Empty.getDefaultInstance(), "a read-only connection");
@@ -194,8 +195,8 @@ final class FramedTransport implements AutoCloseable {
     private SocketChannel openWithRetries() throws IOException {
         long deadline = System.nanoTime() + RECONNECT.toNanos();
         while (true) {
-            SocketChannel ch = SocketChannel.open(address instanceof UnixDomainSocketAddress
-                    ? StandardProtocolFamily.UNIX : StandardProtocolFamily.INET);
+            SocketChannel ch = address instanceof UnixDomainSocketAddress
+                    ? SocketChannel.open(StandardProtocolFamily.UNIX) : SocketChannel.open(); // IPv4 or IPv6
             try {
                 ch.connect(resolved());
                 return ch;

@@ -125,7 +125,7 @@ final class FramedServer implements AutoCloseable {
      */
     static FramedServer onTcp(InetSocketAddress address, PageServerService service, ReadOnlyConnections readOnly,
                               InetSocketAddress grpc) throws IOException {
-        ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.INET);
+        ServerSocketChannel listener = ServerSocketChannel.open(); // IPv4 or IPv6, as the address is
         try {
             listener.bind(address);
         } catch (IOException e) {
