@@ -123,8 +123,7 @@ class WalPageIndexTest {
             for (int off = 0; off < expected.length; ) { // a chunk may run on into the next segment file
                 long lsn = c.getStartLsn() + off;
                 long seg = lsn / WAL_SEGMENT;
-                Path file = pgWal.resolve(String.format("%08X%08X%08X", 1, seg / (0x1_0000_0000L / WAL_SEGMENT),
-                        seg % (0x1_0000_0000L / WAL_SEGMENT)));
+                Path file = pgWal.resolve(Lsn.segmentFileName(1, seg, (int) WAL_SEGMENT));
                 int n = (int) Math.min(expected.length - off, WAL_SEGMENT - lsn % WAL_SEGMENT);
                 try (var ch = java.nio.channels.FileChannel.open(file)) {
                     ch.read(java.nio.ByteBuffer.wrap(expected, off, n), lsn % WAL_SEGMENT);
