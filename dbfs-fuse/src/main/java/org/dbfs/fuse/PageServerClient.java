@@ -1,6 +1,11 @@
 package org.dbfs.fuse;
 
 import com.google.protobuf.MessageLite;
+import com.google.protobuf.Empty;
+import java.util.ArrayList;
+import java.util.List;
+import org.dbfs.protocol.framed.FramedClient;
+import org.dbfs.protocol.pageserver.v1.DeclareWriterRequest;
 import com.google.protobuf.Parser;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -73,12 +78,29 @@ import org.dbfs.protocol.pageserver.v1.WriterLeaseReply;
  * mutation's acknowledgement fed to the {@link DurabilityTracker}. gRPC failures surface as
  * StatusRuntimeException for the caller to turn into an errno. The target {@code HOST:PORT} (the
  * page server's --listen) and {@code unix:PATH} (its --listen-socket) use its own framing
- * ({@link FramedTransport}); {@code grpc:HOST:PORT} uses gRPC on the same port: same calls, same
+ * ({@link FramedClient}); {@code grpc:HOST:PORT} uses gRPC on the same port: same calls, same
  * failures, but several thread hand-offs more per call.
  */
 final class PageServerClient implements AutoCloseable {
 
     /** Generous: a page server waiting on its object store should slow the mount down, not fail it. */
+    /**
+     * What each new framed connection declares first: read-only (a replica's mount), and the writer
+     * epoch once this client holds one (gRPC sends both as headers).
+     */
+    private List<FramedClient.Declaration> declarations(boolean readOnly) {
+        List<FramedClient.Declaration> out = new ArrayList<>(2);
+        if (readOnly) {
+            out.add(new FramedClient.Declaration(ReadOnlyAccess.DECLARE_METHOD, Empty.getDefaultInstance(), "a read-only connection"));
+        }
+        long e = epoch.get();
+        if (e != 0) {
+            out.add(new FramedClient.Declaration(WriterAccess.DECLARE_METHOD, DeclareWriterRequest.newBuilder().setEpoch(e).build(),
+                    "writer epoch " + e));
+        }
+        return out;
+    }
+
     private static final long DEADLINE_SECONDS = 120;
     private static final int MAX_MESSAGE_BYTES = 64 << 20;
     private static final Duration RECONNECT = Duration.ofSeconds(15);
@@ -89,7 +111,7 @@ final class PageServerClient implements AutoCloseable {
     private final String target;
     private final ManagedChannel channel;
     private final PageServerGrpc.PageServerBlockingStub stub;
-    private final FramedTransport local;
+    private final FramedClient local;
     private final DurabilityTracker durability = new DurabilityTracker();
     private final AtomicLong epoch = new AtomicLong(); // the writer epoch every connection declares, once acquired
 
@@ -105,12 +127,12 @@ final class PageServerClient implements AutoCloseable {
     PageServerClient(String target, boolean readOnly) {
         this.target = target;
         if (target.startsWith(UNIX)) {
-            this.local = new FramedTransport(UnixDomainSocketAddress.of(target.substring(UNIX.length())), target, readOnly,
-                    epoch::get);
+            this.local = new FramedClient(UnixDomainSocketAddress.of(target.substring(UNIX.length())), "page server " + target,
+                    () -> declarations(readOnly));
             this.channel = null;
             this.stub = null;
         } else if (!target.startsWith(GRPC)) {
-            this.local = new FramedTransport(tcpAddress(target), target, readOnly, epoch::get);
+            this.local = new FramedClient(tcpAddress(target), "page server " + target, () -> declarations(readOnly));
             this.channel = null;
             this.stub = null;
         } else {

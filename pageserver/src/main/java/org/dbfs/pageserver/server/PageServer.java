@@ -3,6 +3,7 @@ package org.dbfs.pageserver.server;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import org.dbfs.protocol.framed.FramedServer;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -123,10 +124,11 @@ public final class PageServer implements AutoCloseable {
             // Framed calls run on the connection's own thread: no hand-off for blocking reads either.
             PageServerService inline = PageServerService.onCallerThread(pageStore, materializer, readOnly, walService, leases,
                     resolver).servingBranch(branchName);
+            MountSessions sessions = new MountSessions(inline, readOnly);
             FramedServer tcp;
             InetSocketAddress publicAddress = new InetSocketAddress(config.listenHost(), config.port());
             try {
-                tcp = FramedServer.onTcp(publicAddress, inline, readOnly,
+                tcp = FramedServer.onTcp("pageserver", publicAddress, sessions::newSession,
                         new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getPort()));
             } catch (IOException e) {
                 server.shutdownNow();
@@ -135,7 +137,7 @@ public final class PageServer implements AutoCloseable {
             FramedServer local = null;
             if (config.localSocket() != null) {
                 try {
-                    local = FramedServer.onUnixSocket(config.localSocket(), inline, readOnly);
+                    local = FramedServer.onUnixSocket("pageserver", config.localSocket(), sessions::newSession);
                 } catch (IOException e) {
                     tcp.close();
                     server.shutdownNow();

@@ -1,6 +1,9 @@
 package org.dbfs.walservice.server;
 
 import io.grpc.Server;
+import java.net.InetAddress;
+import org.dbfs.protocol.framed.FramedMethods;
+import org.dbfs.protocol.framed.FramedServer;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -25,7 +28,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A running WAL service: bucket, local WAL, receiver, archiver, index (+ its stage when a decoder
- * is plugged in) and the gRPC endpoint.
+ * is plugged in) and the endpoint (framed and gRPC on one port).
  *
  * <p>Start order: the bucket must be reachable and the passphrase must open its key check before
  * the data directory is touched (bad input changes nothing); the archive's end is found before the
@@ -48,10 +51,12 @@ public final class WalServer implements AutoCloseable {
     private final IndexStage indexStage;
     private final Thread indexThread;
     private final Server grpc;
+    private final FramedServer framed;
     private boolean closed;
 
     private WalServer(ObjectStore store, WalPositions positions, WalIndex index, WalReceiver receiver, Thread receiverThread,
-            WalArchiver archiver, Thread archiverThread, IndexStage indexStage, Thread indexThread, Server grpc) {
+            WalArchiver archiver, Thread archiverThread, IndexStage indexStage, Thread indexThread, Server grpc,
+                      FramedServer framed) {
         this.store = store;
         this.positions = positions;
         this.index = index;
@@ -62,6 +67,7 @@ public final class WalServer implements AutoCloseable {
         this.indexStage = indexStage;
         this.indexThread = indexThread;
         this.grpc = grpc;
+        this.framed = framed;
     }
 
     public static WalServer start(WalServerConfig config) throws IOException {
@@ -96,11 +102,23 @@ public final class WalServer implements AutoCloseable {
 
             WalReceiver receiver = new WalReceiver(config.primary(), config.slot(), config.dataDir(), positions, resumed);
             receiver.followTimelines(timelines, archiver::switchTimeline);
-            Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.listenHost(), config.port()))
-                    .addService(new WalServiceEndpoint(positions, reader, index, receiver))
+            WalServiceEndpoint endpoint = new WalServiceEndpoint(positions, reader, index, receiver);
+            // gRPC listens on loopback only: its clients come in through the public port (FramedServer).
+            Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+                    .addService(endpoint)
                     .maxInboundMessageSize(16 << 20)
                     .build()
                     .start();
+            FramedMethods methods = endpoint.framedMethods();
+            FramedServer framed;
+            try {
+                // A connection declares nothing: each session just calls the methods.
+                framed = FramedServer.onTcp("walservice", new InetSocketAddress(config.listenHost(), config.port()),
+                        () -> methods::call, new InetSocketAddress(InetAddress.getLoopbackAddress(), grpc.getPort()));
+            } catch (IOException e) {
+                grpc.shutdownNow();
+                throw new IOException("cannot listen on " + config.listenHost() + ":" + config.port() + ": " + e.getMessage(), e);
+            }
 
             Thread archiverThread = Thread.ofPlatform().name("wal-archiver").daemon().start(archiver);
             IndexStage stage = null;
@@ -110,7 +128,7 @@ public final class WalServer implements AutoCloseable {
                 indexThread = Thread.ofPlatform().name("wal-indexer").daemon().start(stage);
             }
             Thread receiverThread = Thread.ofPlatform().name("wal-receiver").daemon().start(receiver);
-            return new WalServer(store, positions, index, receiver, receiverThread, archiver, archiverThread, stage, indexThread, grpc);
+            return new WalServer(store, positions, index, receiver, receiverThread, archiver, archiverThread, stage, indexThread, grpc, framed);
         } catch (IOException | RuntimeException e) {
             if (index != null) {
                 index.close();
@@ -120,8 +138,13 @@ public final class WalServer implements AutoCloseable {
         }
     }
 
+    /** The public port: page servers' framed calls, and gRPC passed through to the internal server. */
     public int port() {
-        return grpc.getPort();
+        try {
+            return framed.port();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     public WalPositions positions() {
@@ -160,6 +183,11 @@ public final class WalServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
+            try {
+                framed.close();
+            } catch (IOException e) {
+                LOG.warn("walservice: closing the framed listener: {}", e.toString());
+            }
             grpc.shutdown();
             try {
                 if (!grpc.awaitTermination(5, TimeUnit.SECONDS)) {

@@ -19,6 +19,7 @@ import org.dbfs.protocol.walservice.v1.ReadWalRequest;
 import org.dbfs.protocol.walservice.v1.WalChunk;
 import org.dbfs.protocol.walservice.v1.WalServiceGrpc;
 import java.io.IOException;
+import org.dbfs.protocol.framed.FramedMethods;
 import java.util.ArrayList;
 import java.util.List;
 import org.dbfs.protocol.walservice.v1.AppendWalRequest;
@@ -33,8 +34,10 @@ import org.dbfs.walservice.wal.WalNotAvailableException;
 import org.dbfs.walservice.wal.WalPositions;
 
 /**
- * The gRPC face of the service. Handlers run on the server's executor (a cached pool), because
- * ReadWal may wait for WAL to become durable and reads files and the bucket.
+ * The service's calls. On gRPC, handlers run on the server's executor (a cached pool), because
+ * ReadWal may wait for WAL to become durable and reads files and the bucket; in the framing
+ * ({@link #framedMethods}, what page servers use for GetPage@LSN) they run on the connection's own
+ * thread, which may block.
  */
 final class WalServiceEndpoint extends WalServiceGrpc.WalServiceImplBase {
     static final int CHUNK_BYTES = 1 << 20;
@@ -53,6 +56,16 @@ final class WalServiceEndpoint extends WalServiceGrpc.WalServiceImplBase {
         this.reader = reader;
         this.index = index;
         this.receiver = receiver;
+    }
+
+    /** The unary calls, for the framed listener on the public port (ReadWal streams: gRPC only). */
+    FramedMethods framedMethods() {
+        return new FramedMethods(
+                FramedMethods.unary("GetPageRecords", GetPageRecordsRequest.parser(), this::getPageRecords),
+                FramedMethods.unary("GetPositions", GetPositionsRequest.parser(), this::getPositions),
+                FramedMethods.unary("Fence", WalFenceRequest.parser(), this::fence),
+                FramedMethods.unary("Follow", WalFollowRequest.parser(), this::follow),
+                FramedMethods.unary("AppendWal", AppendWalRequest.parser(), this::appendWal));
     }
 
     @Override

@@ -1,4 +1,4 @@
-package org.dbfs.pageserver.server;
+package org.dbfs.protocol.framed;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -10,7 +10,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A gRPC connection that arrived on the page server's public port, passed on byte for byte to its
+ * A gRPC connection that arrived on a framed server's public port (the page server's, the WAL service's), passed on byte for byte to its
  * gRPC server on an internal loopback port: one thread per direction, each closing its side of the
  * other connection when its source ends, so that both peers see each other's shutdowns as they would
  * directly. gRPC serves tools (fencectl, dbfs branch, getpage) and other languages, so the extra hop
@@ -33,7 +33,7 @@ final class GrpcPassthrough {
                 server.write(first);
             }
         } catch (IOException e) {
-            log.error("cannot pass a gRPC connection on to this page server's gRPC server at {}: {}", grpc, e.toString());
+            log.error("cannot pass a gRPC connection on to the server's own gRPC server at {}: {}", grpc, e.toString());
             close(client);
             return;
         }

@@ -1,6 +1,5 @@
-package org.dbfs.fuse;
+package org.dbfs.protocol.framed;
 
-import com.google.protobuf.Empty;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
@@ -16,29 +15,28 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.file.NoSuchFileException;
 import java.time.Duration;
-import java.util.function.LongSupplier;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import org.dbfs.protocol.framed.Frames;
-import org.dbfs.protocol.pageserver.ReadOnlyAccess;
-import org.dbfs.protocol.pageserver.WriterAccess;
-import org.dbfs.protocol.pageserver.v1.DeclareWriterRequest;
+import java.util.function.Supplier;
 
 /**
- * Page server calls in its framing ({@link Frames}), over TCP or its Unix-domain socket
- * ({@code pageserver --listen-socket}): the calling FUSE thread writes the request and reads the
- * reply itself, on a connection no other call uses meanwhile. Connections are pooled, so there are
- * as many as calls ever ran at once. Failures surface as the StatusRuntimeException gRPC would
- * raise: the page server's own status, or UNAVAILABLE when it cannot be reached or the connection
- * breaks (the connection is then dropped, and the next call connects again, e.g. to a restarted
- * page server). A page server that refuses connections is retried for {@link #RECONNECT} before a
- * call fails, as the gRPC client waits out a restart.
+ * Calls to a {@link FramedServer} (the page server's, the WAL service's), over TCP or a Unix-domain
+ * socket: the calling thread writes the request and reads the reply itself, on a connection no
+ * other call uses meanwhile. Connections are pooled, so there are as many as calls ever ran at once.
+ * Failures surface as the StatusRuntimeException gRPC would raise: the server's own status, or
+ * UNAVAILABLE when it cannot be reached or the connection breaks (the connection is then dropped,
+ * and the next call connects again, e.g. to a restarted server). A server that refuses connections
+ * is retried for {@link #RECONNECT} (unless told otherwise) before a call fails, as the gRPC client waits out a restart.
  */
-final class FramedTransport implements AutoCloseable {
+public final class FramedClient implements AutoCloseable {
+    /** A call each new connection makes before any other, e.g. the page server's read-only declaration. */
+    public record Declaration(String method, MessageLite request, String what) {}
+
     private static final class Connection {
         final SocketChannel channel;
         final Frames frames;
@@ -67,30 +65,35 @@ final class FramedTransport implements AutoCloseable {
     private static final Duration DEADLINE = Duration.ofSeconds(120);
 
     private final SocketAddress address;
-    private final String target; // for messages
-    private final boolean readOnly;
-    private final LongSupplier epoch;
+    private final Duration reconnect;
+    private final String peer; // for messages: "page server HOST:PORT"
+    private final Supplier<List<Declaration>> declarations;
     private final ConcurrentLinkedDeque<Connection> idle = new ConcurrentLinkedDeque<>();
     private final Set<Connection> all = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService deadlines = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("framed-deadlines").factory());
 
     /**
-     * @param readOnly declare each new connection read-only before its first call
-     * @param epoch    the writer epoch each new connection declares first, once it is not 0
+     * @param peer         the server, for messages ("page server 10.0.0.5:6400")
+     * @param declarations what each new connection declares before its first call, asked at each connect
      */
-    FramedTransport(SocketAddress address, String target, boolean readOnly, LongSupplier epoch) {
+    public FramedClient(SocketAddress address, String peer, Supplier<List<Declaration>> declarations) {
+        this(address, peer, declarations, RECONNECT);
+    }
+
+    /** @param reconnect how long a call keeps connecting to a server that refuses connections */
+    public FramedClient(SocketAddress address, String peer, Supplier<List<Declaration>> declarations, Duration reconnect) {
         this.address = address;
-        this.target = target;
-        this.readOnly = readOnly;
-        this.epoch = epoch;
+        this.reconnect = reconnect;
+        this.peer = peer;
+        this.declarations = declarations;
         deadlines.scheduleWithFixedDelay(this::closeOverdue, 1, 1, TimeUnit.SECONDS);
     }
 
     /**
      * Closes each connection whose call has waited past {@link #DEADLINE}: a blocking read has no
      * timeout of its own, and a link that stalls without a reset (no RST, no FIN) would otherwise
-     * hold the calling FUSE thread for ever. The closed channel fails the read, and the call with it.
+     * hold the calling thread for ever. The closed channel fails the read, and the call with it.
      */
     private void closeOverdue() {
         long now = System.nanoTime();
@@ -102,7 +105,7 @@ final class FramedTransport implements AutoCloseable {
         }
     }
 
-    <R> R call(String method, MessageLite request, Parser<R> replyParser) {
+    public <R> R call(String method, MessageLite request, Parser<R> replyParser) {
         Connection c = null;
         try {
             c = pooledOrNew();
@@ -117,20 +120,20 @@ final class FramedTransport implements AutoCloseable {
             }
             return replyParser.parseFrom(reply.payload());
         } catch (InvalidProtocolBufferException e) {
-            throw Status.INTERNAL.withDescription("malformed " + method + " reply from " + target + ": " + e.getMessage())
+            throw Status.INTERNAL.withDescription("malformed " + method + " reply from " + peer + ": " + e.getMessage())
                     .asRuntimeException();
         } catch (IOException e) {
             if (c != null) {
                 drop(c);
             }
-            throw Status.UNAVAILABLE.withDescription("page server " + target + ": " + e).withCause(e)
+            throw Status.UNAVAILABLE.withDescription(peer + ": " + e).withCause(e)
                     .asRuntimeException();
         }
     }
 
     /**
-     * An idle connection whose page server is still there, else a new one: a connection to a page
-     * server that exited has EOF waiting, and a request must not be lost on it (as gRPC, which
+     * An idle connection whose server is still there, else a new one: a connection to a server
+     * that exited has EOF waiting, and a request must not be lost on it (as gRPC, which
      * reconnects before the next call, would not lose it).
      */
     private Connection pooledOrNew() throws IOException {
@@ -145,7 +148,7 @@ final class FramedTransport implements AutoCloseable {
 
     /**
      * A connection that answered this recently is not checked (the check costs five system calls, a
-     * call's own cost is two): a page server that died since then leaves calls failing, as those in
+     * call's own cost is two): a server that died since then leaves calls failing, as those in
      * flight when it died do, while one restarted (seconds) finds every connection checked.
      */
     private static final long TRUSTED_IDLE_NANOS = 50_000_000L;
@@ -175,13 +178,8 @@ final class FramedTransport implements AutoCloseable {
         }
         Connection c = new Connection(ch, frames);
         try {
-            if (readOnly) {
-                declare(c, ReadOnlyAccess.DECLARE_METHOD, Empty.getDefaultInstance(), "a read-only connection");
-            }
-            long e = epoch.getAsLong();
-            if (e != 0) {
-                declare(c, WriterAccess.DECLARE_METHOD, DeclareWriterRequest.newBuilder().setEpoch(e).build(),
-                        "writer epoch " + e);
+            for (Declaration d : declarations.get()) {
+                declare(c, d);
             }
         } catch (IOException e) {
             ch.close();
@@ -191,9 +189,9 @@ final class FramedTransport implements AutoCloseable {
         return c;
     }
 
-    /** A new connection; a refused one is tried again until {@link #RECONNECT} has passed. */
+    /** A new connection; a refused one is tried again until the reconnect time has passed. */
     private SocketChannel openWithRetries() throws IOException {
-        long deadline = System.nanoTime() + RECONNECT.toNanos();
+        long deadline = System.nanoTime() + reconnect.toNanos();
         while (true) {
             SocketChannel ch = address instanceof UnixDomainSocketAddress
                     ? SocketChannel.open(StandardProtocolFamily.UNIX) : SocketChannel.open(); // IPv4 or IPv6
@@ -213,33 +211,33 @@ final class FramedTransport implements AutoCloseable {
                 Thread.sleep(RECONNECT_POLL_MILLIS); // refused: not listening (yet, or again)
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new java.io.InterruptedIOException("interrupted while connecting to " + target);
+                throw new java.io.InterruptedIOException("interrupted while connecting to " + peer);
             }
         }
     }
 
-    /** The address, its host looked up again at each connect (a page server that moved is found). */
+    /** The address, its host looked up again at each connect (a server that moved is found). */
     private SocketAddress resolved() throws java.net.UnknownHostException {
         if (address instanceof InetSocketAddress inet && inet.isUnresolved()) {
             InetSocketAddress now = new InetSocketAddress(inet.getHostString(), inet.getPort());
             if (now.isUnresolved()) {
-                throw new java.net.UnknownHostException("page server host " + inet.getHostString() + " does not resolve");
+                throw new java.net.UnknownHostException(peer + ": host " + inet.getHostString() + " does not resolve");
             }
             return now;
         }
         return address;
     }
 
-    private static void declare(Connection c, String method, MessageLite request, String what) throws IOException {
-        c.frames().writeRequest(method, request);
+    private void declare(Connection c, Declaration d) throws IOException {
+        c.frames().writeRequest(d.method(), d.request());
         Frames.Reply reply = c.frames().readReply();
         if (!reply.ok()) {
-            throw new IOException("the page server did not accept " + what + ": " + reply.status());
+            throw new IOException(peer + " did not accept " + d.what() + ": " + reply.status());
         }
     }
 
     /** Closes the idle connections, so that every later call runs on one that declared what is declared now. */
-    void redeclare() {
+    public void redeclare() {
         for (Connection c = idle.pollFirst(); c != null; c = idle.pollFirst()) {
             drop(c);
         }
