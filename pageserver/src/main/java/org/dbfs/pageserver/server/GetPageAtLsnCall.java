@@ -28,30 +28,27 @@ final class GetPageAtLsnCall {
         var r = ref.getRel();
         RelTag rel = RelTagMessages.of(r);
         long block = Integer.toUnsignedLong(ref.getBlockNum());
-        String what = "GetPage@LSN " + rel.spcNode() + "/" + Integer.toUnsignedString(rel.dbNode()) + "/"
-                + Integer.toUnsignedString(rel.relNode()) + " " + forkName(rel.forkNum()) + " block " + block
-                + " at " + Lsn.format(req.getLsn()) + ": ";
         if (materializer == null) {
-            throw Status.FAILED_PRECONDITION.withDescription(what + "this page server was started without --walservice")
+            throw Status.FAILED_PRECONDITION.withDescription(what(rel, block, req) + "this page server was started without --walservice")
                     .asRuntimeException();
         }
         if (r.getForkNum() > ForkNumber.INIT_FORKNUM.forkNum() || req.getLsn() == 0) {
-            throw Status.INVALID_ARGUMENT.withDescription(what + "fork must be 0..3 and lsn non-zero").asRuntimeException();
+            throw Status.INVALID_ARGUMENT.withDescription(what(rel, block, req) + "fork must be 0..3 and lsn non-zero").asRuntimeException();
         }
         long waitMs = req.getMaxWaitMs() == 0 ? DEFAULT_WAIT_MS : req.getMaxWaitMs();
         Materialized m;
         try {
             m = materializer.materialize(rel, block, req.getLsn(), waitMs);
         } catch (WalNotIndexedException | BeforeHorizonException e) {
-            throw failure(Status.OUT_OF_RANGE, what, e);
+            throw failure(Status.OUT_OF_RANGE, what(rel, block, req), e);
         } catch (PageNotMaterializableException e) {
-            throw failure(Status.FAILED_PRECONDITION, what, e);
+            throw failure(Status.FAILED_PRECONDITION, what(rel, block, req), e);
         } catch (UnsupportedRecordException e) {
-            throw failure(Status.UNIMPLEMENTED, what, e);
+            throw failure(Status.UNIMPLEMENTED, what(rel, block, req), e);
         } catch (RedoException e) {
-            throw failure(Status.DATA_LOSS, what, e);
+            throw failure(Status.DATA_LOSS, what(rel, block, req), e);
         } catch (StatusRuntimeException e) {
-            throw failure(e.getStatus(), what, e);
+            throw failure(e.getStatus(), what(rel, block, req), e);
         }
         GetPageAtLsnReply.Builder reply = GetPageAtLsnReply.newBuilder();
         if (m.page() == null) {
@@ -59,6 +56,13 @@ final class GetPageAtLsnCall {
         }
         return reply.setData(ByteString.copyFrom(m.page())).setPageLsn(m.pageLsn()).setBase(m.base())
                 .setBaseLsn(m.baseLsn()).setRecordsRedone(m.redone()).setRecordsSkipped(m.skipped()).build();
+    }
+
+    /** The call, for its error messages (built only when one is). */
+    private static String what(RelTag rel, long block, GetPageAtLsnRequest req) {
+        return "GetPage@LSN " + rel.spcNode() + "/" + Integer.toUnsignedString(rel.dbNode()) + "/"
+                + Integer.toUnsignedString(rel.relNode()) + " " + forkName(rel.forkNum()) + " block " + block
+                + " at " + Lsn.format(req.getLsn()) + ": ";
     }
 
     private static StatusRuntimeException failure(Status status, String what, RuntimeException e) {
