@@ -393,7 +393,7 @@ final class ReplicaFileSystem implements FuseOperations {
 
     @Override
     public int flush(String path, FileInfo fi) {
-        return 0;
+        return -LinuxErrno.ENOSYS; // as the read-write mount's: no FLUSH at every close (DbfsFileSystem#flush)
     }
 
     @Override
