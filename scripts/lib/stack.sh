@@ -156,6 +156,45 @@ tps() {
   sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$out"
 }
 
+# FUSE requests by opcode, counted system-wide with the kernel's fuse:fuse_request_send tracepoint
+# (perf stat). Only the run being measured should have a FUSE file system busy.
+FUSE_OPS=(LOOKUP:1 GETATTR:3 SETATTR:4 MKNOD:8 MKDIR:9 UNLINK:10 RMDIR:11 RENAME:12 OPEN:14 READ:15 WRITE:16
+  STATFS:17 RELEASE:18 FSYNC:20 FLUSH:25 OPENDIR:27 READDIR:28 RELEASEDIR:29 FSYNCDIR:30 CREATE:35
+  FALLOCATE:43 READDIRPLUS:44 RENAME2:45)
+
+# cpu_ticks PID: user + system CPU of a process so far, in clock ticks (getconf CLK_TCK).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# can_count_fuse: true if perf and the tracepoint are there.
+can_count_fuse() {
+  command -v perf >/dev/null 2>&1 && perf stat -a -x, -e fuse:fuse_request_send -- true >/dev/null 2>&1
+}
+
+# fuse_counting CSV COMMAND...: runs COMMAND under perf stat, the counts by opcode going to CSV.
+fuse_counting() {
+  local csv="$1"; shift
+  local events=()
+  for op in "${FUSE_OPS[@]}"; do events+=(-e fuse:fuse_request_send --filter "opcode == ${op#*:}"); done
+  events+=(-e fuse:fuse_request_send)
+  perf stat -a -x, -o "$csv" "${events[@]}" -- "$@"
+}
+
+# fuse_counts CSV DIVISOR: "total T: OP n, OP n, ..." per DIVISOR (e.g. transactions), from fuse_counting's CSV.
+fuse_counts() {
+  python3 - "$1" "$2" "${FUSE_OPS[@]}" <<'EOF_PY'
+import sys
+path, per, names = sys.argv[1], float(sys.argv[2]), [o.split(':')[0] for o in sys.argv[3:]]
+counts = [int(float(l.split(',')[0])) for l in open(path) if 'fuse:fuse_request_send' in l]
+values = dict(zip(names, counts))
+other = counts[-1] - sum(counts[:-1])
+fmt = (lambda v: f"{v / per:.2f}") if per != 1 else (lambda v: f"{v:,.0f}")
+parts = [f"{n} {fmt(v)}" for n, v in sorted(values.items(), key=lambda x: -x[1]) if v / per >= 0.005]
+if other / per >= 0.005:
+    parts.append(f"other {fmt(other)}")
+print(f"total {fmt(counts[-1])}: " + ", ".join(parts))
+EOF_PY
+}
+
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
 
 # stop_stack MOUNTPOINT DATADIR...: stops clusters, unmounts (flushing), stops the page server.

@@ -156,11 +156,37 @@ final class DbfsStack implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
-        if (mount != null) {
-            mount.unmount();
+        try {
+            if (mount != null) {
+                mount.unmount();
+            }
+            if (pageServer != null) {
+                pageServer.close();
+            }
+        } finally {
+            echoProblems(root.resolve("logs"));
         }
-        if (pageServer != null) {
-            pageServer.close();
+    }
+
+    /**
+     * Copies the ERROR and WARN lines of the child processes' logs into the test's output: the logs
+     * are deleted with the test's directory, and a failure on a CI machine needs them (scripts/test
+     * prints a failing test's ERROR and WARN lines).
+     */
+    static void echoProblems(Path logDir) {
+        if (!Files.isDirectory(logDir)) {
+            return;
+        }
+        try (var logs = Files.list(logDir)) {
+            for (Path log : logs.sorted().toList()) {
+                List<String> problems = Files.readAllLines(log).stream()
+                        .filter(l -> l.contains(" ERROR ") || l.contains(" WARN ") || l.contains("Exception")).toList();
+                for (String l : problems.subList(Math.max(0, problems.size() - 40), problems.size())) {
+                    System.out.println(log.getFileName() + ": " + l);
+                }
+            }
+        } catch (IOException | java.io.UncheckedIOException e) {
+            System.out.println("could not read the logs in " + logDir + ": " + e);
         }
     }
 }
