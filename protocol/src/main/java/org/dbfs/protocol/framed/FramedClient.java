@@ -31,7 +31,8 @@ import java.util.function.Supplier;
  * Failures surface as the StatusRuntimeException gRPC would raise: the server's own status, or
  * UNAVAILABLE when it cannot be reached or the connection breaks (the connection is then dropped,
  * and the next call connects again, e.g. to a restarted server). A server that refuses connections
- * is retried for {@link #RECONNECT} (unless told otherwise) before a call fails, as the gRPC client waits out a restart.
+ * is retried for {@link #RECONNECT} (unless told otherwise) before a call fails, as the gRPC client
+ * waits out a restart.
  */
 public final class FramedClient implements AutoCloseable {
     /** A call each new connection makes before any other, e.g. the page server's read-only declaration. */

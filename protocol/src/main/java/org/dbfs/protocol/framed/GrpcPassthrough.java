@@ -10,11 +10,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A gRPC connection that arrived on a framed server's public port (the page server's, the WAL service's), passed on byte for byte to its
- * gRPC server on an internal loopback port: one thread per direction, each closing its side of the
- * other connection when its source ends, so that both peers see each other's shutdowns as they would
- * directly. gRPC serves tools (fencectl, dbfs branch, getpage) and other languages, so the extra hop
- * is not on any mount's path.
+ * A gRPC connection that arrived on a framed server's public port (the page server's, the WAL
+ * service's), passed on byte for byte to the service's gRPC server on an internal loopback port: one
+ * thread per direction, each closing its side of the other connection when its source ends, so that
+ * both peers see each other's shutdowns as they would directly. gRPC serves tools (fencectl, dbfs
+ * branch, getpage) and other languages, so the extra hop is not on any mount's path, nor on a page
+ * server's way to its WAL service (except ReadWal, which streams).
  */
 final class GrpcPassthrough {
     private static final Logger log = LoggerFactory.getLogger(GrpcPassthrough.class);
