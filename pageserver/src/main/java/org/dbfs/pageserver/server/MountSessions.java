@@ -78,11 +78,7 @@ final class MountSessions {
                         throw refusal.asRuntimeException();
                     }
                 }
-                FramedMethods.Method m = methods.get(method);
-                if (m == null) {
-                    throw Status.UNIMPLEMENTED.withDescription("no method " + method).asRuntimeException();
-                }
-                return caller.call(() -> m.call(payload));
+                return caller.call(() -> methods.call(method, payload));
             }
         };
     }

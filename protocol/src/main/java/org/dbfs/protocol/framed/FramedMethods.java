@@ -26,11 +26,6 @@ public final class FramedMethods {
         this.methods = Map.ofEntries(methods);
     }
 
-    /** The method called {@code name}, or null. */
-    public Method get(String name) {
-        return methods.get(name);
-    }
-
     /** Runs {@code name}, or answers UNIMPLEMENTED. */
     public MessageLite call(String name, byte[] request) throws Exception {
         Method m = methods.get(name);
