@@ -37,12 +37,14 @@ free_port() {
 # start_pageserver [WALSERVICE_PORT]: page server on file://$work/bucket; sets PAGESERVER_PID,
 # PAGESERVER_ADDR (HOST:PORT: mounts, in the page server's framing, and gRPC for tools) and
 # PAGESERVER_SOCKET (unix:PATH, for a mount on the same host). With a port, it serves
-# GetPage@LSN from the WAL service that will listen there (replicas need it).
+# GetPage@LSN from the WAL service that will listen there (replicas need it). Sets PAGESERVER_HTTP,
+# the status page's address (which also serves /metrics).
 start_pageserver() {
   mkdir -p "$work/bucket" "$work/cache"
   : "${DBFS_PASSPHRASE:=dbfs-quickstart-passphrase}"
   export DBFS_PASSPHRASE
   local port; port="$(free_port)"
+  local http_port; http_port="$(free_port)"
   local walservice=()
   [ -n "${1:-}" ] && walservice=(--walservice "127.0.0.1:$1")
   # Mounts reach the page server over TCP, as a mount on another host would; DBFS_PAGESERVER=unix:... (the
@@ -50,11 +52,13 @@ start_pageserver() {
   # DBFS_PAGESERVER_JAVA_OPTS: JVM options for the page server alone (e.g. -Xmx256m).
   DBFS_JAVA_OPTS="${DBFS_PAGESERVER_JAVA_OPTS:-${DBFS_JAVA_OPTS:-}}" setsid "$here/bin/pageserver" \
       --bucket "file://$work/bucket" --cache-dir "$work/cache" \
-      --listen "127.0.0.1:$port" --listen-socket "$work/pageserver.sock" "${walservice[@]}" ${DBFS_PAGESERVER_ARGS:-} \
+      --listen "127.0.0.1:$port" --listen-socket "$work/pageserver.sock" --http-listen "127.0.0.1:$http_port" \
+      "${walservice[@]}" ${DBFS_PAGESERVER_ARGS:-} \
       >"$work/pageserver.log" 2>&1 &
   PAGESERVER_PID=$!
   PAGESERVER_ADDR="127.0.0.1:$port"
   PAGESERVER_SOCKET="unix:$work/pageserver.sock"
+  PAGESERVER_HTTP="http://127.0.0.1:$http_port/"
   await_line "$work/pageserver.log" "listening on" "$PAGESERVER_PID" "page server"
 }
 

@@ -11,6 +11,7 @@ import org.dbfs.protocol.pageserver.v1.ReadLinkReply;
 import org.dbfs.protocol.pageserver.v1.ResolvePointReply;
 import org.dbfs.protocol.pageserver.v1.ResolvePointRequest;
 import org.dbfs.protocol.pageserver.v1.ServerInfoReply;
+import org.dbfs.metrics.MetricsEndpoint;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,9 +54,12 @@ public final class DbfsMount implements AutoCloseable {
     private boolean closed;
     private int finalSyncResult;
     private ResolvePointReply point; // a time-travel mount's point; null otherwise
+    private final MountMetrics metrics;
+    private MetricsEndpoint metricsEndpoint; // guarded by this
 
     private DbfsMount(Path mountPoint, PageServerClient client, IntSupplier finalSync, Fuse fuse, AttrInvalidation invalidation,
-                      AutoCloseable alsoClose) {
+                      AutoCloseable alsoClose, MountMetrics metrics) {
+        this.metrics = metrics;
         this.mountPoint = mountPoint;
         this.client = client;
         this.finalSync = finalSync;
@@ -140,7 +144,10 @@ public final class DbfsMount implements AutoCloseable {
             SwitchableFileSystem switchable = point == null
                     ? new SwitchableFileSystem(fs, () -> client.serverInfo().getTimeline())
                     : SwitchableFileSystem.timeTravel(fs, timeline, Lsn.format(readPoint.lsn()));
-            Fuse fuse = builder.build(switchable);
+            MountMetrics metrics = new MountMetrics(true);
+            ReplicaLease claim = lease;
+            metrics.replica(readPoint::lsn, () -> claim.state().text());
+            Fuse fuse = builder.build(new TimedOperations(switchable, metrics));
             NullPathGuard.install(fuse);
             UnboundCallbacks.install(fuse, switchable);
             List<String> options = fuseOptions(extraFuseOptions);
@@ -172,7 +179,7 @@ public final class DbfsMount implements AutoCloseable {
                 } else {
                     stopReplicaWork.run();
                 }
-            });
+            }, metrics);
             mount.point = resolved;
             return mount;
         } catch (StatusRuntimeException e) {
@@ -255,13 +262,16 @@ public final class DbfsMount implements AutoCloseable {
             FuseCallerContext callers = new FuseCallerContext(libfuse);
             AttrInvalidation invalidation = new AttrInvalidation(libfuse, callers, dir);
             DbfsFileSystem fs = new DbfsFileSystem(builder.errno(), client, callers, tablespaces, invalidation);
-            Fuse fuse = builder.build(fs);
+            MountMetrics metrics = new MountMetrics(false);
+            WriterLease writer = lease;
+            metrics.writer(client::epoch, writer::renewedAtMs);
+            Fuse fuse = builder.build(new TimedOperations(fs, metrics));
             NullPathGuard.install(fuse);
             UnboundCallbacks.install(fuse, fs);
             List<String> options = fuseOptions(extraFuseOptions);
             log.info("mounting {} (page server {}) with {}", dir, pageServer, options);
             fuse.mount("dbfs", dir, options.toArray(String[]::new));
-            return new DbfsMount(dir, client, fs::syncAll, fuse, invalidation, lease);
+            return new DbfsMount(dir, client, fs::syncAll, fuse, invalidation, lease, metrics);
         } catch (StatusRuntimeException e) {
             if (lease != null) {
                 lease.close();
@@ -362,7 +372,20 @@ public final class DbfsMount implements AutoCloseable {
      * Unmounts if still mounted, stops the FUSE loop, makes all writes durable and disconnects.
      * Idempotent. @return 0 if the final sync succeeded, else -EIO (writes may be lost)
      */
+    /** {@code --metrics-listen}: serves this mount's metrics at /metrics. @return the port (0 asks for a free one) */
+    public synchronized int serveMetrics(String host, int port) throws IOException {
+        if (metricsEndpoint != null) {
+            throw new IllegalStateException("metrics are already served on port " + metricsEndpoint.port());
+        }
+        metricsEndpoint = MetricsEndpoint.start(host, port, metrics.registry());
+        return metricsEndpoint.port();
+    }
+
     public synchronized int unmount() {
+        if (metricsEndpoint != null) {
+            metricsEndpoint.close();
+            metricsEndpoint = null;
+        }
         if (closed) {
             return finalSyncResult;
         }

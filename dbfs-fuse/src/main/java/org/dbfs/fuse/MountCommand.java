@@ -1,5 +1,6 @@
 package org.dbfs.fuse;
 
+import org.dbfs.bucket.cli.HostPort;
 import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -72,6 +73,11 @@ final class MountCommand implements Callable<Integer> {
     @Option(names = {"-o", "--fuse-option"}, paramLabel = "OPTION", description = "Extra libfuse mount option (repeatable).")
     List<String> fuseOptions = new ArrayList<>();
 
+    @Option(names = "--metrics-listen", paramLabel = "HOST:PORT", description = "Serve Prometheus metrics at"
+            + " http://HOST:PORT/metrics: FUSE requests by opcode with their latency, fsync latency, a replica's B"
+            + " (docs/operations.md).")
+    String metricsListen;
+
     @Parameters(index = "0", paramLabel = "MOUNTPOINT")
     Path mountPoint;
 
@@ -92,6 +98,7 @@ final class MountCommand implements Callable<Integer> {
         if (point != null && !mode.readOnly) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--at-lsn and --at-time are for --ro mounts");
         }
+        HostPort metricsAddress = metricsListen == null ? null : HostPort.option(spec.commandLine(), "--metrics-listen", metricsListen);
         DbfsMount mount;
         if (point != null) {
             ResolvePointRequest at;
@@ -105,10 +112,20 @@ final class MountCommand implements Callable<Integer> {
             mount = mode.readOnly ? DbfsMount.mountReadOnly(pageServer, overlayDir, mountPoint, fuseOptions, readerLeaseTtlSeconds)
                     : DbfsMount.mountReadWrite(pageServer, mountPoint, fuseOptions, branch);
         }
+        String metricsAt = "";
+        if (metricsAddress != null) {
+            try {
+                metricsAt = "; metrics on http://" + metricsAddress.host() + ":"
+                        + mount.serveMetrics(metricsAddress.host(), metricsAddress.port()) + "/metrics";
+            } catch (java.io.IOException e) {
+                mount.unmount();
+                throw e;
+            }
+        }
         Thread hook = new Thread(mount::unmount, "dbfs-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         System.err.println("dbfs: mounted " + mount.mountPoint() + (mode.readOnly ? " read-only (overlay " + overlayDir + ")"
-                : " read-write") + (point != null ? " as of " + mount.describePoint() : "") + " on page server " + pageServer);
+                : " read-write") + (point != null ? " as of " + mount.describePoint() : "") + " on page server " + pageServer + metricsAt);
         mount.awaitUnmounted();
         int finalSync = mount.unmount();
         return finalSync == 0 ? 0 : 1;

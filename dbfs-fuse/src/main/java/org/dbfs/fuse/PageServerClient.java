@@ -20,6 +20,8 @@ import org.dbfs.protocol.pageserver.v1.GetWalEndRequest;
 import org.dbfs.protocol.pageserver.v1.HoldReaderReply;
 import org.dbfs.protocol.pageserver.v1.CreateBranchReply;
 import org.dbfs.protocol.pageserver.v1.CreateBranchRequest;
+import org.dbfs.protocol.pageserver.v1.ClusterStatus;
+import org.dbfs.protocol.pageserver.v1.ClusterStatusRequest;
 import org.dbfs.protocol.pageserver.v1.DeleteBranchReply;
 import org.dbfs.protocol.pageserver.v1.DeleteBranchRequest;
 import org.dbfs.protocol.pageserver.v1.HoldReaderRequest;
@@ -300,6 +302,11 @@ final class PageServerClient implements AutoCloseable {
 
     DeleteBranchReply deleteBranch(DeleteBranchRequest request) {
         return unary("DeleteBranch", request, DeleteBranchReply.parser(), s -> s::deleteBranch);
+    }
+
+    ClusterStatus clusterStatus() {
+        return unary("GetClusterStatus", ClusterStatusRequest.getDefaultInstance(), ClusterStatus.parser(),
+                s -> s::getClusterStatus);
     }
 
     void holdReader(HoldReaderRequest request) {

@@ -32,6 +32,7 @@ final class WriterLease implements AutoCloseable {
         return t;
     });
     private volatile boolean fenced;
+    private volatile long renewedAtMs = System.currentTimeMillis();
 
     private WriterLease(PageServerClient client) {
         this.client = client;
@@ -76,9 +77,15 @@ final class WriterLease implements AutoCloseable {
         return host + ":" + mountPoint.toAbsolutePath().normalize();
     }
 
+    /** When the lease was last taken or renewed (Unix milliseconds). */
+    long renewedAtMs() {
+        return renewedAtMs;
+    }
+
     private void renew() {
         try {
             client.renewWriter(false);
+            renewedAtMs = System.currentTimeMillis();
         } catch (StatusRuntimeException e) {
             if (e.getStatus().getCode() == Status.Code.FAILED_PRECONDITION) {
                 fenced = true;

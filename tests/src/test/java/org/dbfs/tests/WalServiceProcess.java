@@ -67,9 +67,17 @@ final class WalServiceProcess implements AutoCloseable {
 
     /** Starts the service on {@code port} (0: a free one) and waits until it listens. */
     static WalServiceProcess start(String primary, Path bucket, Path dataDir, Path logDir, int port) throws IOException {
+        return start(primary, bucket, dataDir, logDir, port, List.of());
+    }
+
+    /** As above, with more options (e.g. --metrics-listen). */
+    static WalServiceProcess start(String primary, Path bucket, Path dataDir, Path logDir, int port, List<String> moreArgs)
+            throws IOException {
         Path log = logDir.resolve("walservice-" + System.nanoTime() + ".log");
-        Process p = spawn(List.of("--primary", primary, "--slot", "walservice", "--bucket", bucket.toUri().toString(),
-                "--data-dir", dataDir.toString(), "--listen", "127.0.0.1:" + port), PASSPHRASE, log);
+        List<String> args = new ArrayList<>(List.of("--primary", primary, "--slot", "walservice", "--bucket",
+                bucket.toUri().toString(), "--data-dir", dataDir.toString(), "--listen", "127.0.0.1:" + port));
+        args.addAll(moreArgs);
+        Process p = spawn(args, PASSPHRASE, log);
         int listening = ListeningLine.awaitPort(p, LISTENING, 1, 60);
         if (listening < 0) {
             String threads = p.isAlive() ? ListeningLine.threadDump(p) : "(exited with " + p.exitValue() + ")";

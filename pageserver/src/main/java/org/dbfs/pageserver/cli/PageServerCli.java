@@ -107,6 +107,20 @@ public final class PageServerCli implements Callable<Integer> {
             + " create); the first start fills the empty store from the parent's snapshot before the branch point")
     String branch;
 
+    @Option(names = "--metrics-listen", paramLabel = "HOST:PORT", description = "serve Prometheus metrics at"
+            + " http://HOST:PORT/metrics (docs/operations.md lists them)")
+    String metricsListen;
+
+    @Option(names = "--http-listen", paramLabel = "HOST:PORT", description = "serve the status page at http://HOST:PORT/"
+            + " (the lease, the timelines, the primary and each replica with its lag, the WAL service, plots of the last"
+            + " hour), with its data at /api/status and the metrics at /metrics")
+    String httpListen;
+
+    @Option(names = "--status-interval", defaultValue = "10s", converter = DurationConverter.class, paramLabel = "DURATION",
+            description = "with --http-listen: how often the status page's plots get a point; they keep an hour"
+            + " (default ${DEFAULT-VALUE})")
+    Duration statusInterval;
+
     @Override
     public Integer call() throws Exception {
         if ((parentPageServer == null) != (branch == null)) {
@@ -133,7 +147,23 @@ public final class PageServerCli implements Callable<Integer> {
         if (branch != null) {
             config = config.withBranch(new PageServerConfig.BranchOptions(parentPageServer, branch));
         }
+        HostPort metricsAddress = metricsListen == null ? null : HostPort.option(new CommandLine(this), "--metrics-listen", metricsListen);
+        HostPort httpAddress = httpListen == null ? null : HostPort.option(new CommandLine(this), "--http-listen", httpListen);
         PageServer server = PageServer.start(config);
+        String also = "";
+        try {
+            if (metricsAddress != null) {
+                also += "; metrics on http://" + metricsAddress.host() + ":"
+                        + server.serveMetrics(metricsAddress.host(), metricsAddress.port()) + "/metrics";
+            }
+            if (httpAddress != null) {
+                also += "; status page on http://" + httpAddress.host() + ":"
+                        + server.serveStatusPage(httpAddress.host(), httpAddress.port(), statusInterval) + "/";
+            }
+        } catch (IOException e) {
+            server.close();
+            throw e;
+        }
         // SIGTERM and SIGINT stop cleanly from this thread, so that the exit code says whether the
         // bucket was left complete (a shutdown hook cannot choose it).
         CountDownLatch stop = new CountDownLatch(1);
@@ -154,9 +184,9 @@ public final class PageServerCli implements Callable<Integer> {
             fsyncFailure[0] = e;
             stop.countDown();
         });
-        System.out.printf("pageserver listening on %s:%d%s (bucket %s, writer generation %d, incarnation %d)%n", host,
+        System.out.printf("pageserver listening on %s:%d%s (bucket %s, writer generation %d, incarnation %d)%s%n", host,
                 server.port(), listenSocket == null ? "" : " and unix:" + listenSocket, server.pageStore().bucket(),
-                server.pageStore().writerGeneration(), server.pageStore().incarnation());
+                server.pageStore().writerGeneration(), server.pageStore().incarnation(), also);
         System.out.flush();
         stop.await();
         if (fsyncFailure[0] != null) {

@@ -40,6 +40,7 @@ public final class PageMaterializer {
     private final boolean hintBitsLogged;
     private final ThreadLocal<RedoEngine> engines;
     private final Cache<PageId, CachedPage> cache;
+    private volatile java.util.function.IntConsumer chains = records -> {};
 
     private record PageId(RelTag rel, long block) {}
 
@@ -65,6 +66,11 @@ public final class PageMaterializer {
      */
     public PageMaterializer over(PageImages images) {
         return new PageMaterializer(images, wal, hintBitsLogged, 0);
+    }
+
+    /** Hears how many records each materialization redid (the metrics' redo chain lengths). */
+    public void onMaterialized(java.util.function.IntConsumer recordsRedone) {
+        this.chains = recordsRedone;
     }
 
     /**
@@ -176,6 +182,7 @@ public final class PageMaterializer {
             CachedPage mine = new CachedPage(lsn, page.clone());
             cache.asMap().merge(id, mine, (old, now) -> Long.compareUnsigned(old.lsn(), now.lsn()) >= 0 ? old : now);
         }
+        chains.accept(redone);
         return new Materialized(page, Page.lsn(page), base, baseLsn, redone, skipped);
     }
 

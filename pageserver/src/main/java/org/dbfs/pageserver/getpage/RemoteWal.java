@@ -311,6 +311,20 @@ public final class RemoteWal implements PageWal, AutoCloseable {
         }
     }
 
+    /** The WAL service's positions, asked now (status and metrics). */
+    public Positions currentPositions() {
+        try {
+            return positions();
+        } catch (StatusRuntimeException e) {
+            throw relayed(e);
+        }
+    }
+
+    /** The address asked. */
+    public String target() {
+        return target;
+    }
+
     private Positions layout() {
         Positions l = layout;
         if (l == null) {

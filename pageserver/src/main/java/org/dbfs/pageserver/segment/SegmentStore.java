@@ -48,6 +48,7 @@ public final class SegmentStore implements AutoCloseable {
     private final ConcurrentHashMap<Integer, Boolean> downloading = new ConcurrentHashMap<>();
     private final java.util.Set<Integer> retired = ConcurrentHashMap.newKeySet();
     private final Cache<Long, byte[]> frames;
+    private final ReadCounts reads = new ReadCounts();
     private final ExecutorService downloader = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "segment-download");
         t.setDaemon(true);
@@ -63,6 +64,22 @@ public final class SegmentStore implements AutoCloseable {
                 .maximumWeight(memoryCacheBytes)
                 .weigher((Long k, byte[] v) -> v.length + 64)
                 .build();
+    }
+
+    /** Where reads were served from, since start. */
+    public ReadCounts reads() {
+        return reads;
+    }
+
+    /** The size in the bucket of the segments in use ({@link #count()}), in bytes. */
+    public long bytes() {
+        long sum = 0;
+        for (int id = 0; id < segments.size(); id++) {
+            if (!retired.contains(id)) {
+                sum += segments.get(id).getSize();
+            }
+        }
+        return sum;
     }
 
     /** Makes a segment readable; returns its id (an index into this run's segment list). */
@@ -173,6 +190,7 @@ public final class SegmentStore implements AutoCloseable {
         long key = ((long) id << 40) | offset;
         byte[] cached = frames.getIfPresent(key);
         if (cached != null) {
+            reads.memory.increment();
             return cached;
         }
         byte[] plain = fromCopyOrBucket(id, local -> openFrame(id, offset, length, local));
@@ -201,6 +219,7 @@ public final class SegmentStore implements AutoCloseable {
     private byte[] openFrame(int id, long offset, int length, boolean local) {
         SegmentRef ref = ref(id);
         byte[] frame = local ? readRaw(id, offset, length) : readRemote(id, offset, length);
+        (local ? reads.localSegment : reads.bucket).increment();
         if (frame.length != length) {
             throw new IntegrityException(describe(ref) + " is corrupt: the frame at " + offset + " wants " + length
                     + " bytes, and it ends after " + frame.length + " (truncated)");

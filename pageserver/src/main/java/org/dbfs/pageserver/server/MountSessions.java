@@ -12,6 +12,8 @@ import org.dbfs.protocol.pageserver.ReadOnlyAccess;
 import org.dbfs.protocol.pageserver.WriterAccess;
 import org.dbfs.protocol.pageserver.v1.AcquireWriterRequest;
 import org.dbfs.protocol.pageserver.v1.BranchRequest;
+import org.dbfs.pageserver.status.PageServerMetrics;
+import org.dbfs.protocol.pageserver.v1.ClusterStatusRequest;
 import org.dbfs.protocol.pageserver.v1.CreateBranchRequest;
 import org.dbfs.protocol.pageserver.v1.DeclareWriterRequest;
 import org.dbfs.protocol.pageserver.v1.DeleteBranchRequest;
@@ -49,11 +51,13 @@ import org.dbfs.protocol.pageserver.v1.WriteFileRequest;
 final class MountSessions {
     private final FramedMethods methods;
     private final ReadOnlyConnections readOnly;
+    private final PageServerMetrics metrics;
 
     /** @param service the page server's methods, run inline (a direct executor for blocking work) */
-    MountSessions(PageServerService service, ReadOnlyConnections readOnly) {
+    MountSessions(PageServerService service, ReadOnlyConnections readOnly, PageServerMetrics metrics) {
         this.methods = methods(service);
         this.readOnly = readOnly;
+        this.metrics = metrics;
     }
 
     FramedServer.Session newSession() {
@@ -78,7 +82,7 @@ final class MountSessions {
                         throw refusal.asRuntimeException();
                     }
                 }
-                return caller.call(() -> methods.call(method, payload));
+                return metrics.requests().time(method, () -> caller.call(() -> methods.call(method, payload)));
             }
         };
     }
@@ -112,6 +116,7 @@ final class MountSessions {
                 unary("ResolvePoint", ResolvePointRequest.parser(), s::resolvePoint),
                 unary("CreateBranch", CreateBranchRequest.parser(), s::createBranch),
                 unary("ListBranches", ListBranchesRequest.parser(), s::listBranches),
-                unary("DeleteBranch", DeleteBranchRequest.parser(), s::deleteBranch));
+                unary("DeleteBranch", DeleteBranchRequest.parser(), s::deleteBranch),
+                unary("GetClusterStatus", ClusterStatusRequest.parser(), s::getClusterStatus));
     }
 }

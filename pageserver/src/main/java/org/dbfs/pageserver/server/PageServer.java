@@ -24,7 +24,13 @@ import org.dbfs.pageserver.datadir.PointResolver;
 import org.dbfs.pageserver.getpage.Materialized;
 import org.dbfs.pageserver.getpage.PageMaterializer;
 import org.dbfs.pageserver.getpage.RemoteWal;
+import org.dbfs.pageserver.status.ClusterStatusReport;
+import org.dbfs.pageserver.status.PageServerMetrics;
+import org.dbfs.pageserver.status.StatusServer;
 import org.dbfs.pageserver.store.PageStore;
+import org.dbfs.metrics.MetricsEndpoint;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,9 +55,15 @@ public final class PageServer implements AutoCloseable {
     private final FramedServer localSocket;
     private final DataDirSnapshots snapshots;
     private final ParentPages parent;
+    private final ClusterStatusReport status;
+    private final PageServerMetrics metrics;
+    private final List<AutoCloseable> endpoints = new CopyOnWriteArrayList<>();
 
     private PageServer(ObjectStore store, PageStore pageStore, Server server, FramedServer tcp, ExecutorService blocking,
-                       RemoteWal wal, FramedServer localSocket, DataDirSnapshots snapshots, ParentPages parent) {
+                       RemoteWal wal, FramedServer localSocket, DataDirSnapshots snapshots, ParentPages parent,
+                       ClusterStatusReport status, PageServerMetrics metrics) {
+        this.status = status;
+        this.metrics = metrics;
         this.tcp = tcp;
         this.localSocket = localSocket;
         this.snapshots = snapshots;
@@ -111,11 +123,13 @@ public final class PageServer implements AutoCloseable {
             ReadOnlyConnections readOnly = new ReadOnlyConnections();
             String walService = gp == null ? "" : gp.walService();
             String branchName = config.branch() == null ? "" : config.branch().name();
+            ClusterStatusReport status = new ClusterStatusReport(pageStore, leases, wal, branchName);
+            PageServerMetrics metrics = new PageServerMetrics(pageStore, materializer, status::current);
             // gRPC listens on loopback only: its clients come in through the public port (FramedServer).
             Server server = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
                     .addService(ServerInterceptors.intercept(
                             new PageServerService(pageStore, blocking, materializer, readOnly, walService, leases, resolver)
-                                    .servingBranch(branchName),
+                                    .servingBranch(branchName).reportingStatus(status),
                             readOnly, new WriterEpochHeader()))
                     .directExecutor() // see PageServerService: handlers never block the event loop
                     .maxInboundMessageSize(64 << 20)
@@ -123,8 +137,8 @@ public final class PageServer implements AutoCloseable {
                     .start();
             // Framed calls run on the connection's own thread: no hand-off for blocking reads either.
             PageServerService inline = PageServerService.onCallerThread(pageStore, materializer, readOnly, walService, leases,
-                    resolver).servingBranch(branchName);
-            MountSessions sessions = new MountSessions(inline, readOnly);
+                    resolver).servingBranch(branchName).reportingStatus(status);
+            MountSessions sessions = new MountSessions(inline, readOnly, metrics);
             FramedServer tcp;
             InetSocketAddress publicAddress = new InetSocketAddress(config.listenHost(), config.port());
             try {
@@ -144,7 +158,7 @@ public final class PageServer implements AutoCloseable {
                     throw new IOException("cannot listen on " + config.localSocket() + ": " + e.getMessage(), e);
                 }
             }
-            return new PageServer(store, pageStore, server, tcp, blocking, wal, local, snapshots, parent);
+            return new PageServer(store, pageStore, server, tcp, blocking, wal, local, snapshots, parent, status, metrics);
         } catch (IOException | RuntimeException e) {
             if (parent != null) {
                 parent.close();
@@ -172,6 +186,20 @@ public final class PageServer implements AutoCloseable {
         }
     }
 
+    /** {@code --metrics-listen}: Prometheus's /metrics. @return the port (0 asks for a free one) */
+    public int serveMetrics(String host, int port) throws IOException {
+        MetricsEndpoint endpoint = MetricsEndpoint.start(host, port, metrics.registry());
+        endpoints.add(endpoint);
+        return endpoint.port();
+    }
+
+    /** {@code --http-listen}: the status page, its data and /metrics. @return the port */
+    public int serveStatusPage(String host, int port, Duration sampleEvery) throws IOException {
+        StatusServer page = StatusServer.start(host, port, metrics, pageStore, status::current, sampleEvery);
+        endpoints.add(page);
+        return page.port();
+    }
+
     public PageStore pageStore() {
         return pageStore;
     }
@@ -192,6 +220,13 @@ public final class PageServer implements AutoCloseable {
      */
     @Override
     public void close() throws IOException {
+        for (AutoCloseable endpoint : endpoints) {
+            try {
+                endpoint.close();
+            } catch (Exception e) {
+                log.warn("closing {}: {}", endpoint, e.toString());
+            }
+        }
         tcp.close();
         if (localSocket != null) {
             localSocket.close();

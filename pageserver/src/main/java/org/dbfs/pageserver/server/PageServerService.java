@@ -65,6 +65,9 @@ import org.dbfs.protocol.pageserver.v1.ReadLinkReply;
 import org.dbfs.protocol.pageserver.v1.ReadLinkRequest;
 import org.dbfs.protocol.pageserver.v1.RemoveRequest;
 import org.dbfs.protocol.pageserver.v1.RenameRequest;
+import org.dbfs.pageserver.status.ClusterStatusReport;
+import org.dbfs.protocol.pageserver.v1.ClusterStatus;
+import org.dbfs.protocol.pageserver.v1.ClusterStatusRequest;
 import org.dbfs.protocol.pageserver.v1.ServerInfoReply;
 import org.dbfs.protocol.pageserver.v1.ServerInfoRequest;
 import org.dbfs.protocol.pageserver.v1.SetAttrRequest;
@@ -114,6 +117,7 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
     private final ClusterLeaseStore leases;
     private final PointResolver resolver;
     private volatile String branch = "";
+    private volatile ClusterStatusReport status;
 
     /**
      * For gRPC: handlers on the event loops, blocking work on {@code blocking}, durable replies
@@ -402,6 +406,18 @@ final class PageServerService extends PageServerGrpc.PageServerImplBase {
     PageServerService servingBranch(String name) {
         this.branch = name;
         return this;
+    }
+
+    /** Where GetClusterStatus reads the cluster's state. */
+    PageServerService reportingStatus(ClusterStatusReport report) {
+        this.status = report;
+        return this;
+    }
+
+    @Override
+    public void getClusterStatus(ClusterStatusRequest req, StreamObserver<ClusterStatus> out) {
+        // Reads the bucket and asks the WAL service: off the event loop.
+        blocking.execute(() -> serve(out, () -> done(status.fresh())));
     }
 
     @Override

@@ -63,12 +63,13 @@ public final class GarbageCollector {
     private Instant lastRun;
     private final Stats total = new Stats();
 
+    // Written by the packer's thread, read by the metrics' (volatile: a scrape sees the last run's totals).
     private static final class Stats {
-        long versionsDropped;
-        long blocksDropped;
-        long segmentsRewritten;
-        long bytesRewritten;
-        long objectsDeleted;
+        volatile long versionsDropped;
+        volatile long blocksDropped;
+        volatile long segmentsRewritten;
+        volatile long bytesRewritten;
+        volatile long objectsDeleted;
     }
 
     GarbageCollector(PageStore ps, ReaderLeases readers) {

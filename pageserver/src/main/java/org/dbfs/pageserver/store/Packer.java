@@ -119,6 +119,10 @@ final class Packer {
         }
     }
 
+    GarbageCollector.Totals gcTotals() {
+        return gc.totals();
+    }
+
     /** One garbage collection now, whatever the interval (tests, and an operator's request later). */
     synchronized GarbageCollector.Totals collectGarbage() throws IOException {
         if (fatal != null) {

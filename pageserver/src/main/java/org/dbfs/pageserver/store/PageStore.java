@@ -69,6 +69,7 @@ public final class PageStore implements AutoCloseable {
     final FrameCodec codec;
     final StoreOptions options;
     final AtomicLong unpackedBytes = new AtomicLong();
+    private volatile java.util.function.LongConsumer durableWaits = nanos -> {};
     private final JournalData journalData; // unpacked versions' bytes
     final PackCuts cuts;
     private final PackedVersions packedVersions;
@@ -514,22 +515,41 @@ public final class PageStore implements AutoCloseable {
 
     /** Completes when the journal is durable up to {@code token}; never blocks the caller. */
     public CompletableFuture<Void> whenDurable(long token) {
-        return journal.whenDurable(token);
+        return timed(journal.whenDurable(token));
     }
 
     /** Returns once the journal is durable up to {@code token}, fsyncing on this thread if no fsync is under way. */
     public void awaitDurable(long token) throws IOException {
+        long start = System.nanoTime();
         journal.awaitDurable(token);
+        durableWaits.accept(System.nanoTime() - start);
     }
 
     /** Returns once every commit acknowledged so far is durable (see {@link #awaitDurable}). */
     public void awaitAllDurable() throws IOException {
-        journal.awaitDurable(journal.appendedBytes());
+        awaitDurable(journal.appendedBytes());
     }
 
     /** Completes when every commit acknowledged so far is durable. */
     public CompletableFuture<Void> whenAllDurable() {
-        return journal.whenDurable(journal.appendedBytes());
+        return timed(journal.whenDurable(journal.appendedBytes()));
+    }
+
+    /**
+     * Hears how long each durable write or Sync waited for the journal's fsync, in nanoseconds: the
+     * page server's share of a commit's latency (metrics and the status page's commit plot).
+     */
+    public void onDurableWait(java.util.function.LongConsumer observer) {
+        this.durableWaits = observer;
+    }
+
+    private CompletableFuture<Void> timed(CompletableFuture<Void> wait) {
+        if (wait.isDone()) {
+            durableWaits.accept(0);
+            return wait;
+        }
+        long start = System.nanoTime();
+        return wait.whenComplete((v, e) -> durableWaits.accept(System.nanoTime() - start));
     }
 
     /** Returns once every commit acknowledged so far is durable. */
@@ -724,7 +744,11 @@ public final class PageStore implements AutoCloseable {
 
     byte[] bytesOf(Version v) throws Journal.RecordGoneException {
         JournalSlot slot = v.unpacked();
-        return slot == null ? segments.read(v.segment(), v.offset(), v.length()) : journalData.read(journal, slot);
+        if (slot == null) {
+            return segments.read(v.segment(), v.offset(), v.length());
+        }
+        segments.reads().journalRead();
+        return journalData.read(journal, slot);
     }
 
     /** The data of unpacked versions, for the packer (see {@link JournalData#forPack}). */
@@ -747,6 +771,26 @@ public final class PageStore implements AutoCloseable {
     /** Packs everything committed so far into a segment now (tests use this). */
     public void packNow() throws IOException {
         packer.packOnce(false);
+    }
+
+    /** Where page and file-block reads were served from since start (the metrics' cache hit ratios). */
+    public org.dbfs.pageserver.segment.ReadCounts readCounts() {
+        return segments.reads();
+    }
+
+    /** The segment objects the manifest names: how many, and their bytes. */
+    public long segmentBytes() {
+        return segments.bytes();
+    }
+
+    /** Acknowledged writes' bytes in the journal not yet packed into the bucket. */
+    public long unpackedBytes() {
+        return unpackedBytes.get();
+    }
+
+    /** What garbage collection has done since start. */
+    public GarbageCollector.Totals gcTotals() {
+        return packer.gcTotals();
     }
 
     /** Runs one garbage collection now; returns the totals since start. */

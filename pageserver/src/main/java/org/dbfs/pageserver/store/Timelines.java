@@ -66,6 +66,11 @@ public final class Timelines {
         return out;
     }
 
+    /** Every timeline of the chain, the first one first and the current one last. */
+    public List<Start> starts() {
+        return chain;
+    }
+
     public Start current() {
         return byLevel[byLevel.length - 1];
     }

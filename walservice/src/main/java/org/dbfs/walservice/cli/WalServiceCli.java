@@ -59,6 +59,10 @@ public final class WalServiceCli implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    @Option(names = "--metrics-listen", paramLabel = "HOST:PORT", description = "serve Prometheus metrics at"
+            + " http://HOST:PORT/metrics: received, flushed, indexed and archived LSNs, calls by method (docs/operations.md)")
+    String metricsListen;
+
     @Override
     public Integer call() throws Exception {
         requireOption(primary, "--primary=CONNINFO");
@@ -71,7 +75,18 @@ public final class WalServiceCli implements Callable<Integer> {
         char[] passphrase = bucket.passphrase();
         WalServerConfig config = new WalServerConfig(PrimaryConnInfo.parse(primary), slot, bucketUrl, bucket.s3Endpoint(), passphrase,
                 host, port, dataDir, noIndex ? null : DecodingRecordIndexer::open);
+        HostPort metricsAddress = metricsListen == null ? null : HostPort.option(new CommandLine(this), "--metrics-listen", metricsListen);
         WalServer server = WalServer.start(config);
+        String metricsAt = "";
+        if (metricsAddress != null) {
+            try {
+                metricsAt = "; metrics on http://" + metricsAddress.host() + ":"
+                        + server.serveMetrics(metricsAddress.host(), metricsAddress.port()) + "/metrics";
+            } catch (java.io.IOException e) {
+                server.close();
+                throw e;
+            }
+        }
         Thread hook = new Thread(() -> {
             try {
                 server.close();
@@ -83,8 +98,8 @@ public final class WalServiceCli implements Callable<Integer> {
             }
         }, "shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        System.out.printf("walservice listening on %s:%d (primary %s, slot %s, bucket %s)%n", host, server.port(),
-                config.primary(), slot, server.bucket());
+        System.out.printf("walservice listening on %s:%d (primary %s, slot %s, bucket %s)%s%n", host, server.port(),
+                config.primary(), slot, server.bucket(), metricsAt);
         System.out.flush();
         RuntimeException fatal = server.awaitFatal();
         if (fatal != null) {

@@ -23,6 +23,7 @@ import org.dbfs.walservice.replication.WalReceiver;
 import org.dbfs.walservice.wal.DurableWalWriter;
 import org.dbfs.walservice.wal.LocalSegmentRetirer;
 import org.dbfs.walservice.wal.WalPositions;
+import org.dbfs.metrics.MetricsEndpoint;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,11 +53,14 @@ public final class WalServer implements AutoCloseable {
     private final Thread indexThread;
     private final Server grpc;
     private final FramedServer framed;
+    private final WalServiceMetrics metrics;
+    private MetricsEndpoint metricsEndpoint; // guarded by this
     private boolean closed;
 
     private WalServer(ObjectStore store, WalPositions positions, WalIndex index, WalReceiver receiver, Thread receiverThread,
             WalArchiver archiver, Thread archiverThread, IndexStage indexStage, Thread indexThread, Server grpc,
-                      FramedServer framed) {
+                      FramedServer framed, WalServiceMetrics metrics) {
+        this.metrics = metrics;
         this.store = store;
         this.positions = positions;
         this.index = index;
@@ -110,11 +114,13 @@ public final class WalServer implements AutoCloseable {
                     .build()
                     .start();
             FramedMethods methods = endpoint.framedMethods();
+            WalServiceMetrics metrics = new WalServiceMetrics(positions);
             FramedServer framed;
             try {
                 // A connection declares nothing: each session just calls the methods.
                 framed = FramedServer.onTcp("walservice", new InetSocketAddress(config.listenHost(), config.port()),
-                        () -> methods::call, new InetSocketAddress(InetAddress.getLoopbackAddress(), grpc.getPort()));
+                        () -> (method, payload) -> metrics.requests().time(method, () -> methods.call(method, payload)),
+                        new InetSocketAddress(InetAddress.getLoopbackAddress(), grpc.getPort()));
             } catch (IOException e) {
                 grpc.shutdownNow();
                 throw new IOException("cannot listen on " + config.listenHost() + ":" + config.port() + ": " + e.getMessage(), e);
@@ -128,7 +134,7 @@ public final class WalServer implements AutoCloseable {
                 indexThread = Thread.ofPlatform().name("wal-indexer").daemon().start(stage);
             }
             Thread receiverThread = Thread.ofPlatform().name("wal-receiver").daemon().start(receiver);
-            return new WalServer(store, positions, index, receiver, receiverThread, archiver, archiverThread, stage, indexThread, grpc, framed);
+            return new WalServer(store, positions, index, receiver, receiverThread, archiver, archiverThread, stage, indexThread, grpc, framed, metrics);
         } catch (IOException | RuntimeException e) {
             if (index != null) {
                 index.close();
@@ -147,6 +153,12 @@ public final class WalServer implements AutoCloseable {
         }
     }
 
+    /** {@code --metrics-listen}: serves the metrics at /metrics. @return the port (0 asks for a free one) */
+    public synchronized int serveMetrics(String host, int port) throws IOException {
+        metricsEndpoint = MetricsEndpoint.start(host, port, metrics.registry());
+        return metricsEndpoint.port();
+    }
+
     public WalPositions positions() {
         return positions;
     }
@@ -163,6 +175,10 @@ public final class WalServer implements AutoCloseable {
 
     @Override
     public synchronized void close() throws IOException {
+        if (metricsEndpoint != null) {
+            metricsEndpoint.close();
+            metricsEndpoint = null;
+        }
         if (closed) {
             return;
         }
