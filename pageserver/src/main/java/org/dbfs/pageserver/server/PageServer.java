@@ -28,6 +28,7 @@ import org.dbfs.pageserver.status.ClusterStatusReport;
 import org.dbfs.pageserver.status.PageServerMetrics;
 import org.dbfs.pageserver.status.StatusServer;
 import org.dbfs.pageserver.store.PageStore;
+import org.dbfs.metrics.GrpcRequestTimer;
 import org.dbfs.metrics.MetricsEndpoint;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -130,7 +131,7 @@ public final class PageServer implements AutoCloseable {
                     .addService(ServerInterceptors.intercept(
                             new PageServerService(pageStore, blocking, materializer, readOnly, walService, leases, resolver)
                                     .servingBranch(branchName).reportingStatus(status),
-                            readOnly, new WriterEpochHeader()))
+                            readOnly, new WriterEpochHeader(), new GrpcRequestTimer(metrics.requests())))
                     .directExecutor() // see PageServerService: handlers never block the event loop
                     .maxInboundMessageSize(64 << 20)
                     .build()

@@ -23,6 +23,8 @@ import org.dbfs.walservice.replication.WalReceiver;
 import org.dbfs.walservice.wal.DurableWalWriter;
 import org.dbfs.walservice.wal.LocalSegmentRetirer;
 import org.dbfs.walservice.wal.WalPositions;
+import io.grpc.ServerInterceptors;
+import org.dbfs.metrics.GrpcRequestTimer;
 import org.dbfs.metrics.MetricsEndpoint;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -107,14 +109,14 @@ public final class WalServer implements AutoCloseable {
             WalReceiver receiver = new WalReceiver(config.primary(), config.slot(), config.dataDir(), positions, resumed);
             receiver.followTimelines(timelines, archiver::switchTimeline);
             WalServiceEndpoint endpoint = new WalServiceEndpoint(positions, reader, index, receiver);
+            WalServiceMetrics metrics = new WalServiceMetrics(positions);
             // gRPC listens on loopback only: its clients come in through the public port (FramedServer).
             Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
-                    .addService(endpoint)
+                    .addService(ServerInterceptors.intercept(endpoint, new GrpcRequestTimer(metrics.requests())))
                     .maxInboundMessageSize(16 << 20)
                     .build()
                     .start();
             FramedMethods methods = endpoint.framedMethods();
-            WalServiceMetrics metrics = new WalServiceMetrics(positions);
             FramedServer framed;
             try {
                 // A connection declares nothing: each session just calls the methods.
