@@ -1,6 +1,7 @@
 package org.dbfs.fuse;
 
 import com.google.protobuf.ByteString;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,8 +57,13 @@ final class WriteBuffer {
     }
 
     /** The result of a flush: the errno and the replies' incarnation (0 if nothing was sent). */
-    record Flushed(int errno, long incarnation, boolean sent) {
+    /** @param unreachable the page server could not be reached (after the client's reconnect window) */
+    record Flushed(int errno, long incarnation, boolean sent, boolean unreachable) {
         static final Flushed NOTHING = new Flushed(0, 0, false);
+
+        Flushed(int errno, long incarnation, boolean sent) {
+            this(errno, incarnation, sent, false);
+        }
     }
 
     /**
@@ -124,13 +130,21 @@ final class WriteBuffer {
         }
     }
 
-    /** Sends everything buffered, file by file; returns the first failure. */
+    /**
+     * Sends everything buffered, file by file; returns the first failure. An unreachable page server
+     * ends it there: each further file would wait out the client's reconnect window in turn (an
+     * unmount with a dozen dirty files took minutes), and fail the same way.
+     */
     int flushAll(boolean durable) {
         int result = 0;
         for (Long ino : List.copyOf(files.keySet())) {
             Flushed f = flush(ino, durable);
             if (f.errno() != 0 && result == 0) {
                 result = f.errno();
+            }
+            if (f.unreachable()) {
+                log.error("page server {} is unreachable: the other files' buffered pages stay unsent", client.target());
+                break;
             }
         }
         return result;
@@ -266,7 +280,7 @@ final class WriteBuffer {
                 } catch (StatusRuntimeException e) {
                     log.error("sending buffered pages of inode {} to page server {} failed: {}", ino, client.target(),
                             e.getStatus());
-                    return new Flushed(LinuxErrno.EIO, 0, true);
+                    return new Flushed(LinuxErrno.EIO, 0, true, e.getStatus().getCode() == Status.Code.UNAVAILABLE);
                 }
                 if (reply.getErrno() != 0) {
                     return new Flushed(reply.getErrno(), reply.getIncarnation(), true);
