@@ -33,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  * was sent, and it served many reads on them.
  */
 class ReadOnlyReplicaTest {
-    private static final int LOAD_SECONDS = Integer.getInteger("dbfs.replicaTest.loadSeconds", 60);
+    private static final int LOAD_SECONDS = Integer.getInteger("dbfs.replicaTest.loadSeconds", 30);
     private static final List<String> TABLES = List.of("pgbench_accounts ORDER BY aid", "pgbench_branches ORDER BY bid",
             "pgbench_tellers ORDER BY tid", "pgbench_history ORDER BY tid, bid, aid, delta, mtime");
 
