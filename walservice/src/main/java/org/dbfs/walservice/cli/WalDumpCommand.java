@@ -90,6 +90,9 @@ final class WalDumpCommand implements Callable<Integer> {
                 }
             }
             if (progress != null) {
+                if (end.reason() == WalEnd.Reason.NEED_MORE_BYTES) {
+                    progress.update(to - from); // the rest of the range holds no whole record
+                }
                 progress.finish();
             }
             if (stats != null) {
