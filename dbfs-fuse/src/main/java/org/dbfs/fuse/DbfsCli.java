@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code dbfs} command. */
 @Command(name = "dbfs", mixinStandardHelpOptions = true, version = "dbfs 0.1.0",
         description = "Mounts DbFS: PostgreSQL's data directory on a page server.",
-        subcommands = {MountCommand.class, UmountCommand.class, BranchCommand.class, StatusCommand.class})
+        subcommands = {MountCommand.class, UmountCommand.class, BranchCommand.class, StatusCommand.class,
+                ImportCommand.class})
 public final class DbfsCli implements Runnable {
 
     @CommandLine.Spec
@@ -27,6 +28,6 @@ public final class DbfsCli implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (mount, umount, branch, status)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (mount, umount, branch, status, import)");
     }
 }

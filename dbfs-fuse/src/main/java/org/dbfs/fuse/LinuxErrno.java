@@ -17,4 +17,18 @@ final class LinuxErrno {
 
     private LinuxErrno() {
     }
+
+    /** An errno the page server answered, for a message: its name, and its usual cause where that helps. */
+    static String describe(int errno) {
+        return switch (errno) {
+            case EPERM -> "EPERM";
+            case ENOENT -> "ENOENT (no such file or directory)";
+            case EIO -> "EIO";
+            case EEXIST -> "EEXIST (it exists already)";
+            case EINVAL -> "EINVAL";
+            case ENOSPC -> "ENOSPC (the page server's journal device is full)";
+            case ENOTEMPTY -> "ENOTEMPTY";
+            default -> "errno " + errno;
+        };
+    }
 }

@@ -44,13 +44,20 @@ final class WriterLease implements AutoCloseable {
      * @throws IOException if another writer holds it (the message names it and what to do)
      */
     static WriterLease acquire(PageServerClient client, Path mountPoint) throws IOException {
-        String holder = holder(mountPoint);
+        return acquire(client, holder(mountPoint), "this mount");
+    }
+
+    /**
+     * Takes the lease for {@code holder} (a mount's is {@link #holder}); {@code who} names the
+     * writer in the refusal ("this mount", "the import").
+     */
+    static WriterLease acquire(PageServerClient client, String holder, String who) throws IOException {
         WriterLeaseReply r;
         try {
             r = client.acquireWriter(holder);
         } catch (StatusRuntimeException e) {
             if (e.getStatus().getCode() == Status.Code.FAILED_PRECONDITION) {
-                throw new IOException("this mount may not write: " + e.getStatus().getDescription(), e);
+                throw new IOException(who + " may not write: " + e.getStatus().getDescription(), e);
             }
             throw e;
         }
@@ -68,13 +75,18 @@ final class WriterLease implements AutoCloseable {
     }
 
     static String holder(Path mountPoint) {
+        return holder(mountPoint.toAbsolutePath().normalize().toString());
+    }
+
+    /** {@code HOST:what}: the holder fencectl status shows. */
+    static String holder(String what) {
         String host;
         try {
             host = InetAddress.getLocalHost().getHostName();
         } catch (UnknownHostException e) {
             host = "localhost";
         }
-        return host + ":" + mountPoint.toAbsolutePath().normalize();
+        return host + ":" + what;
     }
 
     /** When the lease was last taken or renewed (Unix milliseconds). */

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.dbfs.bucket.BucketLayout;
+import org.dbfs.bucket.cli.Progress;
 import org.dbfs.bucket.lease.ReaderLease;
 import org.dbfs.bucket.lease.ReaderLeases;
 import org.dbfs.pageserver.format.InodeRecord;
@@ -296,12 +297,14 @@ public final class GarbageCollector {
             }
         }
         byFill.sort((a, b) -> Double.compare(fill(a, liveBytes), fill(b, liveBytes)));
+        long moveBytes = 0;
         for (int id : byFill) {
             if (fill(id, liveBytes) >= ps.options.gc().rewriteBelowLive() || liveBytes[id] > budget) {
                 break;
             }
             victims.add(id);
             budget -= liveBytes[id];
+            moveBytes += liveBytes[id];
         }
         if (victims.isEmpty() && h.lsn() == ps.manifest.getGcHorizonLsn() && h.seq() == ps.manifest.getGcHorizonSeq()) {
             return;
@@ -338,12 +341,15 @@ public final class GarbageCollector {
         if (!moving.isEmpty()) {
             String name = new BucketLayout.Segment(minSeq, maxSeq, ps.writerGeneration, next.getGeneration()).name();
             SegmentWriter writer = new SegmentWriter(name, ps.codec);
+            Progress progress = Progress.toLog("gc: rewriting " + victims.size() + " segments", moveBytes, log::info);
             for (VersionRef r : moving) {
                 Version v = r.version();
                 byte[] data = v.tombstone() ? null : ps.segments.read(v.segment(), v.offset(), v.length());
                 rewrittenBytes += data == null ? 0 : data.length;
                 written.add(writer.add(r.entry(), data));
+                progress.update(rewrittenBytes);
             }
+            progress.finish();
             SegmentWriter.Finished done = writer.finish();
             ps.store.putIfAbsent(name, done.bytes());
             ps.segments.cacheLocally(name, done.bytes());

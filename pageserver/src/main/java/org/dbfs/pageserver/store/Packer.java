@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.dbfs.bucket.BucketLayout;
+import org.dbfs.bucket.cli.Progress;
 import org.dbfs.bucket.objectstore.ObjectStoreException;
 import org.dbfs.bucket.objectstore.PreconditionFailedException;
 import org.dbfs.pageserver.format.Manifest;
@@ -145,6 +146,10 @@ final class Packer {
             throw fatal;
         }
         long target = ps.lastSeq;
+        long backlog = ps.unpackedBytes.get(); // what this call packs, about: writes meanwhile go to the next
+        // Packing fell behind (a bucket outage, a journal replayed at start, a burst of writes): say how catching up goes.
+        Progress catchUp = backlog > 2 * ps.options.packBytes()
+                ? Progress.toLog("packing the journal backlog into " + ps.store.describe(), backlog, log::info) : null;
         PageStore.Packed total = PageStore.Packed.NOTHING;
         while (true) {
             Chunk chunk = packChunk(markClean);
@@ -153,14 +158,20 @@ final class Packer {
                         chunk.packed().toSeq(), total.versions() + chunk.packed().versions(),
                         chunk.packed().segment() != null ? chunk.packed().segment() : total.segment());
             }
+            if (catchUp != null) {
+                catchUp.advance(chunk.bytes());
+            }
             if (chunk.last() || ps.manifest.getPackedSeq() >= target && !markClean) {
+                if (catchUp != null) {
+                    catchUp.finish();
+                }
                 return total;
             }
         }
     }
 
     /** One pack; {@code last} if it reached the last record (and so took the namespace along). */
-    private record Chunk(PageStore.Packed packed, boolean last) {}
+    private record Chunk(PageStore.Packed packed, boolean last, long bytes) {}
 
     private Chunk packChunk(boolean markClean) throws IOException {
         long prevPacked = ps.manifest.getPackedSeq();
@@ -177,7 +188,7 @@ final class Packer {
             boolean namespaceBehind = ps.namespaceSeq > PageStore.namespaceSeqOf(ps.manifest)
                     || ps.manifest.getNamespaceObject().isEmpty();
             if (seq == prevPacked && !namespaceBehind && !(markClean && ps.manifest.hasUnpacked())) {
-                return new Chunk(PageStore.Packed.NOTHING, true);
+                return new Chunk(PageStore.Packed.NOTHING, true, 0);
             }
             if (last && seq > prevPacked) {
                 ps.journal.roll(seq + 1);
@@ -195,11 +206,15 @@ final class Packer {
         List<VersionList> pageLists = collect(ps.pages, seq, candidates);
         List<VersionList> fileLists = collect(ps.fileBlocks, seq, candidates);
         candidates.sort(VersionRef.ORDER);
+        long bytes = 0;
+        for (VersionRef c : candidates) {
+            bytes += c.version().unpackedBytes();
+        }
         try {
             PageStore.Packed packed = write(prevPacked, seq, maxLsn, nsSnapshot, namespaceSeq, candidates, markClean && last);
             ps.cuts.packed(seq, maxLsn);
             ps.packed();
-            return new Chunk(packed, last);
+            return new Chunk(packed, last, bytes);
         } catch (IOException | RuntimeException e) {
             // Nothing moved: hand the versions back so the next attempt packs them.
             pageLists.forEach(ps.pages::markUnpacked);

@@ -3,6 +3,7 @@ package org.dbfs.walservice.cli;
 import java.io.PrintStream;
 import java.util.concurrent.Callable;
 import org.dbfs.bucket.cli.BucketOptions;
+import org.dbfs.bucket.cli.Progress;
 import org.dbfs.pgformat.wal.DecodedRecord;
 import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.pgformat.wal.WalDumpLine;
@@ -62,11 +63,16 @@ final class WalDumpCommand implements Callable<Integer> {
             WalStats table = new WalStats();
             WalEnd end;
             boolean first = true;
+            // On stderr, by WAL covered; not when the records themselves scroll past on the same terminal.
+            Progress progress = stats != null || !Progress.isTerminal(1) ? Progress.toStderr("waldump", to - from) : null;
             while (true) {
                 WalReadResult r = reader.next();
                 if (r instanceof WalEnd e) {
                     end = e;
                     break;
+                }
+                if (progress != null) {
+                    progress.update(reader.position() - from);
                 }
                 DecodedRecord rec = (DecodedRecord) r;
                 if (first && rec.lsn() != from && Lsn.segmentOffset(from, segmentSize) != 0) {
@@ -82,6 +88,12 @@ final class WalDumpCommand implements Callable<Integer> {
                 } else {
                     out.println(WalDumpLine.format(rec));
                 }
+            }
+            if (progress != null) {
+                if (end.reason() == WalEnd.Reason.NEED_MORE_BYTES) {
+                    progress.update(to - from); // the rest of the range holds no whole record
+                }
+                progress.finish();
             }
             if (stats != null) {
                 out.print(table.formatPerRecord());
