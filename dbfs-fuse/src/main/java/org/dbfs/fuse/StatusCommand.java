@@ -38,22 +38,24 @@ final class StatusCommand implements Callable<Integer> {
         } finally {
             client.close();
         }
-        print(status, System.out);
+        print(status, pageServer, System.out);
         return 0;
     }
 
-    static void print(ClusterStatus s, PrintStream out) {
+    static void print(ClusterStatus s, String pageServer, PrintStream out) {
         out.println("+ Cluster: " + s.getBucket() + (s.getBranch().isEmpty() ? "" : " (branch " + s.getBranch() + ")")
-                + " on page server, timeline " + currentTimeline(s) + " +");
+                + " (page server " + pageServer + "), timeline " + currentTimeline(s) + " +");
         Positions wal = s.hasWal() && s.getWal().hasPositions() ? s.getWal().getPositions() : null;
         Table members = new Table("Member", "Role", "State", "LSN", "Lag", "Renewed");
         if (s.hasLease()) {
             LeaseStatus l = s.getLease();
-            members.row(l.getHolder(), "primary", l.getState() + " (epoch " + l.getEpoch() + ")",
+            // The lease's holder is the primary only while the lease says so; released, fenced or
+            // promoting, it names the last (or next) writer, and no one writes.
+            members.row(l.getHolder(), l.getState().equals("primary") ? "primary" : "writer", l.getState() + " (epoch " + l.getEpoch() + ")",
                     wal == null ? "?" : Lsn.format(wal.getReceivedLsn()), "", ago(s.getNowMs(), l.getRenewedMs()));
         }
         for (ReaderStatus r : s.getReadersList()) {
-            members.row(r.getHolder(), "replica", "streaming", Lsn.format(r.getLsn()), wal == null ? "?" : bytes(r.getLagBytes()),
+            members.row(r.getHolder(), "replica", "running", Lsn.format(r.getLsn()), wal == null ? "?" : bytes(r.getLagBytes()),
                     ago(s.getNowMs(), r.getRenewedMs()));
         }
         members.print(out);
