@@ -144,7 +144,7 @@ public final class DbfsMount implements AutoCloseable {
             SwitchableFileSystem switchable = point == null
                     ? new SwitchableFileSystem(fs, () -> client.serverInfo().getTimeline())
                     : SwitchableFileSystem.timeTravel(fs, timeline, Lsn.format(readPoint.lsn()));
-            MountMetrics metrics = new MountMetrics(true);
+            MountMetrics metrics = new MountMetrics(() -> !switchable.switched());
             ReplicaLease claim = lease;
             metrics.replica(readPoint::lsn, () -> claim.state().text());
             Fuse fuse = builder.build(new TimedOperations(switchable, metrics));
@@ -262,7 +262,7 @@ public final class DbfsMount implements AutoCloseable {
             FuseCallerContext callers = new FuseCallerContext(libfuse);
             AttrInvalidation invalidation = new AttrInvalidation(libfuse, callers, dir);
             DbfsFileSystem fs = new DbfsFileSystem(builder.errno(), client, callers, tablespaces, invalidation);
-            MountMetrics metrics = new MountMetrics(false);
+            MountMetrics metrics = new MountMetrics(() -> false);
             WriterLease writer = lease;
             metrics.writer(client::epoch, writer::renewedAtMs);
             Fuse fuse = builder.build(new TimedOperations(fs, metrics));

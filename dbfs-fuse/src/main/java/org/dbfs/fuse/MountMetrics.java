@@ -16,7 +16,8 @@ final class MountMetrics {
     private final RequestMetrics requests;
     private final LatencyHistogram fsyncs;
 
-    MountMetrics(boolean readOnly) {
+    /** @param readOnly whether the mount is read-only now (a promotion makes a replica's mount read-write) */
+    MountMetrics(java.util.function.BooleanSupplier readOnly) {
         requests = RequestMetrics.register(registry, "dbfs_mount_fuse_request",
                 "FUSE requests the kernel sent, by opcode, and how long the mount took to answer", "op");
         fsyncs = LatencyHistogram.register(registry, "dbfs_mount_fsync_duration",
@@ -24,7 +25,7 @@ final class MountMetrics {
                         + " (PostgreSQL's WAL with wal_sync_method = open_datasync); each returns once the page server has"
                         + " the data durable", "kind");
         GaugeWithCallback.builder().name("dbfs_mount_read_only").help("1 on a replica or time-travel mount, 0 read-write")
-                .callback(cb -> cb.call(readOnly ? 1 : 0)).register(registry);
+                .callback(cb -> cb.call(readOnly.getAsBoolean() ? 1 : 0)).register(registry);
     }
 
     PrometheusRegistry registry() {
