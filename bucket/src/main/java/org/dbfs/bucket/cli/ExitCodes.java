@@ -1,6 +1,7 @@
 package org.dbfs.bucket.cli;
 
 import org.dbfs.bucket.crypto.IntegrityException;
+import org.dbfs.bucket.crypto.PassphraseUnavailableException;
 import org.dbfs.bucket.crypto.UnreadableKeyObjectException;
 import org.dbfs.bucket.crypto.WrongPassphraseException;
 import org.dbfs.bucket.objectstore.ObjectStoreException;
@@ -10,7 +11,7 @@ import org.dbfs.bucket.objectstore.ObjectStoreException;
  * {@code RestartPreventExitStatus}) can tell "fix the input" from "try again".
  */
 public final class ExitCodes {
-    /** The passphrase does not open the bucket's key; nothing was touched. */
+    /** The passphrase does not open the bucket's key, or none was given; nothing was touched. */
     public static final int WRONG_PASSPHRASE = 2;
     /** The bucket or its endpoint cannot be reached; retrying later may work. */
     public static final int BUCKET_UNAVAILABLE = 3;
@@ -28,6 +29,7 @@ public final class ExitCodes {
         System.err.println(program + ": " + e.getMessage());
         return switch (e) {
             case WrongPassphraseException w -> WRONG_PASSPHRASE;
+            case PassphraseUnavailableException p -> WRONG_PASSPHRASE;
             case UnreadableKeyObjectException u -> CORRUPT;
             case IllegalArgumentException a -> 1;
             case RefusedStartException r -> BUCKET_REFUSED;

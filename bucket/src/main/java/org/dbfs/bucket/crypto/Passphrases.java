@@ -33,7 +33,7 @@ public final class Passphrases {
         }
         String value = env.apply(ENV);
         if (value == null || value.isEmpty()) {
-            throw new IllegalArgumentException("no passphrase given: pass --passphrase-file FILE (first line is the"
+            throw new PassphraseUnavailableException("no passphrase given: pass --passphrase-file FILE (first line is the"
                     + " passphrase) or set the environment variable " + ENV + ".");
         }
         return value.toCharArray();
@@ -44,7 +44,7 @@ public final class Passphrases {
         try {
             bytes = Files.readAllBytes(file);
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read passphrase file " + file + ": " + e + ".", e);
+            throw new PassphraseUnavailableException("cannot read passphrase file " + file + ": " + e + ".", e);
         }
         CharBuffer chars;
         try {
@@ -53,7 +53,7 @@ public final class Passphrases {
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(ByteBuffer.wrap(bytes));
         } catch (CharacterCodingException e) {
-            throw new IllegalArgumentException("passphrase file " + file + " is not UTF-8 text.", e);
+            throw new PassphraseUnavailableException("passphrase file " + file + " is not UTF-8 text.", e);
         } finally {
             Arrays.fill(bytes, (byte) 0);
         }
@@ -70,7 +70,7 @@ public final class Passphrases {
             Arrays.fill(chars.array(), '\0');
         }
         if (passphrase.length == 0) {
-            throw new IllegalArgumentException("passphrase file " + file + " starts with an empty line;"
+            throw new PassphraseUnavailableException("passphrase file " + file + " starts with an empty line;"
                     + " its first line must be the passphrase.");
         }
         return passphrase;

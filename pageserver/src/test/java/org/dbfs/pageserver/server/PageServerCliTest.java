@@ -82,7 +82,7 @@ class PageServerCliTest {
     void missingPassphraseIsAClearError() throws Exception {
         Exit exit = run(List.of("--bucket", tmp.resolve("b").toString(), "--cache-dir", tmp.resolve("c").toString()),
                 Map.of());
-        assertEquals(1, exit.code(), exit.stderr());
+        assertEquals(2, exit.code(), "a missing passphrase stops the start as a wrong one does: " + exit.stderr());
         assertTrue(exit.stderr().contains("DBFS_PASSPHRASE"), exit.stderr());
         assertNoStackTrace(exit.stderr());
     }
