@@ -4,6 +4,7 @@ import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.concurrent.Callable;
+import org.dbfs.bucket.cli.ByteSize;
 import org.dbfs.pgformat.wal.Lsn;
 import org.dbfs.protocol.pageserver.v1.ClusterStatus;
 import org.dbfs.protocol.pageserver.v1.LeaseStatus;
@@ -55,7 +56,7 @@ final class StatusCommand implements Callable<Integer> {
                     wal == null ? "?" : Lsn.format(wal.getReceivedLsn()), "", ago(s.getNowMs(), l.getRenewedMs()));
         }
         for (ReaderStatus r : s.getReadersList()) {
-            members.row(r.getHolder(), "replica", "running", Lsn.format(r.getLsn()), wal == null ? "?" : bytes(r.getLagBytes()),
+            members.row(r.getHolder(), "replica", "running", Lsn.format(r.getLsn()), wal == null ? "?" : ByteSize.format(r.getLagBytes()),
                     ago(s.getNowMs(), r.getRenewedMs()));
         }
         members.print(out);
@@ -90,8 +91,8 @@ final class StatusCommand implements Callable<Integer> {
         }
         out.println(timelines);
         var st = s.getStore();
-        out.println("Store: " + st.getSegments() + " segments, " + bytes(st.getSegmentBytes()) + " in the bucket; "
-                + bytes(st.getUnpackedJournalBytes()) + " in the journal not yet packed; GC horizon "
+        out.println("Store: " + st.getSegments() + " segments, " + ByteSize.format(st.getSegmentBytes()) + " in the bucket; "
+                + ByteSize.format(st.getUnpackedJournalBytes()) + " in the journal not yet packed; GC horizon "
                 + (st.getGcHorizonLsn() == 0 ? "none yet" : Lsn.format(st.getGcHorizonLsn())) + ", "
                 + st.getVersionsDropped() + " versions dropped since start");
     }
@@ -108,17 +109,6 @@ final class StatusCommand implements Callable<Integer> {
     private static String ago(long nowMs, long thenMs) {
         long s = Math.max(0, (nowMs - thenMs) / 1000);
         return s < 120 ? s + " s ago" : s / 60 + " min ago";
-    }
-
-    static String bytes(long n) {
-        String[] units = {"B", "kB", "MB", "GB", "TB"};
-        double v = n;
-        int i = 0;
-        while (v >= 1024 && i < units.length - 1) {
-            v /= 1024;
-            i++;
-        }
-        return i == 0 ? n + " B" : String.format(java.util.Locale.ROOT, "%.1f %s", v, units[i]);
     }
 
     /** A table with borders, as patronictl draws one. */
